@@ -1,0 +1,46 @@
+# Every target creates .venv and installs the pinned requirements if needed,
+# so each one works on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= build
+NOTEBOOK_ARGS ?=
+
+.PHONY: install test ablation lab book sync clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+ablation: $(STAMP)
+	@mkdir -p $(OUT)
+	$(BIN)/papermill notebooks/ablation_ratio.ipynb $(OUT)/ablation_ratio.ipynb -p out_dir $(abspath $(OUT))/ablation_ratio $(NOTEBOOK_ARGS)
+	@echo
+	@echo "Executed notebook: $(OUT)/ablation_ratio.ipynb"
+	@echo "Table:             $(OUT)/ablation_ratio/results.csv (and results.json)"
+	@echo "Plot:              $(OUT)/ablation_ratio/accuracy_vs_gmacs.png"
+
+lab: $(STAMP)
+	cd notebooks && ../$(BIN)/jupyter lab
+
+# Build the book offline: executes the notebooks with papermill into
+# book/_generated (finished training runs are reused), then Sphinx with
+# warnings as errors.
+book: $(STAMP)
+	$(BIN)/python book/build.py $(NOTEBOOK_ARGS)
+
+# Keep each notebooks/NAME.py and NAME.ipynb in step (edit the .py).
+sync: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/*.py
+
+clean:
+	rm -rf $(OUT) book/_build book/_generated runs
