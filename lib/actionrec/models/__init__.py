@@ -1,0 +1,36 @@
+"""Network builders. ``MODELS`` maps a name to a keyword-only builder.
+
+>>> from actionrec.models import build_model
+>>> net = build_model("mtnet32", num_classes=16, r=0.875, width=0.25)
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from torch import nn
+
+from .baselines import c3d_small, frame_avg2d
+from .mtnet import mtnet32, mtnet48, mtnet64, mtnet132, mtnet200
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "mtnet32": mtnet32,
+    "mtnet48": mtnet48,
+    "mtnet64": mtnet64,
+    "mtnet132": mtnet132,
+    "mtnet200": mtnet200,
+    "c3d_small": c3d_small,
+    "frame_avg2d": frame_avg2d,
+}
+
+
+def build_model(name: str, **kwargs) -> nn.Module:
+    """Build the network ``name`` with keyword arguments ``kwargs``.
+
+    Raises ``ValueError`` listing the valid names when ``name`` is unknown.
+    """
+    try:
+        builder = MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(sorted(MODELS))}") from None
+    return builder(**kwargs)
