@@ -1,0 +1,87 @@
+"""Validation of notebook parameters (papermill ``parameters`` cells hold plain
+values; these turn a bad value into an error that names the parameter at once)
+and path resolution that does not depend on the working directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import actionrec
+
+#: The source checkout this package lives in (``lib/actionrec`` → repo root), or None when installed elsewhere.
+_PKG = Path(actionrec.__file__).resolve().parent
+REPO_ROOT: Path | None = _PKG.parent.parent if (_PKG.parent.parent / "pyproject.toml").exists() else None
+
+
+def resolve_out_dir(out_dir: str | None, default_name: str) -> Path:
+    """Absolute output folder for a notebook.
+
+    ``None``/``""`` → ``<repo>/build/<default_name>`` (or ``~/.cache/actionrec/<default_name>``
+    outside a checkout). A relative path is taken relative to the repository root, never to the
+    working directory, so JupyterLab (cwd ``notebooks/``) and papermill from the root agree.
+    """
+    base = REPO_ROOT if REPO_ROOT is not None else Path.home() / ".cache" / "actionrec"
+    if not out_dir:
+        return (base / "build" / default_name) if REPO_ROOT is not None else base / default_name
+    p = Path(out_dir).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def _fail(name: str, value: Any, expected: str) -> None:
+    raise ValueError(f"parameter {name}={value!r} is invalid: expected {expected}")
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    choices = list(choices)
+    if value not in choices:
+        _fail(name, value, f"one of {choices}")
+    return value
+
+
+def check_int(name: str, value: Any, *, min_value: int | None = None, max_value: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(name, value, "an integer")
+    if min_value is not None and value < min_value:
+        _fail(name, value, f"an integer >= {min_value}")
+    if max_value is not None and value > max_value:
+        _fail(name, value, f"an integer <= {max_value}")
+    return value
+
+
+def check_float(name: str, value: Any, *, min_value: float | None = None, max_value: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(name, value, "a number")
+    if (min_value is not None and value < min_value) or (max_value is not None and value > max_value):
+        _fail(name, value, f"a number in [{min_value}, {max_value}]")
+    return float(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        _fail(name, value, "True or False")
+    return value
+
+
+def check_list(name: str, value: Any, *, item: str = "float", min_value: float | None = None,
+               max_value: float | None = None, choices: Sequence[Any] | None = None, length: int | None = None,
+               non_empty: bool = True) -> list:
+    """A list of numbers (``item`` = "float" | "int") within bounds or among ``choices``."""
+    if not isinstance(value, (list, tuple)):
+        _fail(name, value, f"a list of {item}s, e.g. [1, 2]")
+    if non_empty and len(value) == 0:
+        _fail(name, value, "a non-empty list")
+    if length is not None and len(value) != length:
+        _fail(name, value, f"a list of exactly {length} {item}s")
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (item == "int" and not isinstance(v, int)):
+            _fail(name, value, f"a list of {item}s")
+        if choices is not None and v not in choices:
+            _fail(name, value, f"values among {list(choices)}")
+        if (min_value is not None and v < min_value) or (max_value is not None and v > max_value):
+            _fail(name, value, f"values in [{min_value}, {max_value}]")
+        out.append(v)
+    if len(set(out)) != len(out):
+        _fail(name, value, "a list without duplicates")
+    return out
