@@ -407,14 +407,17 @@ def _write_csv(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
 
 
 def write_results(rows: Sequence[Mapping[str, Any]], summary: Sequence[Mapping[str, Any]],
-                  out_dir: str | os.PathLike) -> dict[str, Path]:
-    """Write ``results.csv`` (one row per run), ``summary.csv`` and ``results.json`` (both, NaN → null)."""
+                  out_dir: str | os.PathLike, *, extra: Mapping[str, Any] | None = None) -> dict[str, Path]:
+    """Write ``results.csv`` (one row per run), ``summary.csv`` and ``results.json`` (both, NaN → null).
+
+    ``extra`` (e.g. verdict sentences, wall time) is stored in ``results.json`` beside rows and summary.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"results_csv": out / "results.csv", "summary_csv": out / "summary.csv", "results_json": out / "results.json"}
     _write_csv(paths["results_csv"], rows)
     _write_csv(paths["summary_csv"], summary)
-    _write_json(paths["results_json"], {"rows": list(rows), "summary": list(summary)})
+    _write_json(paths["results_json"], {"rows": list(rows), "summary": list(summary), **dict(extra or {})})
     return paths
 
 
@@ -469,3 +472,54 @@ def aggregate_curves(out_dir: str | os.PathLike, name: str, *, seeds: Iterable[i
 def finished_runs(out_dir: str | os.PathLike) -> list[Path]:
     """Every finished run folder under ``out_dir`` (those holding ``final.json``)."""
     return sorted(p.parent for p in Path(out_dir).glob(f"*/seed_*/{FINAL_FILE}"))
+
+
+# --------------------------------------------------------------------------------------------
+# Paper claims, decided from the numbers
+# --------------------------------------------------------------------------------------------
+
+
+def mtnet_ratio_claim(summary: Sequence[Mapping[str, Any]], *, method: str = "overlap") -> dict[str, Any]:
+    """MTNet Table 2's claim — "r ≈ 0.75–0.875 is best, r = 0.5 is worst" — checked on ``summary``.
+
+    ``summary`` holds one entry per ratio (``summarize(rows, by=("r",))`` for one g), each with an
+    ``r`` field. Returns ``{"best_r", "best_in_range", "best_clear", "worst_r", "half_is_worst",
+    "half_worst_clear", "r0875_vs_r1": compare(...) or None, "holds", "sentence"}``. The claim
+    ``holds`` when the best mean is at r ∈ {0.75, 0.875} and the lowest at r = 0.5; it holds
+    *clearly* only when those positions are beyond the 95% CIs of the others (``method``).
+    """
+    entries = [e for e in summary if e.get("mean") is not None and e.get("mean") == e.get("mean")]
+    if len(entries) < 2:
+        raise ValueError("mtnet_ratio_claim needs at least two ratios with results")
+    by_r = {float(e["r"]): e for e in entries}
+    top = best(entries, method=method)
+    bottom = best(entries, method=method, higher_is_better=False)
+    best_r, worst_r = float(top["entry"]["r"]), float(bottom["entry"]["r"])
+    best_in_range = best_r in (0.75, 0.875)
+    half_is_worst = 0.5 in by_r and worst_r == 0.5
+    # "clear": the best (worst) is separated from every ratio outside the claimed set.
+    tied_best = {float(by_r_e["r"]) for by_r_e in entries if by_r_e["label"] in top["tied"]}
+    best_clear = best_in_range and tied_best <= {0.75, 0.875}
+    half_worst_clear = half_is_worst and bottom["clear"]
+    vs1 = None
+    if 0.875 in by_r and 1.0 in by_r:
+        vs1 = compare(entries, by_r[0.875]["label"], by_r[1.0]["label"], method=method)
+    metric = entries[0].get("metric", "top1")
+    pct = lambda e: f"{100 * e['mean']:.1f}% ± {100 * e['ci']:.1f}" if e["ci"] == e["ci"] else f"{100 * e['mean']:.1f}%"  # noqa: E731
+    holds = best_in_range and half_is_worst
+    parts = [
+        f"Best {metric}: r = {best_r:g} ({pct(top['entry'])}); "
+        + ("inside" if best_in_range else "outside") + " the paper's best range 0.75–0.875"
+        + ("" if best_clear or not best_in_range else ", but not beyond the 95% CIs of the other ratios") + ".",
+        f"Lowest: r = {worst_r:g} ({pct(bottom['entry'])})"
+        + (" — as the paper finds for r = 0.5" if half_is_worst else " — the paper has r = 0.5 lowest")
+        + ("" if half_worst_clear or not half_is_worst else ", though not beyond the CIs") + ".",
+    ]
+    if vs1 is not None:
+        parts.append(f"r = 0.875 vs r = 1 (plain 3D conv): {vs1['verdict']} (difference {100 * vs1['diff']:+.1f} points; paper: +1.9).")
+    clear = holds and best_clear and half_worst_clear
+    verdict = "holds clearly" if clear else ("holds nominally (within seed noise)" if holds else "does not hold")
+    sentence = f"The paper's ratio claim {verdict} on this data. " + " ".join(parts)
+    return {"best_r": best_r, "best_in_range": best_in_range, "best_clear": best_clear, "worst_r": worst_r,
+            "half_is_worst": half_is_worst, "half_worst_clear": half_worst_clear, "r0875_vs_r1": vs1,
+            "holds": holds, "clear": clear, "sentence": sentence}
