@@ -1,0 +1,3 @@
+from .mtconv import MTConv, split_channels, split_groups
+from .softpool import SoftPool3d, soft_pool3d
+from .squeeze_recursion import SqueezeRecursion

@@ -1,0 +1,270 @@
+"""MTConv: multi-temporal convolution with a short and a long stream (MTNet, eq. 1-2, Fig. 2-3).
+
+Paper: Stergiou & Poppe, "Right on Time: Multi-Temporal Convolutions for Human Action Recognition
+in Videos" (AAAI 2021). Decisions from ``shared/papers/NOTES.md``.
+
+Channel split (eq. 1), for a layer of ``C`` channels and ratio ``0.5 <= r <= 1``::
+
+    C_s = floor(r * C)      short stream, full resolution      (B, C_s, T,   H,   W)
+    C_l = C - C_s           long stream, half resolution       (B, C_l, T/2, H/2, W/2)
+
+(the paper writes ``C_l = floor((1 - r) C)``; we take the remainder so no channel is lost.) Sizes
+halve with ``ceil``, so a size-1 dimension stays 1. The streams persist between layers: an MTConv
+takes and returns the pair ``(x_s, x_l)``; only the network stem splits and only the head joins.
+
+Data flow (eq. 2), for stride ``s`` and kernel ``k``::
+
+    x_s ─ conv_s (k, stride s) → bn_s → relu ──────────────────────────────→ y_s  (T/s)
+    x_l ─ conv_l (k, stride s) → bn_l ────────────┐
+    x_s ─ pool (2s, ceil) → conv_s2l (1x1x1) → bn_s2l ─ + → relu ──────────→ y_l  (T/2s)
+
+``pool`` is average pooling in repeat blocks and SoftPool in downsample blocks
+(``lateral_pool="avg"|"soft"``). With stride ``s`` it pools by ``2s`` so the lateral lands on the
+long stream's output grid (``ceil(ceil(T/2)/s) == ceil(T/2s)``). ``act=False`` drops both relus
+(the last MTConv of a block, before the residual add).
+
+Sub-streams (Fig. 3c/d, Table 2): ``groups = g`` splits into ``g_s = round(g r)`` grouped
+sub-streams in the short stream and ``g_l = g - g_s`` in the long one (at least 1 each when that
+stream exists; ``g = 1`` means no grouping). The s->l lateral uses ``g_l`` groups; when ``g_l``
+does not divide both ``C_s`` and ``C_l`` (e.g. r = 0.625, g = 8: 5x3 sub-streams with C_s = 5C/8),
+the lateral falls back to ``gcd(g_l, C_s, C_l)`` groups (documented departure; the paper does not
+say). Short and long convs must divide exactly or a ``ValueError`` names r, g and the channels.
+
+``r = 1`` has no long stream (``x_l`` is ``None``) and the module is exactly
+``conv3d -> bn -> relu`` (tested with copied weights).
+
+Speed (see ``benchmarks/speed.py``): the streams are never split, concatenated or upsampled per
+layer. The lateral ``pool`` runs as an exact custom autograd function over non-overlapping
+windows (slice adds forward, nearest upsampling of ``g / count`` backward): same values as
+``F.avg_pool3d(ceil_mode=True)`` / :func:`soft_pool3d` (tested), several times faster on CPU, and
+it keeps ``channels_last_3d`` tensors in that format (``F.avg_pool3d`` returns channels-first).
+On ``channels_last_3d`` tensors every dense 1x1x1 conv (lateral, bottleneck reduce/expand,
+shortcuts) runs as one ``F.linear`` over the channel dimension (:func:`conv1x1x1`, tested equal).
+Folding ``avg_pool(2s) -> conv 1x1x1`` into one strided conv (kernel = stride = 2s, weight / vol)
+is exact but was measured slower (oneDNN's backward for that conv) and dropped.
+
+Departures from the official code: none in the arithmetic of eq. 2 that we know of; the streams
+persist between layers as Table 1 describes (NOTES.md). SoftPool is computed per channel (see
+``softpool.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .softpool import _out_size, soft_pool3d, tile_pad, tile_reduce, tile_up
+
+__all__ = ["MTConv", "split_channels", "split_groups", "check_ratio", "conv1x1x1", "avg_pool3d_tiled", "Pair"]
+
+Pair = tuple[torch.Tensor, Optional[torch.Tensor]]
+
+
+def conv1x1x1(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
+    """``conv(x)``; a dense 1x1x1 conv on a channels_last_3d tensor runs as one matmul instead.
+
+    (B, C, T, H, W) in channels_last_3d is (B, T, H, W, C) in memory, so the 1x1x1 conv is
+    ``F.linear`` over the last dimension: the same map with far less per-call overhead than
+    oneDNN's conv3d on small tensors (benchmarks/speed.py). Anything else calls ``conv``.
+    """
+    if (
+        conv.kernel_size == (1, 1, 1)
+        and conv.stride == (1, 1, 1)
+        and conv.groups == 1
+        and conv.bias is None
+        and x.permute(0, 2, 3, 4, 1).is_contiguous()
+        and not x.is_contiguous()
+    ):
+        w = conv.weight.view(conv.out_channels, conv.in_channels)
+        return F.linear(x.permute(0, 2, 3, 4, 1), w).permute(0, 4, 1, 2, 3)  # (B,T,H,W,C') -> (B,C',T,H,W)
+    return conv(x)
+
+
+def _triple(v, name: str) -> tuple[int, int, int]:
+    if isinstance(v, int):
+        v = (v, v, v)
+    v = tuple(int(i) for i in v)
+    if len(v) != 3 or min(v) < 1:
+        raise ValueError(f"{name}={v!r} must be a positive int or a (T, H, W) tuple of positive ints")
+    return v  # type: ignore[return-value]
+
+
+def check_ratio(r: float) -> float:
+    """Validate the channel ratio ``r`` (eq. 1: 0.5 <= r <= 1)."""
+    r = float(r)
+    if not (0.5 <= r <= 1.0):
+        raise ValueError(f"r={r} must satisfy 0.5 <= r <= 1 (eq. 1: the short stream holds at least half the channels)")
+    return r
+
+
+def split_channels(channels: int, r: float) -> tuple[int, int]:
+    """``(C_s, C_l) = (floor(r C), C - floor(r C))`` (eq. 1, remainder to the long stream)."""
+    r = check_ratio(r)
+    c_s = math.floor(r * channels + 1e-9)  # 1e-9: r*C such as 0.7*10 must not floor to 6
+    if c_s < 1:
+        raise ValueError(f"channels={channels} with r={r} leaves the short stream empty; use more channels")
+    return c_s, channels - c_s
+
+
+def split_groups(g: int, r: float) -> tuple[int, int]:
+    """Sub-streams ``(g_s, g_l)``: ``g_s = round(g r)``, ``g_l = g - g_s``, each >= 1 if its stream exists.
+
+    ``g = 1`` -> ``(1, 1)`` (no grouping). ``r = 1`` -> ``(g, 0)``. Rounding is half-up.
+    """
+    r = check_ratio(r)
+    g = int(g)
+    if g < 1:
+        raise ValueError(f"g={g} (number of sub-streams) must be >= 1")
+    if r == 1.0:
+        return g, 0
+    if g == 1:
+        return 1, 1
+    g_s = min(max(math.floor(g * r + 0.5), 1), g - 1)
+    return g_s, g - g_s
+
+
+def _window_counts(sizes, k, out) -> int | torch.Tensor:
+    """Elements per (possibly partial, ceil-mode) window: per-dimension counts, outer product."""
+    per_dim = [[min(kk, L - i * kk) for i in range(n)] for L, kk, n in zip(sizes, k, out)]
+    if all(len(set(c)) == 1 for c in per_dim):
+        return per_dim[0][0] * per_dim[1][0] * per_dim[2][0]
+    ct, ch, cw = (torch.tensor(c, dtype=torch.float32) for c in per_dim)
+    return ct[:, None, None] * ch[None, :, None] * cw[None, None, :]  # (T', H', W')
+
+
+class _AvgPoolTiled(torch.autograd.Function):
+    """Average pooling over non-overlapping ceil-mode windows (partial windows: mean of what they hold).
+
+    Same values as ``F.avg_pool3d(x, k, k, ceil_mode=True)``, computed with slice adds (faster on
+    CPU, keeps ``channels_last_3d``); backward spreads ``g / count`` back over each window.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, k, out):
+        cnt = _window_counts(x.shape[2:], k, out)
+        if isinstance(cnt, torch.Tensor):
+            cnt = cnt.to(device=x.device, dtype=x.dtype)
+        y = tile_reduce(tile_pad(x, k, out, 0.0), k, "sum") / cnt
+        ctx.k, ctx.out, ctx.cnt, ctx.in_shape = k, out, cnt, x.shape
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        k, out = ctx.k, ctx.out
+        b, c, t, h, w = ctx.in_shape
+        full = (b, c, out[0] * k[0], out[1] * k[1], out[2] * k[2])
+        grad = tile_up(g / ctx.cnt, k, full[2:])  # every element gets its window's g / count
+        return grad[:, :, :t, :h, :w], None, None
+
+
+def avg_pool3d_tiled(x: torch.Tensor, kernel_size) -> torch.Tensor:
+    """``F.avg_pool3d(x, k, k, ceil_mode=True)`` for non-overlapping windows, via slice adds."""
+    k = tuple(kernel_size)
+    out = tuple(_out_size(L, kk, kk, True) for L, kk in zip(x.shape[2:], k))
+    return _AvgPoolTiled.apply(x, k, out)
+
+
+class MTConv(nn.Module):
+    """Multi-temporal convolution (eq. 2) on the stream pair ``(x_s, x_l)``.
+
+    Args:
+        in_channels, out_channels: combined channels C of both streams (split by ``r``, eq. 1).
+        kernel_size: ``(T, H, W)`` kernel of both streams; padding is ``k // 2`` ("same").
+        stride: int or ``(T, H, W)`` stride of both streams.
+        r: channel ratio, ``0.5 <= r <= 1``; 1 = plain conv3d (no long stream).
+        groups: number of sub-streams g (Fig. 3c/d); ``round(g r)`` short, the rest long.
+        act: apply ReLU at the end of both streams (``False`` before a residual add).
+        lateral_pool: ``"avg"`` (repeat blocks) or ``"soft"`` (SoftPool, downsample blocks).
+        norm_layer, act_layer: classes, ``nn.BatchNorm3d`` and ``nn.ReLU`` by default.
+
+    Input/output: ``(x_s (B, C_s_in, T, H, W), x_l (B, C_l_in, T2, H2, W2) or None)`` ->
+    ``(y_s (B, C_s_out, T/s, ...), y_l (B, C_l_out, T2/s, ...) or None)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        kernel_size=(3, 3, 3),
+        stride=1,
+        r: float = 0.875,
+        groups: int = 1,
+        act: bool = True,
+        lateral_pool: str = "avg",
+        norm_layer: Callable[[int], nn.Module] = nn.BatchNorm3d,
+        act_layer: Callable[..., nn.Module] = nn.ReLU,
+    ):
+        super().__init__()
+        self.r = check_ratio(r)
+        k = _triple(kernel_size, "kernel_size")
+        s = _triple(stride, "stride")
+        pad = tuple(kk // 2 for kk in k)
+        if lateral_pool not in ("avg", "soft"):
+            raise ValueError(f"lateral_pool={lateral_pool!r} must be 'avg' or 'soft'")
+        self.kernel_size, self.stride, self.lateral_pool = k, s, lateral_pool
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.cs_in, self.cl_in = split_channels(in_channels, r)
+        self.cs_out, self.cl_out = split_channels(out_channels, r)
+        self.g_s, self.g_l = split_groups(groups, r)
+        self.groups = int(groups)
+
+        def need(c: int, gg: int, what: str):
+            if c % gg:
+                raise ValueError(
+                    f"MTConv({in_channels}->{out_channels}, r={r}, g={groups}): {what} has {c} channels, "
+                    f"not divisible by its {gg} sub-streams; choose channels/width, r or g so that "
+                    f"floor(r*C) divides by round(g*r) and the remainder by g-round(g*r)"
+                )
+
+        need(self.cs_in, self.g_s, "short-stream input")
+        need(self.cs_out, self.g_s, "short-stream output")
+        self.conv_s = nn.Conv3d(self.cs_in, self.cs_out, k, s, pad, groups=self.g_s, bias=False)
+        self.bn_s = norm_layer(self.cs_out)
+        self.has_long = self.r < 1.0
+        if self.has_long:
+            need(self.cl_in, self.g_l, "long-stream input")
+            need(self.cl_out, self.g_l, "long-stream output")
+            self.g_lat = math.gcd(self.g_l, math.gcd(self.cs_in, self.cl_out))
+            self.conv_l = nn.Conv3d(self.cl_in, self.cl_out, k, s, pad, groups=self.g_l, bias=False)
+            self.bn_l = norm_layer(self.cl_out)
+            self.conv_s2l = nn.Conv3d(self.cs_in, self.cl_out, 1, groups=self.g_lat, bias=False)
+            self.bn_s2l = norm_layer(self.cl_out)
+            self.lateral_kernel = tuple(2 * ss for ss in s)  # halve T, H, W and follow the stride
+        self.act = act_layer(inplace=True) if act else nn.Identity()
+
+    # -- the lateral s -> l connection ------------------------------------------------------------
+    def pool(self, x_s: torch.Tensor) -> torch.Tensor:
+        """``pool`` of eq. 2: (B, C_s, T, H, W) -> (B, C_s, ceil(T/2s), ceil(H/2s), ceil(W/2s))."""
+        k = self.lateral_kernel
+        if self.lateral_pool == "soft":
+            return soft_pool3d(x_s, k, k, ceil_mode=True)
+        return avg_pool3d_tiled(x_s, k)
+
+    def lateral(self, x_s: torch.Tensor) -> torch.Tensor:
+        """``conv_s2l(pool(x_s))`` of eq. 2, before its BN: (B, C_s, T, H, W) -> (B, C_l, T/2s, ...)."""
+        return conv1x1x1(self.conv_s2l, self.pool(x_s))
+
+    def forward(self, x: Pair) -> Pair:
+        x_s, x_l = x
+        y_s = self.act(self.bn_s(conv1x1x1(self.conv_s, x_s)))
+        if not self.has_long:
+            return y_s, None
+        if x_l is None:
+            raise ValueError(f"MTConv with r={self.r} needs the long stream x_l; got None")
+        y_l = self.bn_l(conv1x1x1(self.conv_l, x_l)) + self.bn_s2l(self.lateral(x_s))
+        return y_s, self.act(y_l)
+
+    def extra_repr(self) -> str:
+        s = (
+            f"{self.in_channels}->{self.out_channels}, r={self.r}, short {self.cs_in}->{self.cs_out} "
+            f"(g={self.g_s})"
+        )
+        if self.has_long:
+            s += f", long {self.cl_in}->{self.cl_out} (g={self.g_l}), lateral pool={self.lateral_pool}"
+        return s
