@@ -10,6 +10,13 @@ load drifting during the run; the absolute ms are not (another process may share
 it twice and compare). ``torch.set_num_threads(2)`` by default. ``--profile`` adds a
 torch.profiler table (top ops by self CPU time) for r = 1 and r = 0.875.
 
+Result on this 2-core machine (another process often loaded it; ratios vary by ~+-0.15 between
+runs): at width 0.25 r = 0.875 takes 1.4-1.5x the step time of r = 1 with 1 thread and 1.65-1.75x
+with 2 threads (16x32x32 and 16x64x64, channels_last), although it needs 0.87x the MACs; r = 0.5 is
+closest (1.1-1.4x). At width 1.0 (16x32x32) r = 0.75 is faster than r = 1 (0.78-0.80x) and
+r = 0.875 is on par (0.87-1.05x). So r = 0.875 is NOT yet as fast as r = 1 at the notebook's small
+width on CPU; the reasons are below. g = 8 cuts MACs 2x at this width and is not faster.
+
 What the profile showed, and what changed (numbers: mtnet32, width 0.25, batch 16, 1 thread):
   * The first MTConv (a per-layer split/pool/upsample/concat prototype) was 1.4-1.6x slower than
     conv3d. Here the streams persist (no split/concat/upsample per layer) -- not enough: r = 0.875

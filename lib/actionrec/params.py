@@ -65,7 +65,7 @@ def check_bool(name: str, value: Any) -> bool:
 
 def check_list(name: str, value: Any, *, item: str = "float", min_value: float | None = None,
                max_value: float | None = None, choices: Sequence[Any] | None = None, length: int | None = None,
-               non_empty: bool = True) -> list:
+               non_empty: bool = True, unique: bool = True) -> list:
     """A list of numbers (``item`` = "float" | "int") within bounds or among ``choices``."""
     if not isinstance(value, (list, tuple)):
         _fail(name, value, f"a list of {item}s, e.g. [1, 2]")
@@ -82,6 +82,6 @@ def check_list(name: str, value: Any, *, item: str = "float", min_value: float |
         if (min_value is not None and v < min_value) or (max_value is not None and v > max_value):
             _fail(name, value, f"values in [{min_value}, {max_value}]")
         out.append(v)
-    if len(set(out)) != len(out):
+    if unique and len(set(out)) != len(out):
         _fail(name, value, "a list without duplicates")
     return out

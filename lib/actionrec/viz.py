@@ -288,7 +288,7 @@ def stream_receptive_fields(*, num_layers: int = 3, frames: int = 16, size: int 
     import torch
     from torch import nn
 
-    from actionrec.layers.mtconv import MTConv, split_streams
+    from actionrec.layers.mtconv import MTConv, split_channels
 
     torch.manual_seed(0)
     layers = nn.ModuleList(MTConv(channels, channels, kernel_size=(3, 3, 3), r=r) for _ in range(num_layers))
@@ -299,7 +299,9 @@ def stream_receptive_fields(*, num_layers: int = 3, frames: int = 16, size: int 
     x = torch.ones(1, channels, frames, size, size, requires_grad=True)
     out = {}
     for stream in ("short", "long"):
-        pair = split_streams(x, r)
+        cs, _ = split_channels(channels, r)
+        # the stem's split: long part pooled by 2 in T, H, W (as MTNet.split does)
+        pair = (x[:, :cs], torch.nn.functional.avg_pool3d(x[:, cs:], 2, ceil_mode=True))
         for layer in layers:
             pair = layer(pair)
         y = pair[0] if stream == "short" else pair[1]
