@@ -96,7 +96,7 @@ def main() -> None:
 
     print()
     print("Channel ratio r vs vanilla 3D (r = 1), g = 1: GMACs change, per net and averaged over 32/48/64/132")
-    print(f"{'model':9s} | {'r=1 GMACs':>9s} | {'r=.875':>8s} {'r=.75':>8s} | {'params r=.875':>13s} {'r=.75':>8s}   (16x224²; 8x180² in brackets)")
+    print(f"{'model':9s} | {'r=1 GMACs':>9s} | {'r=.875':>8s} {'r=.75':>8s} | {'params r=.875':>13s} {'r=.75':>8s}   (GMACs at 16x224²)")
     avg = {0.875: [], 0.75: []}
     avg_small = {0.875: [], 0.75: []}
     for name in ("mtnet32", "mtnet48", "mtnet64", "mtnet132"):
