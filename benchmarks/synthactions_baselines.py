@@ -36,9 +36,10 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--width", type=float, default=0.5)
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "baselines")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
 
     base = TrainConfig(
         dataset_kwargs=dict(frames=16, size=args.size, difficulty=args.difficulty),

@@ -97,7 +97,6 @@ if smoke:  # tiny sizes so the tests can run the whole notebook in well under a 
 
 OUT = P.resolve_out_dir(out_dir, "ablation_ratio")
 OUT.mkdir(parents=True, exist_ok=True)
-torch.set_num_threads(max(1, torch.get_num_threads()))
 print(f"results -> {OUT}")
 
 # %% [markdown]

@@ -1,0 +1,24 @@
+"""The book builds offline (Jupyter Book 1.x, warnings as errors) and loads nothing from a CDN."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_book_builds_offline(tmp_path):
+    subprocess.run([sys.executable, str(ROOT / "book" / "build.py"), "--smoke", "--output", str(tmp_path)], check=True)
+    html = tmp_path / "_build" / "html"
+    pages = list(html.rglob("*.html"))
+    assert (html / "intro.html").exists() and (html / "_generated" / "ablation_ratio.html").exists()
+    external = set()
+    for page in pages:
+        external |= set(re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', page.read_text()))
+    assert not external, f"pages load assets from the network: {sorted(external)}"
+    ablation = (html / "_generated" / "ablation_ratio.html").read_text()
+    assert "_static/mathjax/" in ablation, "math must be rendered by the local MathJax"
