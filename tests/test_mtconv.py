@@ -219,3 +219,26 @@ def test_conv1x1x1_matmul_path_equals_conv():
     torch.testing.assert_close(gx, gxr)
     torch.testing.assert_close(gw, gwr)
     assert y.is_contiguous(memory_format=torch.channels_last_3d)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_avg_lateral_conv_then_pool_equals_eq2_order(stride, channels_last):
+    """The avg lateral runs pool(conv_s2l(x)); it must equal eq. 2's conv_s2l(avg_pool(x)) in
+    values and in the gradients of x and of the lateral weight (linear maps commute)."""
+    torch.manual_seed(0)
+    m = MTConv(16, 16, kernel_size=(3, 3, 3), stride=stride, r=0.875, lateral_pool="avg")
+    x = torch.randn(2, 14, 5, 7, 6)  # odd sizes: partial ceil-mode windows
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+    k = m.lateral_kernel
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    fast = m.lateral(x1)
+    w = m.conv_s2l.weight
+    ref = F.conv3d(F.avg_pool3d(x2, k, k, ceil_mode=True), w)
+    torch.testing.assert_close(fast, ref, atol=1e-5, rtol=1e-5)
+    gy = torch.randn_like(ref)
+    g_fast = torch.autograd.grad(fast, (x1, w), gy)
+    g_ref = torch.autograd.grad(ref, (x2, w), gy)
+    for a, b in zip(g_fast, g_ref):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)

@@ -1,11 +1,14 @@
 """MTNet (Table 1): builders, shapes, r = 1 equivalence, gradients, Squeeze-and-Recursion."""
 
+import copy
+
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from actionrec.layers.mtconv import MTConv
+from actionrec.layers.softpool import soft_pool3d
 from actionrec.layers.squeeze_recursion import SqueezeRecursion
 from actionrec.models.mtnet import MTNET_DEPTHS, DownsampleMTBlock, MTNet, RepeatMTBlock, mtnet32
 from actionrec.models import mtnet as mtnet_module
@@ -215,3 +218,26 @@ def test_kaiming_init():
     fan_out = conv.out_channels * 27
     assert abs(conv.weight.std().item() - (2.0 / fan_out) ** 0.5) < 0.2 * (2.0 / fan_out) ** 0.5
     assert isinstance(net, MTNet)
+
+
+def test_cpu_runs_channels_last_internally_and_equals_channels_first():
+    """On CPU forward_features converts the input to channels_last_3d (speed); values and
+    gradients must equal running the same modules on channels-first tensors."""
+    torch.manual_seed(0)
+    net = mtnet32(num_classes=5, r=0.875, g=1, width=0.25).eval()
+    x = torch.randn(2, 3, 16, 32, 32)  # contiguous, as the training loop feeds it
+    feats = net.forward_features(x)
+    assert feats[0].is_contiguous(memory_format=torch.channels_last_3d) and not feats[0].is_contiguous()
+    out = net.forward_head(feats)
+    ref_net = copy.deepcopy(net)
+    h = soft_pool3d(ref_net.stem(x), (1, 2, 2), (1, 2, 2), ceil_mode=True)
+    pair = ref_net.split(h)
+    assert pair[0].is_contiguous()  # the reference really is channels-first
+    for stage, sr in zip(ref_net.stages, ref_net.srs):
+        pair = sr(stage(pair))
+    ref = ref_net.forward_head(pair)
+    torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
+    out.square().sum().backward()
+    ref.square().sum().backward()
+    for (n, p), q in zip(net.named_parameters(), ref_net.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, atol=1e-3, rtol=1e-3, msg=n)

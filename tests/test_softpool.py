@@ -143,3 +143,19 @@ def test_module_and_errors():
         soft_pool3d(torch.randn(1, 4, 4, 4), 2)
     with pytest.raises(ValueError, match="kernel_size"):
         soft_pool3d(torch.randn(1, 1, 4, 4, 4), 0)
+
+
+@pytest.mark.parametrize("k", [(1, 2, 2), (2, 2, 2), (3, 2, 1), (4, 4, 4)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_tile_up_is_nearest_repeat_and_keeps_format(k, channels_last):
+    """tile_up (expand+reshape per dimension) == repeat_interleave along T, H, W, exactly."""
+    from actionrec.layers.softpool import tile_up
+
+    y = torch.randn(2, 7, 3, 2, 5)
+    if channels_last:
+        y = y.contiguous(memory_format=torch.channels_last_3d)
+    size = tuple(n * kk for n, kk in zip(y.shape[2:], k))
+    ref = y.repeat_interleave(k[0], 2).repeat_interleave(k[1], 3).repeat_interleave(k[2], 4)
+    out = tile_up(y, k, size)
+    assert out.shape == ref.shape and torch.equal(out, ref)
+    assert out.is_contiguous(memory_format=torch.channels_last_3d) == channels_last
