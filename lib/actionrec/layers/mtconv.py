@@ -35,9 +35,11 @@ say). Short and long convs must divide exactly or a ``ValueError`` names r, g an
 
 Speed (see ``benchmarks/speed.py``): the streams are never split, concatenated or upsampled per
 layer. The lateral ``pool`` runs as an exact custom autograd function over non-overlapping
-windows (slice adds forward, nearest upsampling of ``g / count`` backward): same values as
+windows (slice adds forward, ``g / count`` broadcast back over each window backward): same values as
 ``F.avg_pool3d(ceil_mode=True)`` / :func:`soft_pool3d` (tested), several times faster on CPU, and
 it keeps ``channels_last_3d`` tensors in that format (``F.avg_pool3d`` returns channels-first).
+Average-pool laterals run as ``pool(conv_s2l(x_s))`` (linear maps commute; the pool then covers
+C_l instead of C_s channels; tested equal in values and gradients).
 On ``channels_last_3d`` tensors every dense 1x1x1 conv (lateral, bottleneck reduce/expand,
 shortcuts) runs as one ``F.linear`` over the channel dimension (:func:`conv1x1x1`, tested equal).
 Folding ``avg_pool(2s) -> conv 1x1x1`` into one strided conv (kernel = stride = 2s, weight / vol)
@@ -247,7 +249,16 @@ class MTConv(nn.Module):
         return avg_pool3d_tiled(x_s, k)
 
     def lateral(self, x_s: torch.Tensor) -> torch.Tensor:
-        """``conv_s2l(pool(x_s))`` of eq. 2, before its BN: (B, C_s, T, H, W) -> (B, C_l, T/2s, ...)."""
+        """``conv_s2l(pool(x_s))`` of eq. 2, before its BN: (B, C_s, T, H, W) -> (B, C_l, T/2s, ...).
+
+        With average pooling the two linear maps commute (the 1x1x1 conv mixes channels at each
+        position, the pool averages positions per channel), so it is computed as
+        ``pool(conv_s2l(x_s))``: the pool then runs over C_l instead of C_s channels (2 instead of
+        14 at r = 0.875, width 0.25). Same function; only the floating-point summation order
+        differs (tested). SoftPool is not linear and keeps the order of eq. 2.
+        """
+        if self.lateral_pool == "avg" and self.conv_s2l.groups == 1:
+            return avg_pool3d_tiled(conv1x1x1(self.conv_s2l, x_s), self.lateral_kernel)
         return conv1x1x1(self.conv_s2l, self.pool(x_s))
 
     def forward(self, x: Pair) -> Pair:

@@ -40,8 +40,10 @@ bottleneck's ``out/2`` and every stream split stay divisible by the sub-streams 
 16/32/64/128). Any input of at least 16x32x32 works (long-stream pools use ``ceil_mode``, a size-1
 dimension stays 1; tested for every depth).
 
-CPU speed: ``model.to(memory_format=torch.channels_last_3d)`` (the input is converted to match in
-``forward_features``); see ``benchmarks/speed.py``.
+CPU speed: on CPU ``forward_features`` converts its input to ``channels_last_3d`` and every layer
+keeps that format (oneDNN is 2-3x slower on 7/14-channel convs channels-first; 1x1x1 convs become
+one matmul), so callers need no ``model.to(memory_format=...)``; on other devices the input follows
+the model's memory format. Same values either way (tested); see ``benchmarks/speed.py``.
 
 Init: Kaiming normal (fan_out, relu) for convs, BN weight 1 / bias 0 (paper: "standard Kaiming
 initialization"); the GRU and the fc keep PyTorch's defaults.
@@ -272,9 +274,12 @@ class MTNet(nn.Module):
     def forward_features(self, x: torch.Tensor) -> Pair:
         if x.dim() != 5:
             raise ValueError(f"MTNet expects (B, C, T, H, W); got {tuple(x.shape)}")
-        # Follow the model's memory format: after model.to(memory_format=torch.channels_last_3d)
-        # (faster on CPU, see benchmarks/speed.py) the input is converted too.
-        x = x.contiguous(memory_format=_memory_format(self.stages[0][0].conv2.conv_s.weight))
+        # On CPU every activation is channels_last_3d (odd channel counts such as 7/14 at r = 0.875
+        # are several times slower channels-first in oneDNN; 1x1x1 convs become one matmul; see
+        # benchmarks/speed.py): converting the input is enough, each conv/BN/pool keeps the format.
+        # Elsewhere follow the model (model.to(memory_format=...) converts the input too).
+        fmt = torch.channels_last_3d if x.device.type == "cpu" else _memory_format(self.stem[0].weight)
+        x = x.contiguous(memory_format=fmt)  # (B, 3, T, H, W)
         x = self.stem(x)
         x = soft_pool3d(x, (1, 2, 2), (1, 2, 2), ceil_mode=True)  # (B, C0, T, H/4, W/4)
         pair = self.split(x)
