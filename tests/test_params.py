@@ -55,3 +55,6 @@ def test_ratio_claim_nominal_within_noise_and_failing():
     wrong = [_entry(0.5, 0.90, 0.01), _entry(0.875, 0.80, 0.01), _entry(1.0, 0.70, 0.01)]
     v = ex.mtnet_ratio_claim(wrong)
     assert not v["holds"] and "does not hold" in v["sentence"] and v["best_r"] == 0.5
+    wrong_noisy = [_entry(0.5, 0.83, 0.05), _entry(0.875, 0.82, 0.05), _entry(1.0, 0.81, 0.05)]
+    v = ex.mtnet_ratio_claim(wrong_noisy)
+    assert not v["holds"] and "not supported" in v["sentence"] and "noise" in v["sentence"]

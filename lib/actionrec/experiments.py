@@ -518,7 +518,12 @@ def mtnet_ratio_claim(summary: Sequence[Mapping[str, Any]], *, method: str = "ov
     if vs1 is not None:
         parts.append(f"r = 0.875 vs r = 1 (plain 3D conv): {vs1['verdict']} (difference {100 * vs1['diff']:+.1f} points; paper: +1.9).")
     clear = holds and best_clear and half_worst_clear
-    verdict = "holds clearly" if clear else ("holds nominally (within seed noise)" if holds else "does not hold")
+    if holds:
+        verdict = "holds clearly" if clear else "holds nominally (the ordering matches, but within seed noise)"
+    elif top["clear"]:
+        verdict = "does not hold"
+    else:
+        verdict = "is not supported (the ordering differs from the paper's, within seed noise)"
     sentence = f"The paper's ratio claim {verdict} on this data. " + " ".join(parts)
     return {"best_r": best_r, "best_in_range": best_in_range, "best_clear": best_clear, "worst_r": worst_r,
             "half_is_worst": half_is_worst, "half_worst_clear": half_worst_clear, "r0875_vs_r1": vs1,

@@ -237,6 +237,8 @@ def plot_accuracy_vs_gmacs(summary, *, label_key: str = "name", group_key: str |
             lab = e.get(label_key)
             ax.annotate(f"{label_key}={lab:g}" if isinstance(lab, float) else f"{lab}", (x, y),
                         textcoords="offset points", xytext=(6, 6), fontsize=8)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(max(lo, 0.0), min(hi, 100.0))  # accuracies: CIs of 2 seeds can overshoot [0, 100]
     ax.set_xlabel("GMACs per clip")
     ax.set_ylabel(f"test {summary[0].get('metric', 'top1')} (%) — mean ± 95% CI")
     if title:
