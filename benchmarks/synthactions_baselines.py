@@ -8,7 +8,7 @@ Trains, with the default budget below and the same recipe, an orderless control
   7 of the 16 classes are exact time reversals of 7 others);
 - c3d_small must reach >= 85%.
 
-Usage: ``python benchmarks/synthactions_baselines.py [--difficulty easy] [--epochs 10] [--seeds 1]`` (≈12 min on 2 cores)
+Usage: ``python benchmarks/synthactions_baselines.py [--difficulty easy] [--epochs 10] [--seeds 1]`` (≈12 min on one core)
 Runs go to ``build/baselines/`` and are reused when finished.
 """
 

@@ -269,7 +269,9 @@ def plot_learning_curves(curves, *, title: str | None = None, ax=None, ylabel: s
         ci = 100 * np.nan_to_num(np.asarray(c["ci"], dtype=float))
         ax.plot(x, m, marker="o", ms=3, color=f"C{i}", label=f"{name} (n={c['n']})")
         ax.fill_between(x, m - ci, m + ci, color=f"C{i}", alpha=0.15)
-    ax.set_xlabel(curves and next(iter(curves.values())).get("x_name", "epoch") or "epoch")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(max(lo, 0.0), min(hi, 100.0))
+    ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=10)
