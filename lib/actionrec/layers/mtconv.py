@@ -59,7 +59,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .softpool import _out_size, soft_pool3d, tile_pad, tile_reduce, tile_up
+from .softpool import _out_size, _triple, soft_pool3d, tile_pad, tile_reduce, tile_up
 
 __all__ = ["MTConv", "split_channels", "split_groups", "check_ratio", "conv1x1x1", "avg_pool3d_tiled", "Pair"]
 
@@ -84,15 +84,6 @@ def conv1x1x1(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
         w = conv.weight.view(conv.out_channels, conv.in_channels)
         return F.linear(x.permute(0, 2, 3, 4, 1), w).permute(0, 4, 1, 2, 3)  # (B,T,H,W,C') -> (B,C',T,H,W)
     return conv(x)
-
-
-def _triple(v, name: str) -> tuple[int, int, int]:
-    if isinstance(v, int):
-        v = (v, v, v)
-    v = tuple(int(i) for i in v)
-    if len(v) != 3 or min(v) < 1:
-        raise ValueError(f"{name}={v!r} must be a positive int or a (T, H, W) tuple of positive ints")
-    return v  # type: ignore[return-value]
 
 
 def check_ratio(r: float) -> float:
