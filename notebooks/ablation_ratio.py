@@ -120,8 +120,9 @@ plt.show()
 # order of frames, at whatever speed the action happens.
 #
 # **Why these defaults.** The whole default grid (5 ratios × 3 seeds) has to train in about ten
-# minutes on a 2-core laptop CPU. Measured here: a 16×64×64 step costs 3–4× a 16×32×32 step
-# (`benchmarks/speed.py`), so 32×32 buys several times more steps per run; the figures stay
+# minutes on a 2-core laptop CPU. Measured here: an MTNet-32 (width 0.25) step costs 1.8–2.7× more
+# at 16×64×64 than at 16×32×32 (`benchmarks/speed.py --clip 16 64 64`), so 32×32 buys about twice
+# the steps per run; the figures stay
 # recognisable at that size (below) and the temporal structure, which is what $r$ is about, is
 # untouched: all 16 frames are kept. `difficulty="easy"` (plain background, no camera pan) lets a
 # quarter-width MTNet-32 get well above chance within 120 steps (≈48% top-1 at r = 1 in a trial
