@@ -241,3 +241,12 @@ def test_cpu_runs_channels_last_internally_and_equals_channels_first():
     ref.square().sum().backward()
     for (n, p), q in zip(net.named_parameters(), ref_net.parameters()):
         torch.testing.assert_close(p.grad, q.grad, atol=1e-3, rtol=1e-3, msg=n)
+
+
+def test_sr_fusion_option_reaches_every_stage():
+    net = mtnet32(width=0.25, num_classes=3, sr_fusion="mul")
+    srs = [m for m in net.modules() if isinstance(m, SqueezeRecursion)]
+    assert len(srs) == 8 and all(m.fusion == "mul" for m in srs)
+    assert all(m.fusion == "residual" for m in mtnet32(width=0.25).modules() if isinstance(m, SqueezeRecursion))
+    with pytest.raises(ValueError, match="fusion"):
+        mtnet32(width=0.25, sr_fusion="sigmoid")

@@ -176,11 +176,11 @@ class RepeatMTBlock(nn.Module):
 class MTStageSR(nn.Module):
     """Squeeze-and-Recursion on each stream after a stage: ``(SR_s(x_s), SR_l(x_l))``."""
 
-    def __init__(self, channels: int, *, r: float, mode: str = "gru"):
+    def __init__(self, channels: int, *, r: float, mode: str = "gru", fusion: str = "residual"):
         super().__init__()
         c_s, c_l = split_channels(channels, r)
-        self.sr_s = SqueezeRecursion(c_s, mode=mode)
-        self.sr_l = SqueezeRecursion(c_l, mode=mode) if r < 1 else None
+        self.sr_s = SqueezeRecursion(c_s, mode=mode, fusion=fusion)
+        self.sr_l = SqueezeRecursion(c_l, mode=mode, fusion=fusion) if r < 1 else None
 
     def forward(self, x: Pair) -> Pair:
         x_s, x_l = x
@@ -201,6 +201,9 @@ class MTNet(nn.Module):
 
     ``forward_features(x)`` returns the stream pair ``(x_s (B, C_s, T', H', W'), x_l or None)``
     after the last stage; ``forward_head(pair)`` pools both, concatenates and classifies.
+    ``recurrent`` picks the Squeeze-and-Recursion cell ("gru" as MTNet, "lstm", or None for no SR);
+    ``sr_fusion`` how it is fused back: "residual" (``x + x * a*``, default) or "mul" (``x * a*``,
+    the official code, which did not train on SynthActions; see ``layers/squeeze_recursion.py``).
     """
 
     def __init__(
@@ -212,6 +215,7 @@ class MTNet(nn.Module):
         g: int = 1,
         width: float = 1.0,
         recurrent: Optional[str] = "gru",
+        sr_fusion: str = "residual",
         in_channels: int = 3,
         dropout: float = 0.0,
         channels=(64, 128, 256, 512),
@@ -245,7 +249,7 @@ class MTNet(nn.Module):
             blocks = [DownsampleMTBlock(c_in, c, stride=1 if i == 0 else 2, r=r, g=g)]
             blocks += [RepeatMTBlock(c, r=r, g=g) for _ in range(n)]
             stages.append(nn.Sequential(*blocks))
-            srs.append(MTStageSR(c, r=r, mode=recurrent) if recurrent else nn.Identity())
+            srs.append(MTStageSR(c, r=r, mode=recurrent, fusion=sr_fusion) if recurrent else nn.Identity())
             c_in = c
         self.stages = nn.ModuleList(stages)
         self.srs = nn.ModuleList(srs)
@@ -302,7 +306,8 @@ class MTNet(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-def _build(name: str, num_classes: int, r: float, g: int, width: float, recurrent, in_channels: int, dropout: float) -> MTNet:
+def _build(name: str, num_classes: int, r: float, g: int, width: float, recurrent, in_channels: int, dropout: float,
+           sr_fusion: str = "residual") -> MTNet:
     return MTNet(
         depths=MTNET_DEPTHS[name],
         num_classes=num_classes,
@@ -310,31 +315,32 @@ def _build(name: str, num_classes: int, r: float, g: int, width: float, recurren
         g=g,
         width=width,
         recurrent=recurrent,
+        sr_fusion=sr_fusion,
         in_channels=in_channels,
         dropout=dropout,
     )
 
 
-def mtnet32(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", in_channels: int = 3, dropout: float = 0.0) -> MTNet:
+def mtnet32(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3, dropout: float = 0.0) -> MTNet:
     """MTNet-32: repeats (2, 2, 2, 2) (Table 1)."""
-    return _build("mtnet32", num_classes, r, g, width, recurrent, in_channels, dropout)
+    return _build("mtnet32", num_classes, r, g, width, recurrent, in_channels, dropout, sr_fusion)
 
 
-def mtnet48(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", in_channels: int = 3, dropout: float = 0.0) -> MTNet:
+def mtnet48(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3, dropout: float = 0.0) -> MTNet:
     """MTNet-48: repeats (2, 2, 5, 3) (Table 1)."""
-    return _build("mtnet48", num_classes, r, g, width, recurrent, in_channels, dropout)
+    return _build("mtnet48", num_classes, r, g, width, recurrent, in_channels, dropout, sr_fusion)
 
 
-def mtnet64(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", in_channels: int = 3, dropout: float = 0.0) -> MTNet:
+def mtnet64(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3, dropout: float = 0.0) -> MTNet:
     """MTNet-64: repeats (3, 4, 6, 3) (Table 1)."""
-    return _build("mtnet64", num_classes, r, g, width, recurrent, in_channels, dropout)
+    return _build("mtnet64", num_classes, r, g, width, recurrent, in_channels, dropout, sr_fusion)
 
 
-def mtnet132(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", in_channels: int = 3, dropout: float = 0.0) -> MTNet:
+def mtnet132(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3, dropout: float = 0.0) -> MTNet:
     """MTNet-132: repeats (3, 4, 23, 3) (Table 1)."""
-    return _build("mtnet132", num_classes, r, g, width, recurrent, in_channels, dropout)
+    return _build("mtnet132", num_classes, r, g, width, recurrent, in_channels, dropout, sr_fusion)
 
 
-def mtnet200(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", in_channels: int = 3, dropout: float = 0.0) -> MTNet:
+def mtnet200(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3, dropout: float = 0.0) -> MTNet:
     """MTNet-200: repeats (3, 8, 36, 3) (Table 1)."""
-    return _build("mtnet200", num_classes, r, g, width, recurrent, in_channels, dropout)
+    return _build("mtnet200", num_classes, r, g, width, recurrent, in_channels, dropout, sr_fusion)
