@@ -56,8 +56,10 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # ## Setup
 #
 # The parameters are checked first, so a bad value fails here, naming the parameter, before anything
-# trains. Every (r, g, seed) run writes its checkpoint, metrics log and result under `out_dir/runs`;
-# finished runs are loaded instead of retrained, so re-running the notebook only redraws.
+# trains. Every (r, g, seed) run writes its checkpoint, metrics log and result under
+# `out_dir/runs/r<r>_g<g>-<tag>/seed_<k>`, where the tag hashes every other setting; finished runs are
+# loaded instead of retrained, so re-running the notebook only redraws, and changing a parameter
+# trains new runs beside the old ones.
 
 # %%
 import time
@@ -158,8 +160,9 @@ base = TrainConfig(
 configs, extras = {}, {}
 for g in substreams:
     for r in ratios:
-        name = f"r{r:g}_g{g}"
-        configs[name] = replace(base, model_kwargs=dict(r=r, g=g, width=width))
+        cfg = replace(base, model_kwargs=dict(r=r, g=g, width=width))
+        name = f"r{r:g}_g{g}-{ex.config_tag(cfg)}"  # the tag changes with any other parameter
+        configs[name] = cfg
         net = build_model(base.model, num_classes=16, r=r, g=g, width=width)
         extras[name] = dict(r=r, g=g, gmacs=count_macs(net, (3, T, H, W)) / 1e9, params_m=count_params(net) / 1e6)
 

@@ -208,3 +208,13 @@ def test_grid_validates_arguments_before_training(tmp_path, configs, kwargs, mat
     with pytest.raises(ValueError, match=match):
         run_grid(configs, out_dir=tmp_path, progress=False, **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_config_tag_ignores_seed_and_device_but_not_results_relevant_fields():
+    from actionrec.experiments import config_tag
+
+    a = TrainConfig(epochs=3)
+    assert config_tag(a) == config_tag(TrainConfig(epochs=3, seed=7, device="cpu", num_workers=2))
+    assert config_tag(a) != config_tag(TrainConfig(epochs=4))
+    assert config_tag(a) != config_tag(TrainConfig(epochs=3, lr=1e-4))
+    assert len(config_tag(a)) == 8

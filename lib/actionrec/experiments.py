@@ -160,6 +160,19 @@ def _pairs(configs: Mapping[str, TrainConfig] | Iterable[tuple[str, TrainConfig]
     return pairs
 
 
+def config_tag(cfg: TrainConfig, length: int = 8) -> str:
+    """Short stable hash of everything in ``cfg`` except the seed (and settings that do not change
+    results: device, workers, caching). Put it in a config's name so that changing a notebook
+    parameter (epochs, lr, ...) trains new runs instead of colliding with finished ones."""
+    import hashlib
+
+    d = cfg.to_dict()
+    for k in ("seed", "device", "num_workers", "cache_data"):
+        d.pop(k, None)
+    blob = json.dumps(d, sort_keys=True, default=str).encode()
+    return hashlib.sha1(blob).hexdigest()[:length]
+
+
 def run_dir_of(out_dir: str | os.PathLike, name: str, seed: int) -> Path:
     """Where ``run_grid`` puts the run of config ``name`` with ``seed``: ``out_dir/name/seed_<seed>``."""
     return Path(out_dir) / name / f"seed_{seed}"
