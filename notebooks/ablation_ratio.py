@@ -207,7 +207,7 @@ plt.show()
 # here before (or instead of) in the final accuracy.
 
 # %%
-curves = {name: ex.aggregate_curves(OUT / "runs", name, x="epoch") for name in configs}
+curves = {f"r = {extras[n]['r']:g}, g = {extras[n]['g']}": ex.aggregate_curves(OUT / "runs", n, x="epoch") for n in configs}
 fig = viz.plot_learning_curves(curves, title="Validation top-1 during training")
 fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
 plt.show()
