@@ -16,8 +16,13 @@ import torch
 from torch import nn
 
 
-def _conv_bn_relu(conv: nn.Module, channels: int, norm: type[nn.Module]) -> nn.Sequential:
-    return nn.Sequential(conv, norm(channels), nn.ReLU(inplace=True))
+def _conv_stack(conv: type[nn.Module], norm: type[nn.Module], in_channels: int, widths: tuple[int, ...]) -> nn.Sequential:
+    """``[conv 3^d → norm → ReLU] x len(widths)``, stride 1 for the first layer and 2 after."""
+    layers, c = [], in_channels
+    for i, w in enumerate(widths):
+        layers += [conv(c, w, 3, stride=1 if i == 0 else 2, padding=1, bias=False), norm(w), nn.ReLU(inplace=True)]
+        c = w
+    return nn.Sequential(*layers)
 
 
 class FrameAvg2D(nn.Module):
@@ -31,14 +36,10 @@ class FrameAvg2D(nn.Module):
 
     def __init__(self, *, num_classes: int, in_channels: int = 3, widths: tuple[int, ...] = (32, 64, 128, 128), dropout: float = 0.0):
         super().__init__()
-        layers, c = [], in_channels
-        for i, w in enumerate(widths):
-            layers.append(_conv_bn_relu(nn.Conv2d(c, w, 3, stride=1 if i == 0 else 2, padding=1, bias=False), w, nn.BatchNorm2d))
-            c = w
-        self.features = nn.Sequential(*layers)
-        self.num_features = c
+        self.features = _conv_stack(nn.Conv2d, nn.BatchNorm2d, in_channels, widths)
+        self.num_features = widths[-1]
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(c, num_classes)
+        self.fc = nn.Linear(widths[-1], num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, T, H, W) → per-frame features (B, T, F)."""
@@ -60,21 +61,16 @@ class C3DSmall(nn.Module):
 
     Data flow::
 
-        x (B, C, T, H, W) → [conv3x3x3 → BN → ReLU] x len(widths), stride (1,2,2) first then 2
+        x (B, C, T, H, W) → [conv3x3x3 → BN → ReLU] x len(widths), stride 1 first then 2
           → global avg pool → fc → logits (B, K)
     """
 
     def __init__(self, *, num_classes: int, in_channels: int = 3, widths: tuple[int, ...] = (32, 64, 128, 128), dropout: float = 0.0):
         super().__init__()
-        layers, c = [], in_channels
-        for i, w in enumerate(widths):
-            stride = (1, 1, 1) if i == 0 else (2, 2, 2)
-            layers.append(_conv_bn_relu(nn.Conv3d(c, w, (3, 3, 3), stride=stride, padding=1, bias=False), w, nn.BatchNorm3d))
-            c = w
-        self.features = nn.Sequential(*layers)
-        self.num_features = c
+        self.features = _conv_stack(nn.Conv3d, nn.BatchNorm3d, in_channels, widths)
+        self.num_features = widths[-1]
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(c, num_classes)
+        self.fc = nn.Linear(widths[-1], num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, T, H, W) → feature map (B, F, T', H', W')."""
@@ -88,6 +84,10 @@ class C3DSmall(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
+def _widths(width: float) -> tuple[int, ...]:
+    return tuple(max(4, round(c * width)) for c in (32, 64, 128, 128))
+
+
 def _init(model: nn.Module) -> nn.Module:
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Conv3d)):
@@ -97,11 +97,9 @@ def _init(model: nn.Module) -> nn.Module:
 
 def frame_avg2d(*, num_classes: int = 400, in_channels: int = 3, width: float = 1.0, dropout: float = 0.0) -> FrameAvg2D:
     """Frame-averaging 2D CNN (orderless baseline); ``width`` scales (32, 64, 128, 128)."""
-    widths = tuple(max(4, round(c * width)) for c in (32, 64, 128, 128))
-    return _init(FrameAvg2D(num_classes=num_classes, in_channels=in_channels, widths=widths, dropout=dropout))
+    return _init(FrameAvg2D(num_classes=num_classes, in_channels=in_channels, widths=_widths(width), dropout=dropout))
 
 
 def c3d_small(*, num_classes: int = 400, in_channels: int = 3, width: float = 1.0, dropout: float = 0.0) -> C3DSmall:
     """Small plain 3D CNN; ``width`` scales (32, 64, 128, 128)."""
-    widths = tuple(max(4, round(c * width)) for c in (32, 64, 128, 128))
-    return _init(C3DSmall(num_classes=num_classes, in_channels=in_channels, widths=widths, dropout=dropout))
+    return _init(C3DSmall(num_classes=num_classes, in_channels=in_channels, widths=_widths(width), dropout=dropout))
