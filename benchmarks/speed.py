@@ -54,19 +54,17 @@ import torch.nn.functional as F
 
 from actionrec.complexity import count_macs
 from actionrec.models import build_model
+from actionrec.train import TrainConfig, build_optimizer
 
 RATIOS = (0.5, 0.625, 0.75, 0.875, 1.0)
 NUM_CLASSES = 16
 
 
 def build(model: str, r: float, g: int, width: float, seed: int = 0):
-    """Network as the notebook builds it, and AdamW as ``actionrec.train.build_optimizer``."""
+    """Network as the notebook builds it, and its optimizer from ``actionrec.train.build_optimizer``."""
     torch.manual_seed(seed)
     net = build_model(model, num_classes=NUM_CLASSES, r=r, g=g, width=width)
-    decay = [p for p in net.parameters() if p.ndim > 1]
-    no_decay = [p for p in net.parameters() if p.ndim <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=1e-3)
-    return net, opt
+    return net, build_optimizer(net, TrainConfig(lr=1e-3, weight_decay=0.05))
 
 
 def train_step(net, opt, x, y) -> float:

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from actionrec.layers.mtconv import MTConv
+from actionrec.layers.mtconv import MTConv, split_channels
 from actionrec.layers.softpool import soft_pool3d
 from actionrec.layers.squeeze_recursion import SqueezeRecursion
 from actionrec.models.mtnet import MTNET_DEPTHS, DownsampleMTBlock, MTNet, RepeatMTBlock, mtnet32
@@ -99,7 +99,9 @@ def test_channels_last_model_matches():
 # -- gradients reach every parameter -------------------------------------------------------------------
 @pytest.mark.parametrize("g", [1, 8])
 def test_gradients_reach_every_parameter(g):
-    net = mtnet32(num_classes=5, r=0.875, g=g, width=0.25)
+    # zero_init_residual=False: with the default zero BN scales the branch convs get no gradient
+    # on the very first step (by design; test_zero_init_residual_blocks_start_as_identity)
+    net = mtnet32(num_classes=5, r=0.875, g=g, width=0.25, zero_init_residual=False)
     # 32 frames: the last stage's long stream keeps T = 2, so the GRUs' hidden-to-hidden weights
     # get a gradient too (with T = 1, h_0 = 0 and W_hh receives none, correctly)
     x = torch.randn(2, 3, 32, 32, 32)
@@ -250,3 +252,23 @@ def test_sr_fusion_option_reaches_every_stage():
     assert all(m.fusion == "residual" for m in mtnet32(width=0.25).modules() if isinstance(m, SqueezeRecursion))
     with pytest.raises(ValueError, match="fusion"):
         mtnet32(width=0.25, sr_fusion="sigmoid")
+
+
+@pytest.mark.parametrize("r", [0.875, 1.0])
+def test_zero_init_residual_blocks_start_as_identity(r):
+    torch.manual_seed(0)
+    net = mtnet32(num_classes=5, r=r, width=0.25)  # zero_init_residual=True is the default
+    block = net.stages[1][1]  # a RepeatMTBlock: identity shortcut
+    assert isinstance(block, RepeatMTBlock)
+    c_s, c_l = split_channels(net.channels[1], r)
+    x_s = torch.rand(2, c_s, 8, 4, 4)  # post-relu features are >= 0, so relu(0 + x) == x
+    x_l = torch.rand(2, c_l, 4, 2, 2) if r < 1 else None
+    y_s, y_l = block((x_s, x_l))
+    torch.testing.assert_close(y_s, x_s)
+    if r < 1:
+        torch.testing.assert_close(y_l, x_l)
+    zeroed = [n for n, m in net.named_modules() if isinstance(m, nn.BatchNorm3d) and not m.weight.any()]
+    assert any(n.endswith("conv3.bn_s") for n in zeroed) and any(n.endswith("conv2.bn_s") for n in zeroed)
+    assert all(n.split(".")[-2] in ("conv2", "conv3") for n in zeroed), zeroed
+    plain = mtnet32(num_classes=5, r=r, width=0.25, zero_init_residual=False)
+    assert all(m.weight.all() for m in plain.modules() if isinstance(m, nn.BatchNorm3d))
