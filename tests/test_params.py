@@ -58,3 +58,26 @@ def test_ratio_claim_nominal_within_noise_and_failing():
     wrong_noisy = [_entry(0.5, 0.83, 0.05), _entry(0.875, 0.82, 0.05), _entry(1.0, 0.81, 0.05)]
     v = ex.mtnet_ratio_claim(wrong_noisy)
     assert not v["holds"] and "not supported" in v["sentence"] and "noise" in v["sentence"]
+
+
+def _pentry(p, mean, ci, n=3):
+    return {**_entry(0, mean, ci, n), "label": f"placement={p}", "placement": p}
+
+
+def test_placement_claim_clear_nominal_and_failing():
+    clear = [_pentry("none", 0.70, 0.01), _pentry("start", 0.75, 0.01), _pentry("mid", 0.76, 0.01),
+             _pentry("final", 0.85, 0.01)]
+    v = ex.srtg_placement_claim(clear)
+    assert v["holds"] and v["clear"] and v["best"] == "final" and "hold clearly" in v["sentence"]
+    assert set(v["vs_none"]) == {"start", "mid", "final"}
+    noisy = [_pentry("none", 0.70, 0.08), _pentry("res", 0.72, 0.08), _pentry("final", 0.74, 0.08)]
+    v = ex.srtg_placement_claim(noisy)
+    assert v["holds"] and not v["clear"] and "nominally" in v["sentence"]
+    worse = [_pentry("none", 0.80, 0.01), _pentry("start", 0.70, 0.01), _pentry("final", 0.85, 0.01)]
+    v = ex.srtg_placement_claim(worse)
+    assert not v["holds"] and "do not hold" in v["sentence"] and not v["all_beat_none"]
+    mixed = [_pentry("none", 0.70, 0.08), _pentry("start", 0.76, 0.08), _pentry("final", 0.73, 0.08)]
+    v = ex.srtg_placement_claim(mixed)
+    assert not v["holds"] and "not supported" in v["sentence"] and v["best"] == "start"
+    with pytest.raises(ValueError, match="'none'"):
+        ex.srtg_placement_claim([_pentry("final", 0.8, 0.01)])

@@ -48,6 +48,9 @@ __all__ = [
     "t_cdf",
     "t_quantile",
     "betainc",
+    "config_tag",
+    "mtnet_ratio_claim",
+    "srtg_placement_claim",
 ]
 
 # Per-run outcomes: never copied into a summary as if they were properties of the config.
@@ -541,3 +544,52 @@ def mtnet_ratio_claim(summary: Sequence[Mapping[str, Any]], *, method: str = "ov
     return {"best_r": best_r, "best_in_range": best_in_range, "best_clear": best_clear, "worst_r": worst_r,
             "half_is_worst": half_is_worst, "half_worst_clear": half_worst_clear, "r0875_vs_r1": vs1,
             "holds": holds, "clear": clear, "sentence": sentence}
+
+
+def srtg_placement_claim(summary: Sequence[Mapping[str, Any]], *, method: str = "overlap") -> dict[str, Any]:
+    """SRTG Table 1's claims — "every SRTG placement beats no SRTG; Final is best" — checked on ``summary``.
+
+    ``summary`` holds one entry per placement for one backbone (``summarize(rows, by=("placement",))``),
+    each with a ``placement`` field: ``"none"`` for the network without SRTG, else ``"start"``,
+    ``"mid"``, ``"res"``, ``"final"`` (any subset with ``"none"``). Returns ``{"vs_none": {placement:
+    compare(...)}, "all_beat_none", "all_beat_none_clear", "best", "final_best", "final_best_clear",
+    "holds", "clear", "sentence"}``. A claim holds when the means are ordered as the paper says; it
+    holds *clearly* when the ordering is beyond the 95% CIs (``method``, see ``compare``).
+    """
+    entries = [e for e in summary if e.get("mean") is not None and e.get("mean") == e.get("mean")]
+    by_p = {str(e["placement"]).lower(): e for e in entries}
+    if "none" not in by_p or len(by_p) < 2:
+        raise ValueError("srtg_placement_claim needs the 'none' entry and at least one SRTG placement, "
+                         f"got placements {sorted(by_p)}")
+    gated = [p for p in by_p if p != "none"]
+    vs_none = {p: compare(entries, by_p[p]["label"], by_p["none"]["label"], method=method) for p in gated}
+    all_beat = all(vs_none[p]["diff"] > 0 for p in gated)
+    all_beat_clear = all(vs_none[p]["verdict"] == "higher" for p in gated)
+    top = best(entries, method=method)
+    best_p = str(top["entry"]["placement"]).lower()
+    final_best = best_p == "final"
+    final_best_clear = final_best and top["clear"]
+    pct = lambda e: f"{100 * e['mean']:.1f}% ± {100 * e['ci']:.1f}" if e["ci"] == e["ci"] else f"{100 * e['mean']:.1f}%"  # noqa: E731
+    metric = entries[0].get("metric", "top1")
+    beat = [p for p in gated if vs_none[p]["diff"] > 0]
+    parts = [
+        f"No SRTG: {pct(by_p['none'])}. Above it: " + (", ".join(f"{p} ({100 * vs_none[p]['diff']:+.1f})" for p in beat) or "none")
+        + f"; {len(beat)}/{len(gated)} placements have a higher mean"
+        + ("" if all_beat_clear else f", {sum(vs_none[p]['verdict'] == 'higher' for p in gated)} beyond the 95% CIs") + ".",
+        f"Best {metric}: {best_p} ({pct(top['entry'])})"
+        + ("" if "final" in by_p else "; Final was not run")
+        + (" — as the paper finds" if final_best else " — the paper has Final best")
+        + ("" if final_best_clear or not final_best else ", though not beyond the CIs of the others") + ".",
+    ]
+    holds = all_beat and (final_best or "final" not in by_p)
+    clear = holds and all_beat_clear and (final_best_clear or "final" not in by_p)
+    if holds:
+        verdict = "hold clearly" if clear else "hold nominally (the ordering matches, but within seed noise)"
+    elif any(v["verdict"] == "lower" for v in vs_none.values()) or (top["clear"] and not final_best and "final" in by_p):
+        verdict = "do not hold"
+    else:
+        verdict = "are not supported (the ordering differs from the paper's, within seed noise)"
+    sentence = f"The paper's placement claims {verdict} on this data. " + " ".join(parts)
+    return {"vs_none": vs_none, "all_beat_none": all_beat, "all_beat_none_clear": all_beat_clear, "best": best_p,
+            "final_best": final_best, "final_best_clear": final_best_clear, "holds": holds, "clear": clear,
+            "sentence": sentence}

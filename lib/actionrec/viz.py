@@ -5,6 +5,8 @@ Clip display:
   clip_grid(dataset_or_clips, ...) one row per clip, titled by class
   animate_clip(clip, ...)          matplotlib animation (``anim.to_jshtml()``; GIF via pillow)
 
+Results: plot_accuracy_vs_gmacs, plot_grouped_bars (mean ± CI per config), plot_learning_curves.
+
 Every function accepts a clip as a normalised float ``(3, T, H, W)`` tensor/array (as returned by
 ``SynthActions[i][0]``, un-normalised with ``MEAN``/``STD`` of ``actionrec.data.synthetic``) or as
 uint8 ``(T, H, W, 3)`` frames (as returned by ``SynthActions.render``). New figures come from
@@ -20,7 +22,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-__all__ = ["to_frames", "show_clip", "clip_grid", "animate_clip"]
+__all__ = ["to_frames", "show_clip", "clip_grid", "animate_clip", "plot_accuracy_vs_gmacs", "plot_grouped_bars",
+           "plot_learning_curves", "stream_receptive_fields", "plot_stream_receptive_fields"]
 
 
 def to_frames(clip, *, mean: float | None = None, std: float | None = None) -> np.ndarray:
@@ -247,6 +250,49 @@ def plot_accuracy_vs_gmacs(summary, *, label_key: str = "name", group_key: str |
         ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     ax.text(0.01, 0.01, "marker area ∝ parameters", transform=ax.transAxes, fontsize=7, alpha=0.7)
+    return fig
+
+
+def plot_grouped_bars(summary, *, label_key: str, group_key: str | None = None, labels: Sequence | None = None,
+                      ylabel: str | None = None, title: str | None = None, ax=None, scale: float = 100.0):
+    """Mean ± 95% CI bars: one bar per ``label_key`` value, side by side per ``group_key`` value.
+
+    ``summary``: entries from :func:`actionrec.experiments.summarize` (``mean``, ``ci``, ``n`` and
+    the two keys). ``labels`` fixes the order of the bars (default: first seen); ``scale`` multiplies
+    values (100: fractions to %). Each bar is annotated with its mean and the number of seeds.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.0, 3.8))
+    else:
+        fig = ax.figure
+    if labels is None:
+        labels = list(dict.fromkeys(e[label_key] for e in summary))
+    groups = list(dict.fromkeys(e.get(group_key) for e in summary)) if group_key else [None]
+    width = 0.8 / len(groups)
+    for gi, grp in enumerate(groups):
+        by = {e[label_key]: e for e in summary if group_key is None or e.get(group_key) == grp}
+        xs = [i + (gi - (len(groups) - 1) / 2) * width for i, lab in enumerate(labels) if lab in by]
+        es = [by[lab] for lab in labels if lab in by]
+        ys = [scale * float(e["mean"]) for e in es]
+        cis = [scale * float(e["ci"]) if e["ci"] == e["ci"] else 0.0 for e in es]
+        ax.bar(xs, ys, width=width * 0.95, yerr=cis, capsize=3, color=f"C{gi}", alpha=0.75,
+               label=None if group_key is None else f"{grp}")
+        for x, y, e in zip(xs, ys, es):
+            ax.annotate(f"{y:.1f}\nn={e['n']}", (x, y), textcoords="offset points", xytext=(0, 3),
+                        ha="center", fontsize=7)
+    ax.set_xticks(range(len(labels)), [str(lab) for lab in labels])
+    ax.set_xlabel(label_key)
+    ax.set_ylabel(ylabel or f"test {summary[0].get('metric', 'top1')} (%) — mean ± 95% CI")
+    if scale == 100.0:
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(max(lo, 0.0), min(hi, 105.0))
+    if title:
+        ax.set_title(title, fontsize=10)
+    if group_key:
+        ax.legend(fontsize=8, title=group_key, title_fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
     return fig
 
 
