@@ -24,6 +24,11 @@ def test_errors_name_the_parameter():
     with pytest.raises(ValueError, match="smoke"):
         P.check_bool("smoke", "yes")
     assert P.check_list("ratios", [0.5, 1], min_value=0.5, max_value=1.0) == [0.5, 1]
+    with pytest.raises(ValueError, match=r"placements=\['none', 'top'\].*among"):
+        P.check_list("placements", ["none", "top"], item="str", choices=["none", "final"])
+    with pytest.raises(ValueError, match="backbones.*strings"):
+        P.check_list("backbones", ["r3d", 3], item="str")
+    assert P.check_list("placements", ["none", "final"], item="str", choices=["none", "final"]) == ["none", "final"]
 
 
 def test_out_dir_does_not_depend_on_cwd(tmp_path, monkeypatch):

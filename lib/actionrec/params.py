@@ -66,7 +66,10 @@ def check_bool(name: str, value: Any) -> bool:
 def check_list(name: str, value: Any, *, item: str = "float", min_value: float | None = None,
                max_value: float | None = None, choices: Sequence[Any] | None = None, length: int | None = None,
                non_empty: bool = True, unique: bool = True) -> list:
-    """A list of numbers (``item`` = "float" | "int") within bounds or among ``choices``."""
+    """A list of numbers (``item`` = "float" | "int") within bounds or among ``choices``, or of
+    strings (``item="str"``, usually with ``choices``)."""
+    if item not in ("float", "int", "str"):
+        raise ValueError(f"check_list: item={item!r} must be 'float', 'int' or 'str'")
     if not isinstance(value, (list, tuple)):
         _fail(name, value, f"a list of {item}s, e.g. [1, 2]")
     if non_empty and len(value) == 0:
@@ -75,7 +78,10 @@ def check_list(name: str, value: Any, *, item: str = "float", min_value: float |
         _fail(name, value, f"a list of exactly {length} {item}s")
     out = []
     for v in value:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or (item == "int" and not isinstance(v, int)):
+        if item == "str":
+            if not isinstance(v, str):
+                _fail(name, value, "a list of strings" + (f" among {list(choices)}" if choices is not None else ""))
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or (item == "int" and not isinstance(v, int)):
             _fail(name, value, f"a list of {item}s")
         if choices is not None and v not in choices:
             _fail(name, value, f"values among {list(choices)}")

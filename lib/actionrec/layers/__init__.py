@@ -1,3 +1,5 @@
 from .mtconv import MTConv, split_channels, split_groups
 from .softpool import SoftPool3d, soft_pool3d
 from .squeeze_recursion import SqueezeRecursion
+from .cycle_consistency import CycleConsistency, cycle_consistency, nearest_frames, soft_nearest_neighbours
+from .srtg import GateRecord, SRTGate

@@ -12,6 +12,7 @@ from torch import nn
 
 from .baselines import c3d_small, frame_avg2d
 from .mtnet import mtnet32, mtnet48, mtnet64, mtnet132, mtnet200
+from .resnet3d import r2plus1d_18, r2plus1d_34, r2plus1d_50, r2plus1d_101, r3d_18, r3d_34, r3d_50, r3d_101
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "mtnet32": mtnet32,
@@ -21,6 +22,14 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "mtnet200": mtnet200,
     "c3d_small": c3d_small,
     "frame_avg2d": frame_avg2d,
+    "r3d_18": r3d_18,
+    "r3d_34": r3d_34,
+    "r3d_50": r3d_50,
+    "r3d_101": r3d_101,
+    "r2plus1d_18": r2plus1d_18,
+    "r2plus1d_34": r2plus1d_34,
+    "r2plus1d_50": r2plus1d_50,
+    "r2plus1d_101": r2plus1d_101,
 }
 
 
