@@ -171,7 +171,7 @@ for g in substreams:
         extras[name] = dict(r=r, g=g, gmacs=count_macs(net, (3, T, H, W)) / 1e9, params_m=count_params(net) / 1e6)
 
 t0 = time.time()
-rows = ex.run_grid(configs, range(seeds), OUT / "runs", extras=extras)
+rows = ex.run_grid(configs, range(seeds), OUT / "runs", extras=extras, workers="auto")  # one run per core
 wall = time.time() - t0
 trained = sum(not r["skipped"] for r in rows)
 print(f"{len(rows)} runs ({trained} trained now, {len(rows) - trained} reused) in {wall / 60:.1f} min")

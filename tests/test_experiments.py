@@ -192,6 +192,19 @@ def test_grid_records_divergence_when_asked(tmp_path, monkeypatch):
         run_grid({"bad": tiny_cfg(epochs=1)}, [0], tmp_path, progress=False)
 
 
+def test_grid_in_worker_processes_equals_sequential(tmp_path, one_thread):
+    """2 spawned workers x 1 thread give bit-identical rows to 1 process x 1 thread, in grid order."""
+    configs = {"c3d": tiny_cfg(epochs=1), "frames": tiny_cfg(model="frame_avg2d", epochs=1)}
+    seq = run_grid(configs, [0, 1], tmp_path / "seq", progress=False)
+    par = run_grid(configs, [0, 1], tmp_path / "par", progress=False, workers=2)
+    assert [(r["name"], r["seed"]) for r in par] == [("c3d", 0), ("c3d", 1), ("frames", 0), ("frames", 1)]
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("run_dir", "wall_s")}  # noqa: E731
+    assert [strip(r) for r in par] == [strip(r) for r in seq]
+    assert not any(r["skipped"] for r in par)
+    again = run_grid(configs, [0, 1], tmp_path / "par", progress=False, workers=2)  # all finished: no pool
+    assert all(r["skipped"] for r in again) and [r["top1"] for r in again] == [r["top1"] for r in par]
+
+
 @pytest.mark.parametrize("configs,kwargs,match", [
     ({"a/b": "ok"}, dict(seeds=[0]), "config name"),
     ({"a": "not a config"}, dict(seeds=[0]), "TrainConfig"),
@@ -201,6 +214,8 @@ def test_grid_records_divergence_when_asked(tmp_path, monkeypatch):
     ({"a": "ok"}, dict(seeds=[0], extras={"zzz": {}}), "extras"),
     ({"a": "ok"}, dict(seeds=[0], extras={"a": {"top1": 1}}), "clash"),
     ({"a": "ok"}, dict(seeds=[0], on_diverge="skip"), "on_diverge"),
+    ({"a": "ok"}, dict(seeds=[0], workers=0), "workers"),
+    ({"a": "ok"}, dict(seeds=[0], workers="many"), "workers"),
 ])
 def test_grid_validates_arguments_before_training(tmp_path, configs, kwargs, match):
     fix = lambda v: tiny_cfg() if v == "ok" else v  # noqa: E731

@@ -254,3 +254,19 @@ def test_kaiming_init_and_no_state_leak():
     assert torch.equal(net.layer1[0].conv1[1].weight, torch.ones(8))
     assert isinstance(srt_gates(R.r3d_18(srtg="res", **SMALL))[0][1], SRTGate)
     assert isinstance(net, VideoResNet) and net.placement is None
+
+
+@pytest.mark.parametrize("name", ["r3d_18", "r2plus1d_18"])
+def test_cpu_runs_channels_last_internally_with_the_same_values(name):
+    torch.manual_seed(0)
+    net = build_model(name, num_classes=4, width=0.125, srtg="final", srtg_kwargs={"gate": "open"}).eval()
+    x = torch.randn(2, 3, 16, 32, 32)
+    feats = net.layer3(net.layer2(net.layer1(net.stem(x.contiguous(memory_format=torch.channels_last_3d)))))
+    if name == "r3d_18":  # oneDNN keeps the format through 3x3x3 convs (its (3,1,1) convs return channels-first)
+        assert feats.is_contiguous(memory_format=torch.channels_last_3d) and not feats.is_contiguous()
+    feats = net.forward_features(x)
+    plain = x  # channels-first all the way: the layers called one by one, no conversion
+    for stage in (net.stem, net.layer1, net.layer2, net.layer3, net.layer4):
+        plain = stage(plain)
+    assert plain.is_contiguous()
+    torch.testing.assert_close(feats, plain, rtol=1e-4, atol=1e-5)

@@ -208,3 +208,24 @@ def test_bad_arguments_name_the_parameter():
         m.gate = "half"
     with pytest.raises(ValueError, match=r"\(B, 8, T, H, W\)"):
         m(torch.randn(2, 4, T, H, W))
+
+
+def test_gate_stats_counts_open_clips_per_gate():
+    from actionrec.layers.srtg import gate_stats, srt_gates
+    from actionrec.models import build_model
+
+    torch.manual_seed(0)
+    net = build_model("r3d_18", num_classes=4, width=0.125, srtg="final", srtg_kwargs={"gate": "open"})
+    clips = torch.randn(3, 3, 16, 32, 32)
+    batches = [(clips[:2], torch.tensor([0, 1])), (clips[2:], torch.tensor([2]))]
+    stats = gate_stats(net, batches)
+    assert list(stats) == [n for n, _ in srt_gates(net)] and len(stats) == 8
+    assert all(s["open"] == 1.0 and s["score"] == 1.0 and 0.0 <= s["consistent_frames"] <= 1.0 for s in stats.values())
+    for _, g in srt_gates(net):
+        g.gate = "closed"
+    stats = gate_stats(net, [clips])
+    assert all(s["open"] == 0.0 and s["score"] == 0.0 and s["consistent_frames"] != s["consistent_frames"] for s in stats.values())
+    with pytest.raises(ValueError, match="no SRTGate"):
+        gate_stats(build_model("r3d_18", num_classes=4, width=0.125), [clips])
+    with pytest.raises(ValueError, match="empty"):
+        gate_stats(net, [])

@@ -28,7 +28,7 @@ LSTM output ``a*`` are cycle-consistent (eq. 4-5, both directions, see
 Shapes: input and output ``(B, C, T, H, W)``; ``pooled``, ``a_star`` ``(B, T, C)``; decisions ``(B,)``.
 
 Inspection: after each forward, ``module.last`` is a detached :class:`GateRecord`
-``(open (B,) bool, score (B,), consistency)`` where ``score`` is the weight actually given to the
+``(open (B,) bool, score (B,), consistency, pooled (B, T, C), a_star (B, T, C))`` where ``score`` is the weight actually given to the
 fused features (``out = x + score * (fuse - x)``: 1./0. for open/closed samples of the hard gate,
 ``s`` for the soft gate) and ``open`` is the paper's hard decision (forced True for ``"open"``,
 False for ``"closed"``; for ``"soft"`` it is what the hard gate would have decided).
@@ -66,7 +66,7 @@ import torch.nn as nn
 from .cycle_consistency import CycleConsistency, _check_temperature, cycle_consistency
 from .squeeze_recursion import SqueezeRecursion
 
-__all__ = ["SRTGate", "GateRecord", "SqueezeRecursion", "GATES"]
+__all__ = ["SRTGate", "GateRecord", "SqueezeRecursion", "GATES", "srt_gates", "gate_stats"]
 
 GATES = ("hard", "soft", "open", "closed")
 
@@ -78,11 +78,16 @@ class GateRecord(NamedTuple):
         open: ``(B,)`` bool, the paper's decision (module docstring for ``"soft"``/``"open"``/``"closed"``).
         score: ``(B,)`` float, weight of the fused features in the output, in [0, 1].
         consistency: the :class:`CycleConsistency` of ``(pooled, a_star)``, or ``None``.
+        pooled: ``(B, T, C)`` the squeezed features ``pool(a)`` the gate compared (``None`` for
+            ``"closed"``, which computes nothing); for plotting them as a trajectory.
+        a_star: ``(B, T, C)`` the LSTM output ``a*`` (``None`` for ``"closed"``).
     """
 
     open: torch.Tensor
     score: torch.Tensor
     consistency: Optional[CycleConsistency]
+    pooled: Optional[torch.Tensor] = None
+    a_star: Optional[torch.Tensor] = None
 
 
 class SRTGate(nn.Module):
@@ -199,8 +204,54 @@ class SRTGate(nn.Module):
             gain = 1 + s * (gain - 1)  # x * gain == x + s * (fuse(x, a*) - x)
         out = x * gain.to(x.dtype)  # (B, C, T, H, W); "open": == sr.fuse(x, a_star) exactly
         if self.record:
-            self.last = GateRecord(opened.detach(), score.detach(), None if cc is None else cc.detach())
+            self.last = GateRecord(opened.detach(), score.detach(), None if cc is None else cc.detach(),
+                                   pooled.detach(), a_star.detach())
         return out
 
     def extra_repr(self) -> str:
         return f"gate={self.gate!r}, temperature={self.temperature}"
+
+
+def srt_gates(model: nn.Module) -> list[tuple[str, SRTGate]]:
+    """``[(module name, SRTGate), ...]`` of ``model`` in registration (forward) order."""
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, SRTGate)]
+
+
+@torch.no_grad()
+def gate_stats(model: nn.Module, batches, *, max_batches: Optional[int] = None) -> dict[str, dict[str, float]]:
+    """How each :class:`SRTGate` of ``model`` decided over ``batches`` (e.g. a test DataLoader).
+
+    Runs ``model`` (switched to eval mode, on the device of its parameters) on every batch
+    (``(clips, labels)`` pairs or bare clip tensors) and returns, per gate name, the fraction of clips
+    whose gate was open (``"open"``: the paper's hard decision, whatever the gate mode), the mean
+    weight given to the fused features (``"score"``), and the fraction of cycle-consistent frames
+    (``"consistent_frames"``; NaN for a ``"closed"`` gate, which computes nothing). Raises
+    ``ValueError`` when ``model`` has no SRTGate.
+    """
+    gates = srt_gates(model)
+    if not gates:
+        raise ValueError(f"gate_stats: {type(model).__name__} has no SRTGate (was it built with srtg=None?)")
+    for _, g in gates:
+        g.record = True
+    model.eval()
+    device = next(model.parameters()).device
+    sums = {n: {"open": 0.0, "score": 0.0, "consistent_frames": 0.0, "frames_seen": 0} for n, _ in gates}
+    clips = 0
+    for i, batch in enumerate(batches):
+        if max_batches is not None and i >= max_batches:
+            break
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        model(x.to(device))
+        clips += x.shape[0]
+        for name, g in gates:
+            rec, acc = g.last, sums[name]
+            acc["open"] += rec.open.float().sum().item()
+            acc["score"] += rec.score.float().sum().item()
+            if rec.consistency is not None:
+                acc["consistent_frames"] += rec.consistency.consistent_frames.float().mean(1).sum().item()
+                acc["frames_seen"] += x.shape[0]
+    if clips == 0:
+        raise ValueError("gate_stats: batches is empty")
+    return {n: {"open": a["open"] / clips, "score": a["score"] / clips,
+                "consistent_frames": a["consistent_frames"] / a["frames_seen"] if a["frames_seen"] else float("nan")}
+            for n, a in sums.items()}

@@ -105,7 +105,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..layers.srtg import SRTGate
+from ..layers.srtg import SRTGate, srt_gates
 
 __all__ = [
     "VideoResNet",
@@ -397,6 +397,8 @@ class VideoResNet(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 5:
             raise ValueError(f"VideoResNet expects (B, C, T, H, W); got {tuple(x.shape)}")
+        if x.device.type == "cpu":  # oneDNN: small-channel convs are 1.3-1.7x faster channels_last_3d
+            x = x.contiguous(memory_format=torch.channels_last_3d)  # same values; layers keep the format
         x = self.stem(x)  # (B, C0, T, H/2, W/2)
         x = self.layer1(x)  # (B, 64 E w, T, H/2, W/2)
         x = self.layer2(x)  # (B, 128 E w, T/2, H/4, W/4)
@@ -410,11 +412,6 @@ class VideoResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
-
-
-def srt_gates(model: nn.Module) -> list[tuple[str, SRTGate]]:
-    """``[(module name, SRTGate), ...]`` in forward order, e.g. ``[("layer1.0.srtg", gate), ...]``."""
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, SRTGate)]
 
 
 RESNET3D_DEPTHS = {  # depth: (block, blocks per stage) (Hara et al. Table 1 / He et al.)
