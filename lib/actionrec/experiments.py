@@ -204,8 +204,9 @@ def run_grid(
     ``cpu_count // workers`` torch threads; ``"auto"`` = one per CPU core on CPU, 1 when any config
     runs on CUDA (one GPU is not shared between processes). Small networks use cores far better
     this way than one process with several threads (per-op overhead dominates their steps): on the
-    2-core machine the ratio notebook's grid took 9.1 min with 1 worker x 1 thread and
-    {PAR_MIN} min with 2 workers x 1 thread (benchmark in the notebook's note). A run is a pure function of
+    2-core machine the ratio notebook's default grid (15 runs) took 9.1 min with 1 worker x 1 thread
+    and 6.9 min with 2 workers x 1 thread while another job used one of the cores, with the same
+    15 results to the last digit. A run is a pure function of
     its config and seed; with the same number of threads per run the rows are bit-identical for any
     ``workers`` (tested). Interrupting stops the pool; finished runs are kept, partial ones resume.
     """
