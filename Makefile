@@ -29,6 +29,16 @@ ablation: $(STAMP)
 	@echo "Table:             $(OUT)/ablation_ratio/results.csv (and results.json)"
 	@echo "Plot:              $(OUT)/ablation_ratio/accuracy_vs_gmacs.png"
 
+# Any notebook by name, e.g. `make run-ablation_srtg_placement` or `make run-srtg_cycle_consistency`:
+# executed into $(OUT)/NAME.ipynb, results in $(OUT)/NAME/.
+run-%: $(STAMP)
+	@test -f notebooks/$*.ipynb || { echo "no notebook notebooks/$*.ipynb; choose one of: $(basename $(notdir $(wildcard notebooks/*.ipynb)))"; exit 2; }
+	@mkdir -p $(OUT)
+	$(BIN)/papermill notebooks/$*.ipynb $(OUT)/$*.ipynb -p out_dir $(abspath $(OUT))/$* $(NOTEBOOK_ARGS)
+	@echo
+	@echo "Executed notebook: $(OUT)/$*.ipynb"
+	@echo "Results:           $(OUT)/$*/ (results.csv, results.json, *.png)"
+
 lab: $(STAMP)
 	cd notebooks && ../$(BIN)/jupyter lab
 

@@ -1,6 +1,6 @@
 """Build the book offline.
 
-1. Execute every notebook listed in NOTEBOOKS with papermill into
+1. Execute every notebook chapter of ``_toc.yml`` (``_generated/NAME``) with papermill into
    ``book/_generated/`` (training runs go to ``build/<name>/`` and finished runs
    are reused, so a rebuild only re-renders).
 2. ``jupyter-book build book --warningiserror``.
@@ -11,13 +11,15 @@ Usage: ``python book/build.py [--smoke] [--skip-execute] [--output DIR]``.
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
-NOTEBOOKS = ["ablation_ratio"]
+# the chapters that are notebooks: every ``file: _generated/NAME`` entry of _toc.yml
+NOTEBOOKS = re.findall(r"file:\s*_generated/(\w+)", (BOOK / "_toc.yml").read_text())
 
 
 def main(argv: list[str] | None = None) -> int:

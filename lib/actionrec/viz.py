@@ -519,7 +519,8 @@ def plot_cycle_matrices(cc, *, sample: int = 0, axes=None, labels: Sequence[str]
     ``b_t`` over A (``weights_ba``). The eq. 5 nearest frame of each row's soft match is marked: a
     white dot on the diagonal when it is the same time ``t``, a red cross elsewhere (a temporal
     cyclic error). ``vmax=1`` keeps both on one absolute scale (a flat softmax looks flat: every
-    weight ≈ 1/T); ``None`` scales each to its maximum. ``axes``: two existing axes. Returns the figure.
+    weight ≈ 1/T); ``None`` scales each to its own maximum (written in the title). ``axes``: two
+    existing axes. Returns the figure.
     """
     import matplotlib.pyplot as plt
 
@@ -532,8 +533,8 @@ def plot_cycle_matrices(cc, *, sample: int = 0, axes=None, labels: Sequence[str]
     la, lb = labels
     im = None
     for ax, w, idx, (src, dst) in zip(axes, (s["w_ab"], s["w_ba"]), (s["i_ab"], s["i_ba"]), ((la, lb), (lb, la))):
-        im = ax.imshow(w, cmap="magma", vmin=0.0, vmax=vmax if vmax is not None else w.max(), origin="upper",
-                       interpolation="nearest")
+        top = vmax if vmax is not None else max(float(w.max()), 1e-12)
+        im = ax.imshow(w, cmap="magma", vmin=0.0, vmax=top, origin="upper", interpolation="nearest")
         ax.plot([-0.5, T - 0.5], [-0.5, T - 0.5], color="w", lw=0.5, alpha=0.4)
         t = np.arange(T)
         hit = idx == t
@@ -541,7 +542,8 @@ def plot_cycle_matrices(cc, *, sample: int = 0, axes=None, labels: Sequence[str]
         ax.scatter(idx[~hit], t[~hit], s=26, marker="x", c=_ERR, lw=1.4, zorder=3)
         ax.set_xlabel(f"frame i of {dst}")
         ax.set_ylabel(f"frame t of {src}")
-        ax.set_title(f"{src} → {dst}: eq. 4 weights of each {src} frame", fontsize=8)
+        scale = "" if vmax is not None else f" (colour 0–{top:.2f})"
+        ax.set_title(f"{src} → {dst}: eq. 4 weights{scale}", fontsize=8)
         ax.set_xlim(-0.5, T - 0.5)
         ax.set_ylim(T - 0.5, -0.5)
     if colorbar and im is not None:
