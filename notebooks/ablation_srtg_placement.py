@@ -118,7 +118,8 @@ print(f"results -> {OUT}")
 # thread, 16×32×32, batch 32, SRTG Final): a train step of r3d-18 costs 290 ms at width 0.125 and
 # 560 ms at width 0.25, r(2+1)d-18 410 and 930 ms; the networks run `channels_last_3d` on the CPU
 # (1.3–1.7× faster for these channel counts). With 640 clips the grid took 10.3 minutes, so the
-# default is width 0.125 with 512 clips × 5 epochs (80 steps per run). Clips are 16×32×32, the
+# default is width 0.125 with 512 clips × 5 epochs (80 steps per run): 7.4 minutes for the grid,
+# 7.8 for the whole notebook. Clips are 16×32×32, the
 # smallest the networks accept, on the `easy` setting, as in the MTNet chapter.
 
 # %%
