@@ -30,13 +30,23 @@ gradients with the plain formulation):
   * Average-pool laterals compute ``pool(conv_s2l(x_s))`` instead of ``conv_s2l(pool(x_s))``
     (both linear, they commute): the pool runs over C_l (2) instead of C_s (14) channels.
 
+Optimizer: ``actionrec.train.build_optimizer`` uses fused AdamW (one kernel over all parameters):
+29.7 -> 3.8 ms per step at r = 0.875 (339 tensors) and 24.8 -> 3.6 ms at r = 1 (130), one thread.
+It helps both networks about equally, so the ratio below barely moves (1.25-1.37 before and after,
+depending on the machine's load). torch.compile was tried for the whole train step: compiling
+MTNet-32's forward+backward did not finish within 500 s on one core (twice), so it is no option
+for notebooks whose runs last under a minute.
+
 Why r = 0.875 is still slower than r = 1 at this width (mtnet32, width 0.25, 16x32x32, batch 32,
 1 thread pinned to one core; see the table this script prints): the network is tiny (16-128
 channels, the long stream has 2-16), so a step is dominated by per-op and memory costs, not MACs.
-r < 1 runs 2.2x the aten ops per step (about 34k vs 15k: per MTConv a long conv, a lateral pool,
-a 1x1x1 conv, two extra BatchNorms, an add; 20 SoftPools instead of 4; a second GRU per stage;
-339 parameter tensors for AdamW's per-tensor loop instead of 130), while the MACs it saves (13 %)
-are in convs that cost little at these sizes. Measured per call (fwd+bwd, channels_last, 1
+r < 1 runs 53 convolutions per step instead of 21 (each long-stream conv is a separate oneDNN call:
+1.2 ms fwd+bwd for a 2-channel 3x3x3 conv at (32, 2, 8, 4, 4), 0.5-0.9 ms at smaller sizes, against
+10-15 ms for the 14/16-channel short-stream conv at (32, 14, 16, 8, 8)), 91 BatchNorms instead of
+32 and about 2x the other aten ops (a lateral pool, a 1x1x1 matmul, an add per MTConv; 20 SoftPools
+instead of 4; a second GRU per stage). In a profile after the fused optimizer, convolution
+forward+backward took 173 ms per step at r = 0.875 and 107 ms at r = 1; the MACs it saves (13 %)
+are in convs whose cost at these sizes is per call, not per MAC. Measured per call (fwd+bwd, channels_last, 1
 thread): a 2-channel 3x3x3 conv at (32, 2, 8, 4, 4) takes 1.1 ms, half of the 16-channel conv at
 the same size; BatchNorm with 7/14 channels is 1.2-1.5x slower per element than with 8/16 (its
 kernel vectorises over channels). At width 1.0 the convolutions dominate and r < 1 is faster
