@@ -279,6 +279,11 @@ print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'placements.png'}, {OUT / 'l
 #   frame. To measure what the placement does when the recurrent path is used, run with
 #   `-p gate soft` (the fused features weighted by the differentiable consistency score) or
 #   `-p gate open` (plain Squeeze and Recursion at that spot).
+# * With every gate closed, Mid, Res and Final networks are the same function *and* start from the
+#   same weights: their gates have the same size and are created at the same point of each block,
+#   so the random initialisation of every other layer is identical for a given seed. Their rows then
+#   differ only where a gate opened for a few clips, and the gap to "none" (or "start", whose gates
+#   have another size) measures how much a different random initialisation matters.
 # * The official code's gate never opens either, for a different reason (an in-place `scatter_`
 #   zeroes its test; see `shared/papers/NOTES.md`): networks trained with it never fuse the LSTM's
 #   output, whatever the placement.
