@@ -122,19 +122,21 @@ plt.show()
 # order of frames, at whatever speed the action happens.
 #
 # **Why these defaults.** The whole default grid (5 ratios × 3 seeds) has to train in about ten
-# minutes on a 2-core laptop CPU. Measured here: an MTNet-32 (width 0.25) step costs 1.8–2.7× more
+# minutes on a 2-core laptop CPU; it trains one run per core (`run_grid(workers="auto")`, one
+# thread each, the same results as one run at a time), which took 9.1 minutes for 5 epochs on one
+# core and 7.8 minutes for the 7 epochs (140 steps per run) of the default on both. Measured here: an MTNet-32 (width 0.25) step costs 1.8–2.7× more
 # at 16×64×64 than at 16×32×32 (`benchmarks/speed.py --clip 16 64 64`), so 32×32 buys about twice
 # the steps per run; the figures stay
 # recognisable at that size (below) and the temporal structure, which is what $r$ is about, is
 # untouched: all 16 frames are kept. `difficulty="easy"` (plain background, no camera pan) lets a
-# quarter-width MTNet-32 get well above chance (6.25%) within about 100 steps, so that differences
+# quarter-width MTNet-32 get well above chance (6.25%) within about a hundred steps, so that differences
 # between ratios are not differences between models at chance. Every residual block starts as the
 # identity (`zero_init_residual=True`, the last BN scale of each branch is zero, as in timm): with
 # the plain init, at lr 3e-3 some seeds stalled near chance (18% vs 54% test top-1 for the same
 # seed at r = 0.875); with it, lr 3e-3 gave 47/76/56% (seeds 0–2, r = 0.875) where the plain init
-# at 1.5e-3 gave 31/29/43%. Even so the networks are still learning at the end of the default
+# at 1.5e-3 gave 31/29/43% (5 epochs). Even so the networks are still learning at the end of the default
 # budget (validation accuracy rises every epoch), so the table compares *learning speed* within
-# ~100 steps as much as capacity: the learning curves below show both. Raise `epochs`, `train_samples` or
+# 140 steps as much as capacity: the learning curves below show both. Raise `epochs`, `train_samples` or
 # `difficulty` for a longer, harder run.
 #
 # **Squeeze and Recursion.** MTNet multiplies each stage's features by a GRU's output. The official
