@@ -79,17 +79,8 @@ from actionrec.train import TrainConfig
 P.check_choice("depth", depth, [32, 48, 64, 132, 200])
 P.check_list("ratios", ratios, min_value=0.5, max_value=1.0)
 P.check_list("substreams", substreams, item="int", min_value=1, max_value=64)
-P.check_int("seeds", seeds, min_value=1)
-P.check_int("epochs", epochs, min_value=1)
-P.check_float("width", width, min_value=0.05, max_value=4.0)
-P.check_list("clip", clip, item="int", length=3, min_value=1, unique=False)
-P.check_int("train_samples", train_samples, min_value=16)
-P.check_int("batch_size", batch_size, min_value=1)
-P.check_float("lr", lr, min_value=1e-6, max_value=10.0)
-P.check_choice("dataset", dataset, ["synthactions"])
-P.check_choice("difficulty", difficulty, ["easy", "medium", "hard"])
-P.check_choice("device", device, ["auto", "cpu", "cuda"])
-P.check_bool("smoke", smoke)
+P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
+               lr=lr, dataset=dataset, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
 if clip[0] < 16 or clip[1] < 32 or clip[2] < 32:
     raise ValueError(f"parameter clip={clip!r} is invalid: MTNet needs T >= 16 and H, W >= 32")
 

@@ -84,17 +84,8 @@ P.check_list("backbones", backbones, item="str", choices=["r3d", "r2plus1d"])
 P.check_choice("depth", depth, [18, 34, 50, 101])
 P.check_list("placements", placements, item="str", choices=SIMPLE if depth in (18, 34) else BOTTLENECK)
 P.check_choice("gate", gate, ["hard", "soft", "open"])
-P.check_int("seeds", seeds, min_value=1)
-P.check_int("epochs", epochs, min_value=1)
-P.check_float("width", width, min_value=0.05, max_value=4.0)
-P.check_list("clip", clip, item="int", length=3, min_value=1, unique=False)
-P.check_int("train_samples", train_samples, min_value=16)
-P.check_int("batch_size", batch_size, min_value=1)
-P.check_float("lr", lr, min_value=1e-6, max_value=10.0)
-P.check_choice("dataset", dataset, ["synthactions"])
-P.check_choice("difficulty", difficulty, ["easy", "medium", "hard"])
-P.check_choice("device", device, ["auto", "cpu", "cuda"])
-P.check_bool("smoke", smoke)
+P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
+               lr=lr, dataset=dataset, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
 if clip[0] < 16 or clip[1] < 32 or clip[2] < 32:
     raise ValueError(f"parameter clip={clip!r} is invalid: the ResNets need T >= 16 and H, W >= 32")
 if "none" not in placements:

@@ -93,19 +93,11 @@ from actionrec.utils import get_device
 
 P.check_choice("placement", placement, ["start", "mid", "res", "final"])
 P.check_choice("gate", gate, ["soft", "hard"])
-P.check_float("width", width, min_value=0.05, max_value=4.0)
-P.check_int("epochs", epochs, min_value=1)
-P.check_int("train_samples", train_samples, min_value=16)
-P.check_int("batch_size", batch_size, min_value=1)
-P.check_float("lr", lr, min_value=1e-6, max_value=10.0)
-P.check_list("clip", clip, item="int", length=3, min_value=1, unique=False)
-P.check_int("seed", seed, min_value=0)
-P.check_choice("difficulty", difficulty, ["easy", "medium", "hard"])
+P.check_common(width=width, epochs=epochs, train_samples=train_samples, batch_size=batch_size, lr=lr,
+               clip=clip, seed=seed, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
 P.check_choice("layer", layer, [f"layer{s}.{b}" for s in range(1, 5) for b in range(2)])
 P.check_int("example", example, min_value=0)
 P.check_list("temperatures", temperatures, min_value=1e-6, max_value=1e6)
-P.check_choice("device", device, ["auto", "cpu", "cuda"])
-P.check_bool("smoke", smoke)
 if clip[0] < 16 or clip[1] < 32 or clip[2] < 32:
     raise ValueError(f"parameter clip={clip!r} is invalid: r3d-18 needs T >= 16 and H, W >= 32")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute

@@ -86,3 +86,13 @@ def test_placement_claim_clear_nominal_and_failing():
     assert not v["holds"] and "not supported" in v["sentence"] and v["best"] == "start"
     with pytest.raises(ValueError, match="'none'"):
         ex.srtg_placement_claim([_pentry("final", 0.8, 0.01)])
+
+
+def test_check_common_applies_the_shared_rules_by_name():
+    P.check_common(seeds=3, lr=3e-3, clip=[16, 32, 32], dataset="synthactions", smoke=False)
+    with pytest.raises(ValueError, match="lr=0"):
+        P.check_common(lr=0)
+    with pytest.raises(ValueError, match="dataset='ucf'"):
+        P.check_common(dataset="ucf")
+    with pytest.raises(TypeError, match="no rule for \\['ratio'\\]"):
+        P.check_common(ratio=0.5)

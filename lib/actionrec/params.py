@@ -91,3 +91,33 @@ def check_list(name: str, value: Any, *, item: str = "float", min_value: float |
     if unique and len(set(out)) != len(out):
         _fail(name, value, "a list without duplicates")
     return out
+
+
+#: The rules for parameters that several notebooks share (one place to change them, e.g. when a
+#: real dataset becomes a valid ``dataset``).
+COMMON_RULES = {
+    "seeds": lambda v: check_int("seeds", v, min_value=1),
+    "seed": lambda v: check_int("seed", v, min_value=0),
+    "epochs": lambda v: check_int("epochs", v, min_value=1),
+    "width": lambda v: check_float("width", v, min_value=0.05, max_value=4.0),
+    "clip": lambda v: check_list("clip", v, item="int", length=3, min_value=1, unique=False),
+    "train_samples": lambda v: check_int("train_samples", v, min_value=16),
+    "batch_size": lambda v: check_int("batch_size", v, min_value=1),
+    "lr": lambda v: check_float("lr", v, min_value=1e-6, max_value=10.0),
+    "dataset": lambda v: check_choice("dataset", v, ["synthactions"]),
+    "difficulty": lambda v: check_choice("difficulty", v, ["easy", "medium", "hard"]),
+    "device": lambda v: check_choice("device", v, ["auto", "cpu", "cuda"]),
+    "smoke": lambda v: check_bool("smoke", v),
+}
+
+
+def check_common(**params: Any) -> None:
+    """Validate shared notebook parameters by name (``check_common(seeds=3, lr=3e-3, ...)``).
+
+    Each name must be one of ``COMMON_RULES``; an unknown name is a programming error (TypeError).
+    """
+    unknown = sorted(set(params) - set(COMMON_RULES))
+    if unknown:
+        raise TypeError(f"check_common: no rule for {unknown}; known: {sorted(COMMON_RULES)}")
+    for name, value in params.items():
+        COMMON_RULES[name](value)
