@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .init import kaiming_init_
+
 
 def _conv_stack(conv: type[nn.Module], norm: type[nn.Module], in_channels: int, widths: tuple[int, ...]) -> nn.Sequential:
     """``[conv 3^d → norm → ReLU] x len(widths)``, stride 1 for the first layer and 2 after."""
@@ -88,18 +90,11 @@ def _widths(width: float) -> tuple[int, ...]:
     return tuple(max(4, round(c * width)) for c in (32, 64, 128, 128))
 
 
-def _init(model: nn.Module) -> nn.Module:
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-    return model
-
-
 def frame_avg2d(*, num_classes: int = 400, in_channels: int = 3, width: float = 1.0, dropout: float = 0.0) -> FrameAvg2D:
     """Frame-averaging 2D CNN (orderless baseline); ``width`` scales (32, 64, 128, 128)."""
-    return _init(FrameAvg2D(num_classes=num_classes, in_channels=in_channels, widths=_widths(width), dropout=dropout))
+    return kaiming_init_(FrameAvg2D(num_classes=num_classes, in_channels=in_channels, widths=_widths(width), dropout=dropout))
 
 
 def c3d_small(*, num_classes: int = 400, in_channels: int = 3, width: float = 1.0, dropout: float = 0.0) -> C3DSmall:
     """Small plain 3D CNN; ``width`` scales (32, 64, 128, 128)."""
-    return _init(C3DSmall(num_classes=num_classes, in_channels=in_channels, widths=_widths(width), dropout=dropout))
+    return kaiming_init_(C3DSmall(num_classes=num_classes, in_channels=in_channels, widths=_widths(width), dropout=dropout))

@@ -71,6 +71,7 @@ import torch.nn.functional as F
 from ..layers.mtconv import MTConv, Pair, check_ratio, conv1x1x1, split_channels, split_groups
 from ..layers.softpool import soft_pool3d
 from ..layers.squeeze_recursion import SqueezeRecursion
+from .init import kaiming_init_
 
 __all__ = [
     "MTNet",
@@ -266,12 +267,7 @@ class MTNet(nn.Module):
         self._init_weights(zero_init_residual)
 
     def _init_weights(self, zero_init_residual: bool = True) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        kaiming_init_(self)
         if zero_init_residual:  # every residual branch starts as zero: each block is the identity
             for m in self.modules():
                 last = m.conv3 if isinstance(m, DownsampleMTBlock) else m.conv2 if isinstance(m, RepeatMTBlock) else None

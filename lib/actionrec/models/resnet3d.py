@@ -106,6 +106,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layers.srtg import SRTGate, srt_gates
+from .init import kaiming_init_
 
 __all__ = [
     "VideoResNet",
@@ -385,12 +386,7 @@ class VideoResNet(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        kaiming_init_(self)
         nn.init.normal_(self.fc.weight, 0, 0.01)
         nn.init.zeros_(self.fc.bias)
 
