@@ -3,3 +3,6 @@ from .softpool import SoftPool3d, soft_pool3d
 from .squeeze_recursion import SqueezeRecursion
 from .cycle_consistency import CycleConsistency, cycle_consistency, nearest_frames, soft_nearest_neighbours
 from .srtg import GateRecord, SRTGate
+from .temporal_shift import TemporalShift, temporal_shift
+from .mixtconv import MixTConv
+from .msti import CAWBlock, MSTITube, MultiScaleConv, P3DBBlock, SteppedConv

@@ -1,0 +1,177 @@
+"""MixTConv: mixed depthwise temporal convolutions over channel groups (MSTNet's temporal operation).
+
+Paper: Shan, Wang, Tang, Chen & Li, "MixTConv: Mixed Temporal Convolutional Kernels for Efficient
+Action Recognition" (2020; slides in ``shared/papers/mixtconv.txt``, eq. 1-2). Decisions from
+``shared/papers/NOTES.md``.
+
+The ``C`` channels are split into ``g = len(kernels)`` groups; group ``m`` (``C_m`` channels) gets a
+depthwise 1-D temporal convolution with kernel ``k_m`` (eq. 1), the outputs are concatenated
+(eq. 2)::
+
+    Z^m[i, t] = sum_j F^m[i, t + j] W^m[i, (k_m - 1)/2 + j],   j in [-(k_m-1)/2, (k_m-1)/2]   (1)
+    Z = Concat(Z^1, ..., Z^g)                                                              (2)
+
+(with dilation ``d_m`` the taps sit at ``t + d_m j``; zero padding keeps T.) Default kernels
+{1, 3, 5, 7}. Parameters: ``sum_m C_m k_m`` (no bias); MACs per clip: the same times ``T H W``.
+
+Data flow, on the TSN layout the 2D networks use (frames folded into the batch)::
+
+    x (B*T, C, H, W) → view (B, T, C, H, W) → (B, C, T, H, W)
+        ├─ channels [0, C_1)          → depthwise conv (k_1,1,1), dilation (d_1,1,1) ─┐
+        ├─ channels [C_1, C_1+C_2)    → depthwise conv (k_2,1,1), dilation (d_2,1,1) ─┤ concat
+        ⋮                                                                             ⋮
+        └─ last C_g channels          → depthwise conv (k_g,1,1), dilation (d_g,1,1) ─┘
+      → (B, C, T, H, W) → (B, T, C, H, W) → (B*T, C, H, W)
+
+One grouped (``groups = C_m``) ``F.conv3d`` call per kernel group: no Python loop over channels or
+frames. The weights are plain ``nn.Parameter`` s ``weight{m}`` of shape ``(C_m, 1, k_m, 1, 1)``
+(not ``nn.Conv3d`` modules, so a network's ``kaiming_init_`` leaves MixTConv's init alone).
+
+Channel split (MixConv's ``_split_channels``): ``C_m = C // g`` for every group, the first group
+takes the remainder ``C % g``; each group needs at least one channel.
+
+Init (``init=``):
+
+* ``"tsm"`` (default; the official code's TSM-like init, NOTES.md): in each group with ``k_m >= 3``
+  and ``f_m = C_m // fold_div`` (``fold_div = 8``), channels ``[0, f_m)`` copy the next frame (weight
+  1 on the tap right of centre), channels ``[f_m, 2 f_m)`` copy the previous frame (tap left of
+  centre), the rest copy their own frame (centre tap); all other taps 0. ``k_m = 1`` groups have no
+  neighbour tap and start as the identity. The fractions are TSM's, chosen so that kernels ``(3,)``
+  (one group of all C channels) reproduces :func:`~actionrec.layers.temporal_shift.temporal_shift`
+  bit for bit, zero padding included (tested): MixTConv starts as TSM and learns from there. With
+  dilation ``d`` the neighbour taps read frames ``t ± d``.
+* ``"identity"``: centre tap 1, others 0 (the module starts as the identity).
+* ``"random"``: PyTorch's default conv init (Kaiming uniform, ``a = sqrt(5)``).
+
+Shapes: ``(B*T, C, H, W) -> (B*T, C, H, W)``, ``T = num_segments``; any T >= 1 (taps past the
+clip's ends read zeros).
+
+Departures from the official code: the official MixTConv implementation is not in our corpus; the
+placement (before each bottleneck's first 1x1 conv, residual branch) and the TSM-like init follow
+NOTES.md. How the official init treats fractions per group and the ``k = 1`` group is our choice
+(above), made so the TSM equivalence holds exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .temporal_shift import _check_tsn_input, check_fold_div
+
+__all__ = ["MixTConv", "mixtconv_split", "INITS"]
+
+INITS = ("tsm", "identity", "random")
+
+
+def mixtconv_split(channels: int, groups: int) -> list[int]:
+    """Channels per group: ``channels // groups`` each, the first group takes the remainder (MixConv)."""
+    sizes = [channels // groups] * groups
+    sizes[0] += channels - sum(sizes)
+    return sizes
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+class MixTConv(nn.Module):
+    """Mixed depthwise temporal convolution on ``(B*T, C, H, W)``, ``T = num_segments``.
+
+    Args:
+        channels: ``C``.
+        num_segments: frames per clip ``T`` folded into the batch.
+        kernels: odd temporal kernel sizes, one channel group each (default ``(1, 3, 5, 7)``).
+        dilations: temporal dilation per kernel (default all 1), same length as ``kernels``.
+        init: ``"tsm"`` | ``"identity"`` | ``"random"`` (module docstring).
+        fold_div: for ``init="tsm"``: ``1/fold_div`` of each group's channels copy each neighbour.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        num_segments: int,
+        *,
+        kernels: Sequence[int] = (1, 3, 5, 7),
+        dilations: Optional[Sequence[int]] = None,
+        init: str = "tsm",
+        fold_div: int = 8,
+    ):
+        super().__init__()
+        if not _is_int(channels) or channels < 1:
+            raise ValueError(f"channels={channels!r} must be an int >= 1")
+        if not _is_int(num_segments) or num_segments < 1:
+            raise ValueError(f"num_segments={num_segments!r} must be an int >= 1 (frames per clip)")
+        try:
+            kernels = tuple(kernels)
+        except TypeError:
+            raise ValueError(f"kernels={kernels!r} must be a sequence of odd ints >= 1, e.g. (1, 3, 5, 7)") from None
+        if not kernels or not all(_is_int(k) and k >= 1 and k % 2 == 1 for k in kernels):
+            raise ValueError(f"kernels={kernels!r} must be a non-empty sequence of odd ints >= 1, e.g. (1, 3, 5, 7)")
+        if dilations is None:
+            dilations = (1,) * len(kernels)
+        try:
+            dilations = tuple(dilations)
+        except TypeError:
+            raise ValueError(f"dilations={dilations!r} must be None or a sequence of ints >= 1") from None
+        if len(dilations) != len(kernels) or not all(_is_int(d) and d >= 1 for d in dilations):
+            raise ValueError(
+                f"dilations={dilations!r} must be None or {len(kernels)} ints >= 1 (one per kernel in kernels={kernels})"
+            )
+        if channels < len(kernels):
+            raise ValueError(f"channels={channels} must be >= len(kernels)={len(kernels)} (one channel group per kernel)")
+        if init not in INITS:
+            raise ValueError(f"init={init!r} must be one of {', '.join(INITS)}")
+        self.channels, self.num_segments = channels, num_segments
+        self.kernels, self.dilations, self.init = kernels, dilations, init
+        self.fold_div = check_fold_div(fold_div)
+        self.splits = tuple(mixtconv_split(channels, len(kernels)))
+        for m, (c, k) in enumerate(zip(self.splits, kernels)):
+            self.register_parameter(f"weight{m}", nn.Parameter(torch.empty(c, 1, k, 1, 1)))
+        self.reset_parameters()
+
+    def weights(self) -> list[torch.Tensor]:
+        """The per-group weights ``(C_m, 1, k_m, 1, 1)``, in channel order."""
+        return [getattr(self, f"weight{m}") for m in range(len(self.kernels))]
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        for w, k in zip(self.weights(), self.kernels):
+            if self.init == "random":
+                nn.init.kaiming_uniform_(w, a=math.sqrt(5))  # nn.Conv3d's default
+                continue
+            w.zero_()
+            c, mid = w.shape[0], (k - 1) // 2
+            w[:, 0, mid] = 1.0  # identity: own frame
+            if self.init == "tsm" and k >= 3:
+                fold = c // self.fold_div
+                w[:fold, 0, mid] = 0.0
+                w[:fold, 0, mid + 1] = 1.0  # frame t + d (TSM's shift left)
+                w[fold : 2 * fold, 0, mid] = 0.0
+                w[fold : 2 * fold, 0, mid - 1] = 1.0  # frame t - d (TSM's shift right)
+
+    def forward_video(self, x: torch.Tensor) -> torch.Tensor:
+        """The same operation on the video layout ``(B, C, T, H, W) -> (B, C, T, H, W)``."""
+        outs, start = [], 0
+        for w, c, k, d in zip(self.weights(), self.splits, self.kernels, self.dilations):
+            xm = x[:, start : start + c]  # (B, C_m, T, H, W)
+            outs.append(F.conv3d(xm, w, padding=(d * (k - 1) // 2, 0, 0), dilation=(d, 1, 1), groups=c))
+            start += c
+        return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)  # (B, C, T, H, W)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nt, c, h, w = _check_tsn_input(x, self.channels, self.num_segments, "MixTConv")
+        t = self.num_segments
+        x5 = x.view(nt // t, t, c, h, w).transpose(1, 2)  # (B*T, C, H, W) -> (B, T, C, H, W) -> (B, C, T, H, W)
+        y5 = self.forward_video(x5)  # (B, C, T, H, W)
+        return y5.transpose(1, 2).reshape(nt, c, h, w)  # -> (B, T, C, H, W) -> (B*T, C, H, W)
+
+    def extra_repr(self) -> str:
+        return (
+            f"channels={self.channels}, num_segments={self.num_segments}, kernels={self.kernels}, "
+            f"dilations={self.dilations}, splits={self.splits}, init={self.init!r}"
+        )

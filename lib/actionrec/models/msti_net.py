@@ -1,0 +1,138 @@
+"""MSTI-Net: a ResNet-50 layout whose residual units are MSTI tubes (Wu et al., IJCAI 2020, Table 1).
+
+Paper: Wu, Liu, Zhu, Wang & Zha, "Multi-Scale Spatial-Temporal Integration Convolutional Tube for
+Human Action Recognition" (IJCAI 2020), Sec. 3.2 and Table 1; tube in ``actionrec.layers.msti``.
+No public code exists.
+
+Network (Table 1; sizes for a 16x224x224 clip at width 1; P = planes, units output 4P)::
+
+    x (B, 3, 16, 224, 224)
+      stem:    conv (3,7,7) x64 stride (1,2,2) → bn → relu                 (B, 64, 16, 112, 112)
+               max-pool (3,3,3) stride (1,2,2), padding 1                  (B, 64, 16, 56, 56)
+      layer1:  3 units, P=64,  first stride (2,1,1)                        (B, 256, 8, 56, 56)
+      layer2:  4 units, P=128, first stride (1,2,2)                        (B, 512, 8, 28, 28)
+      layer3:  6 units, P=256, first stride (1,2,2)                        (B, 1024, 8, 14, 14)
+      layer4:  3 units, P=512, first stride (1,2,2)                        (B, 2048, 8, 7, 7)
+      head:    global average pool → dropout → fc                          (B, num_classes)
+
+Table 1's "Repeat 1 / 2, 3, 5, 2" rows are the first (strided) unit plus the repeats: (3, 4, 6, 3)
+units, ResNet-50. No temporal striding after conv2_x ("we don't apply the temporal pooling in the
+last three convolutional blocks"), so T stays 8.
+
+Units (``variant``): "msti" (MSTITube), "ms_st", "ms_s", "ms_t" (MSTITube ablation variants,
+Table 2) or "p3d_b" (P3DBBlock, the baseline); all share the bottleneck interface.
+
+Scaling for CPU runs: ``width`` multiplies the stem's 64 and the planes 64/128/256/512 (each
+rounded to a multiple of 8, at least 8, so divisible by the N = 4 groups); ``depths`` sets units per
+stage (:func:`msti_net_small`). Any clip of at least 16x32x32 works: strided convs and the pool are
+padded so each size becomes ceil(n / 2); 16x32x32 ends at 8x1x1 after layer4 (tested).
+
+Init: Kaiming normal (fan_out, relu) for all convs incl. the CAW 1x1x1 convs, bn 1 / 0
+(``kaiming_init_``); CAW fc layers keep PyTorch's default; classifier normal(0, 0.01), bias 0.
+
+Departures / open choices: the stride of a stage's first unit sits in its reduce (1,1,1) conv (see
+``layers/msti.py``); the stem conv has padding (1,3,3) and the max-pool padding 1 (the paper gives
+neither; these give Table 1's output sizes). Sec. 4.2 runs the ablation on an 8-conv backbone we do
+not have the details of; our ablation swaps the unit type inside this network instead.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+
+from ..layers.msti import VARIANTS, MSTITube, P3DBBlock
+from .init import kaiming_init_
+
+__all__ = ["MSTINet", "MSTI_NET_VARIANTS", "msti_net50", "msti_net_small"]
+
+MSTI_NET_VARIANTS = VARIANTS + ("p3d_b",)
+_STRIDES = ((2, 1, 1), (1, 2, 2), (1, 2, 2), (1, 2, 2))  # first unit of conv2_x..conv5_x (Table 1)
+
+
+def _round_channels(c: float, divisor: int = 8) -> int:
+    return max(divisor, int(round(c / divisor)) * divisor)
+
+
+class MSTINet(nn.Module):
+    """MSTI-Net (Table 1) with a choice of residual unit; use :func:`msti_net50` / :func:`msti_net_small`.
+
+    ``forward_features(x (B, C, T, H, W)) -> (B, 2048 w, T/2, H/32, W/32)`` (after layer4);
+    ``forward_head(feats)``: global average pool → dropout → fc (``pre_logits=True``: pooled only).
+    """
+
+    def __init__(self, *, depths: Sequence[int] = (3, 4, 6, 3), num_classes: int = 400, variant: str = "msti",
+                 width: float = 1.0, in_channels: int = 3, dropout: float = 0.0, groups: int = 4):
+        super().__init__()
+        if not isinstance(variant, str) or variant.lower() not in MSTI_NET_VARIANTS:
+            raise ValueError(f"variant={variant!r} must be one of {', '.join(MSTI_NET_VARIANTS)}")
+        if isinstance(width, bool) or not (isinstance(width, (int, float)) and width > 0):
+            raise ValueError(f"width={width!r} must be a number > 0")
+        if not (isinstance(depths, (tuple, list)) and len(depths) == 4
+                and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in depths)):
+            raise ValueError(f"depths={depths!r} must be 4 ints >= 1 (units per stage), e.g. (3, 4, 6, 3)")
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"num_classes={num_classes!r} must be an int >= 1")
+        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f"in_channels={in_channels!r} must be an int >= 1")
+        if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):
+            raise ValueError(f"dropout={dropout!r} must be in [0, 1)")
+        self.variant = variant.lower()
+        c0 = _round_channels(64 * width)
+        self.stem = nn.Sequential(
+            nn.Conv3d(in_channels, c0, (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
+            nn.BatchNorm3d(c0),
+            nn.ReLU(inplace=True),
+            nn.MaxPool3d((3, 3, 3), stride=(1, 2, 2), padding=(1, 1, 1)),
+        )
+        planes = [_round_channels(c * width) for c in (64, 128, 256, 512)]
+        c_in = c0
+        for i, (p, n, s) in enumerate(zip(planes, depths, _STRIDES)):
+            units = []
+            for j in range(n):
+                stride = s if j == 0 else (1, 1, 1)
+                if self.variant == "p3d_b":
+                    units.append(P3DBBlock(c_in, p, stride=stride))
+                else:
+                    units.append(MSTITube(c_in, p, stride=stride, variant=self.variant, groups=groups))
+                c_in = p * MSTITube.expansion
+            setattr(self, f"layer{i + 1}", nn.Sequential(*units))
+        self.depths, self.planes, self.num_features = tuple(depths), tuple(planes), c_in
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.fc = nn.Linear(c_in, num_classes)
+        kaiming_init_(self)
+        nn.init.normal_(self.fc.weight, 0, 0.01)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 5:
+            raise ValueError(f"MSTINet expects (B, C, T, H, W); got {tuple(x.shape)}")
+        x = self.stem(x)  # (B, 64w, T, H/4, W/4)
+        x = self.layer1(x)  # (B, 256w, T/2, H/4, W/4)
+        x = self.layer2(x)  # (B, 512w, T/2, H/8, W/8)
+        x = self.layer3(x)  # (B, 1024w, T/2, H/16, W/16)
+        return self.layer4(x)  # (B, 2048w, T/2, H/32, W/32)
+
+    def forward_head(self, feats: torch.Tensor, *, pre_logits: bool = False) -> torch.Tensor:
+        """``(B, C, T', H', W')`` → global average pool ``(B, C)`` → dropout → fc ``(B, num_classes)``."""
+        pooled = self.dropout(feats.mean(dim=(2, 3, 4)))  # (B, C)
+        return pooled if pre_logits else self.fc(pooled)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+def msti_net50(*, num_classes: int = 400, variant: str = "msti", width: float = 1.0, in_channels: int = 3,
+               dropout: float = 0.0) -> MSTINet:
+    """MSTI-Net-50 (Table 1): units (3, 4, 6, 3). ``variant`` in msti | ms_st | ms_s | ms_t | p3d_b."""
+    return MSTINet(depths=(3, 4, 6, 3), num_classes=num_classes, variant=variant, width=width,
+                   in_channels=in_channels, dropout=dropout)
+
+
+def msti_net_small(*, num_classes: int = 400, variant: str = "msti", width: float = 0.25, depths: Sequence[int] = (1, 1, 1, 1),
+                   in_channels: int = 3, dropout: float = 0.0) -> MSTINet:
+    """CPU-sized MSTI-Net: Table 1's layout at ``width`` 0.25 (planes 16/32/64/128) and ``depths`` units per stage."""
+    return MSTINet(depths=depths, num_classes=num_classes, variant=variant, width=width,
+                   in_channels=in_channels, dropout=dropout)
