@@ -56,11 +56,10 @@ kernel vectorises over channels). At width 1.0 the convolutions dominate and r <
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
-import torch.nn.functional as F
+
+from _bench import interleaved_medians, train_step
 
 from actionrec.complexity import count_macs
 from actionrec.models import build_model
@@ -77,29 +76,13 @@ def build(model: str, r: float, g: int, width: float, seed: int = 0):
     return net, build_optimizer(net, TrainConfig(lr=1e-3, weight_decay=0.05))
 
 
-def train_step(net, opt, x, y) -> float:
-    t = time.perf_counter()
-    opt.zero_grad(set_to_none=True)
-    F.cross_entropy(net(x), y).backward()
-    opt.step()
-    return time.perf_counter() - t
-
-
 def compare(configs, *, model, width, clip, batch, warmup, reps):
     """configs: list of (r, g). Returns {(r, g): median seconds} from interleaved rounds."""
     torch.manual_seed(0)
     x = torch.randn(batch, 3, *clip)  # contiguous (B, 3, T, H, W), as the training loop feeds it
     y = torch.randint(0, NUM_CLASSES, (batch,))
     nets = {c: build(model, c[0], c[1], width) for c in configs}
-    for net, opt in nets.values():
-        for _ in range(warmup):  # first steps pay oneDNN primitive creation
-            train_step(net, opt, x, y)
-    times = {c: [] for c in configs}
-    for k in range(reps):
-        order = list(nets.items()) if k % 2 == 0 else list(nets.items())[::-1]  # no position bias
-        for c, (net, opt) in order:
-            times[c].append(train_step(net, opt, x, y))
-    return {c: statistics.median(t) for c, t in times.items()}
+    return interleaved_medians(nets, x, y, warmup=warmup, reps=reps)
 
 
 def print_table(res, *, model, width, clip, batch):

@@ -49,8 +49,8 @@ import statistics
 import time
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+from _bench import interleaved_medians
 
 from actionrec.complexity import count_macs, count_params, rnn_macs
 from actionrec.models import resnet3d as R
@@ -123,14 +123,6 @@ def build(builder: str, variant: str, width: float, seed: int = 0):
     return net, build_optimizer(net, TrainConfig(lr=1e-3))
 
 
-def train_step(net: nn.Module, opt, x, y) -> float:
-    t = time.perf_counter()
-    opt.zero_grad(set_to_none=True)
-    F.cross_entropy(net(x), y).backward()
-    opt.step()
-    return time.perf_counter() - t
-
-
 def timing(*, width: float, clip, batch: int, warmup: int, reps: int) -> None:
     print(f"Part 2: CPU train step (fwd + bwd + AdamW), width {width}, clip {'x'.join(map(str, clip))}, batch {batch}, "
           f"{torch.get_num_threads()} thread(s), medians of {reps} interleaved rounds")
@@ -139,16 +131,7 @@ def timing(*, width: float, clip, batch: int, warmup: int, reps: int) -> None:
     y = torch.randint(0, NUM_CLASSES, (batch,))
     configs = [(b, v) for b in ("r3d_18", "r2plus1d_18") for v in VARIANTS]
     nets = {c: build(c[0], c[1], width) for c in configs}
-    for net, opt in nets.values():
-        net.train()
-        for _ in range(warmup):
-            train_step(net, opt, x, y)
-    times = {c: [] for c in configs}
-    for k in range(reps):
-        order = list(nets.items()) if k % 2 == 0 else list(nets.items())[::-1]
-        for c, (net, opt) in order:
-            times[c].append(train_step(net, opt, x, y))
-    med = {c: statistics.median(t) for c, t in times.items()}
+    med = interleaved_medians(nets, x, y, warmup=warmup, reps=reps)
     print(f"{'network':12s} | {'no SRTG ms':>10s} | {'Final hard ms':>13s} {'ratio':>5s} {'open':>5s} | "
           f"{'Final soft ms':>13s} {'ratio':>5s} {'score':>5s}")
     for b in ("r3d_18", "r2plus1d_18"):

@@ -48,11 +48,11 @@ Results (one pinned full run, torch 2.13 CPU; 37 s):
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
-import torch.nn.functional as F
+
+from _bench import interleaved_medians
 
 from actionrec.complexity import count_macs, count_params
 from actionrec.models import build_model
@@ -123,14 +123,6 @@ def complexity() -> None:
     print(f"({time.perf_counter() - t0:.0f} s)\n")
 
 
-def train_step(net, opt, x, y) -> float:
-    t = time.perf_counter()
-    opt.zero_grad(set_to_none=True)
-    F.cross_entropy(net(x), y).backward()
-    opt.step()
-    return time.perf_counter() - t
-
-
 def compare(builds: dict, *, clip, batch: int, warmup: int, reps: int) -> dict:
     """builds: label -> (builder name, kwargs). Returns label -> median seconds from interleaved rounds."""
     torch.manual_seed(0)
@@ -142,15 +134,7 @@ def compare(builds: dict, *, clip, batch: int, warmup: int, reps: int) -> dict:
         net = build_model(name, num_classes=NUM_CLASSES, **kw)
         net.train()
         nets[label] = (net, build_optimizer(net, TrainConfig(lr=1e-3)))
-    for net, opt in nets.values():
-        for _ in range(warmup):  # first steps pay oneDNN primitive creation
-            train_step(net, opt, x, y)
-    times = {c: [] for c in nets}
-    for k in range(reps):
-        order = list(nets.items()) if k % 2 == 0 else list(nets.items())[::-1]  # no position bias
-        for c, (net, opt) in order:
-            times[c].append(train_step(net, opt, x, y))
-    return {c: statistics.median(t) for c, t in times.items()}
+    return interleaved_medians(nets, x, y, warmup=warmup, reps=reps)
 
 
 def print_group(res: dict, builds: dict, ref: str, clip) -> None:
