@@ -41,7 +41,8 @@ Results (one pinned full run, torch 2.13 CPU; 37 s):
     2 x MACs (paper 46.3G, x1.07), so the paper's GFLOPs look like 2 x MACs there; ms_st 16.02M /
     49.35 G(2x) is the closest row. P3D-B in the same layout: 28.13M / 40.50 GMACs.
   * Train step, width 0.25: tsm_small / tsn_small 1.17, mstnet_small / tsn_small 1.76 at 1.02x the
-    MACs (MixTConv's four small grouped conv3d + cat per block cost per call, not per MAC);
+    MACs with MixTConv as four depthwise conv3d + cat per block; with MixTConv as one banded-matrix
+    einsum (layers/mixtconv.py, same values) a --quick run gave mstnet 1.14, tsm 1.27;
     msti / p3d_b 1.65, ms_st 1.12, ms_s 0.98, ms_t 0.99 at 0.86-0.88x the MACs.
 """
 

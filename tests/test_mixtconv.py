@@ -134,3 +134,26 @@ def test_bad_arguments_raise_naming_the_parameter():
         MixTConv(16, 8)(torch.randn(12, 16, 2, 2))
     with pytest.raises(ValueError, match="channels=16"):
         MixTConv(16, 8)(torch.randn(8, 12, 2, 2))
+
+
+def test_matrix_form_equals_the_conv_form_and_meta_counts_the_conv_macs():
+    from actionrec.complexity import count_macs
+
+    torch.manual_seed(0)
+    m = MixTConv(20, 8, kernels=(1, 3, 5, 7), init="random")
+    x = torch.randn(2, 20, 8, 4, 4)
+    torch.testing.assert_close(m.forward_video(x), m.forward_conv(x), rtol=1e-5, atol=1e-6)
+    xt = x.transpose(1, 2).reshape(16, 20, 4, 4)  # (B, C, T, H, W) -> (B*T, C, H, W)
+    torch.testing.assert_close(m(xt), m.forward_conv(x).transpose(1, 2).reshape(16, 20, 4, 4), rtol=1e-5, atol=1e-6)
+    with torch.device("meta"):
+        mm = MixTConv(20, 8, kernels=(1, 3, 5, 7))
+
+    class Video(torch.nn.Module):  # count_macs feeds (B, C, T, H, W); MixTConv takes (B*T, C, H, W)
+        def __init__(self):
+            super().__init__()
+            self.m = mm
+
+        def forward(self, v):
+            return self.m(v.transpose(1, 2).reshape(-1, 20, 4, 4))  # -> (B*T, C, H, W)
+
+    assert count_macs(Video(), (20, 8, 4, 4)) == sum(c * k for c, k in zip(mm.splits, mm.kernels)) * 8 * 4 * 4
