@@ -1,10 +1,11 @@
-"""Weight initialisation shared by the video CNNs (MTNet, r3d / r(2+1)d ResNets)."""
+"""Helpers shared by the video CNNs (MTNet, r3d / r(2+1)d ResNets, TSN, MSTI-Net): weight init and
+the width multiplier's channel rounding."""
 
 from __future__ import annotations
 
 import torch.nn as nn
 
-__all__ = ["kaiming_init_"]
+__all__ = ["kaiming_init_", "round_channels"]
 
 
 def kaiming_init_(module: nn.Module) -> nn.Module:
@@ -20,3 +21,9 @@ def kaiming_init_(module: nn.Module) -> nn.Module:
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
     return module
+
+
+def round_channels(c: float, divisor: int = 8) -> int:
+    """``c`` (a channel count times a width multiplier) rounded to the nearest multiple of
+    ``divisor``, at least ``divisor``."""
+    return max(divisor, int(round(c / divisor)) * divisor)

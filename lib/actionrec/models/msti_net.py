@@ -44,16 +44,12 @@ import torch
 import torch.nn as nn
 
 from ..layers.msti import VARIANTS, MSTITube, P3DBBlock
-from .init import kaiming_init_
+from .init import kaiming_init_, round_channels
 
 __all__ = ["MSTINet", "MSTI_NET_VARIANTS", "msti_net50", "msti_net_small"]
 
 MSTI_NET_VARIANTS = VARIANTS + ("p3d_b",)
 _STRIDES = ((2, 1, 1), (1, 2, 2), (1, 2, 2), (1, 2, 2))  # first unit of conv2_x..conv5_x (Table 1)
-
-
-def _round_channels(c: float, divisor: int = 8) -> int:
-    return max(divisor, int(round(c / divisor)) * divisor)
 
 
 class MSTINet(nn.Module):
@@ -80,14 +76,14 @@ class MSTINet(nn.Module):
         if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):
             raise ValueError(f"dropout={dropout!r} must be in [0, 1)")
         self.variant = variant.lower()
-        c0 = _round_channels(64 * width)
+        c0 = round_channels(64 * width)
         self.stem = nn.Sequential(
             nn.Conv3d(in_channels, c0, (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
             nn.BatchNorm3d(c0),
             nn.ReLU(inplace=True),
             nn.MaxPool3d((3, 3, 3), stride=(1, 2, 2), padding=(1, 1, 1)),
         )
-        planes = [_round_channels(c * width) for c in (64, 128, 256, 512)]
+        planes = [round_channels(c * width) for c in (64, 128, 256, 512)]
         c_in = c0
         for i, (p, n, s) in enumerate(zip(planes, depths, _STRIDES)):
             units = []

@@ -71,7 +71,7 @@ import torch.nn.functional as F
 from ..layers.mtconv import MTConv, Pair, check_ratio, conv1x1x1, split_channels, split_groups
 from ..layers.softpool import soft_pool3d
 from ..layers.squeeze_recursion import SqueezeRecursion
-from .init import kaiming_init_
+from .init import kaiming_init_, round_channels
 
 __all__ = [
     "MTNet",
@@ -199,10 +199,6 @@ def _memory_format(t: torch.Tensor) -> torch.memory_format:
     return torch.channels_last_3d if cl else torch.contiguous_format
 
 
-def _round_channels(c: float, divisor: int) -> int:
-    return max(divisor, int(round(c / divisor)) * divisor)
-
-
 class MTNet(nn.Module):
     """Multi-Temporal network (Table 1). Use the builders ``mtnet32`` ... ``mtnet200``.
 
@@ -242,8 +238,8 @@ class MTNet(nn.Module):
         if len(depths) != len(channels):
             raise ValueError(f"depths={depths} and channels={channels} must have the same length")
         div = 2 * (8 * g // math.gcd(8, g))  # 2 * lcm(8, g): out/2 and the splits stay divisible
-        chans = [_round_channels(c * width, div) for c in channels]
-        c0 = _round_channels(stem_channels * width, div)
+        chans = [round_channels(c * width, div) for c in channels]
+        c0 = round_channels(stem_channels * width, div)
         self.channels, self.depths, self.g = tuple(chans), tuple(depths), int(g)
 
         self.stem = nn.Sequential(

@@ -106,7 +106,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layers.srtg import SRTGate, srt_gates
-from .init import kaiming_init_
+from .init import kaiming_init_, round_channels
 
 __all__ = [
     "VideoResNet",
@@ -324,10 +324,6 @@ def _check_srtg_kwargs(srtg_kwargs) -> dict:
     return dict(srtg_kwargs)
 
 
-def _round_channels(c: float, divisor: int = 8) -> int:
-    return max(divisor, int(round(c / divisor)) * divisor)
-
-
 class VideoResNet(nn.Module):
     """r3d / r(2+1)d ResNet with an optional SRTGate in every residual block. Use the builders.
 
@@ -369,9 +365,9 @@ class VideoResNet(nn.Module):
             raise ValueError(f"dropout={dropout} must be in [0, 1)")
         self.placement = _check_placement(srtg, block.placements, block.__name__)
         kw = _check_srtg_kwargs(srtg_kwargs) if self.placement else {}
-        c0 = _round_channels(64 * width)
+        c0 = round_channels(64 * width)
         self.stem = stem(in_channels, c0)
-        planes = [_round_channels(c * width) for c in (64, 128, 256, 512)]
+        planes = [round_channels(c * width) for c in (64, 128, 256, 512)]
         c_in = c0
         for i, (p, n) in enumerate(zip(planes, layers)):
             blocks = []

@@ -64,7 +64,7 @@ import torch.nn as nn
 
 from ..layers.mixtconv import MixTConv
 from ..layers.temporal_shift import TemporalShift
-from .init import kaiming_init_
+from .init import kaiming_init_, round_channels
 
 __all__ = [
     "TSN",
@@ -156,10 +156,6 @@ class BasicBlock2d(nn.Module):
         return self.relu(y + identity)
 
 
-def _round_channels(c: float, divisor: int = 8) -> int:
-    return max(divisor, int(round(c / divisor)) * divisor)
-
-
 class TSN(nn.Module):
     """TSN-style 2D ResNet over ``num_segments`` frames with an optional temporal op. Use the builders.
 
@@ -208,7 +204,7 @@ class TSN(nn.Module):
             raise ValueError(f"stem={stem!r} must be 'imagenet' or 'small'")
         maker = temporal_maker(temporal, kernels=kernels, dilations=dilations, fold_div=fold_div)
         self.temporal, self.num_segments = temporal, num_segments
-        c0 = _round_channels(64 * width)
+        c0 = round_channels(64 * width)
         if stem == "imagenet":
             self.stem = nn.Sequential(
                 nn.Conv2d(in_channels, c0, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(c0), nn.ReLU(inplace=True),
@@ -218,7 +214,7 @@ class TSN(nn.Module):
             self.stem = nn.Sequential(
                 nn.Conv2d(in_channels, c0, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c0), nn.ReLU(inplace=True),
             )
-        planes = [_round_channels(c * width) for c in (64, 128, 256, 512)]
+        planes = [round_channels(c * width) for c in (64, 128, 256, 512)]
         c_in = c0
         for i, (p, n) in enumerate(zip(planes, layers)):
             blocks = []
