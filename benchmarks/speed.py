@@ -133,6 +133,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=9, help="interleaved timing rounds (median)")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--wide", action="store_true", help="also compare r in {0.75, 0.875, 1} at width 1.0")
+    ap.add_argument("--widths", type=float, nargs="+", metavar="W",
+                    help="also print r=0.875 / r=1 at each of these widths (where the crossover lies)")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--quick", action="store_true", help="only r in {0.875, 1}, g = 1")
     args = ap.parse_args()
@@ -150,6 +152,18 @@ def main() -> None:
         res = compare([(0.75, 1), (0.875, 1), (1.0, 1)], model=args.model, width=1.0, clip=clip,
                       batch=args.batch, warmup=1, reps=3)
         print_table(res, model=args.model, width=1.0, clip=clip, batch=args.batch)
+    if args.widths:
+        print(f"\nr=0.875 / r=1 by width ({args.model}, clip {'x'.join(map(str, clip))}, batch {args.batch}):")
+        print(f"{'width':>6s} | {'r=0.875 ms':>10s} | {'r=1 ms':>8s} | {'ratio':>5s} | {'MAC ratio':>9s}")
+        for w in args.widths:
+            res = compare([(0.875, 1), (1.0, 1)], model=args.model, width=w, clip=clip, batch=args.batch,
+                          warmup=1, reps=max(3, args.reps // 2))
+            macs = []
+            for r in (0.875, 1.0):
+                with torch.device("meta"):
+                    macs.append(count_macs(build_model(args.model, num_classes=NUM_CLASSES, r=r, width=w), (3, *clip)))
+            print(f"{w:6.3g} | {res[0.875, 1] * 1000:10.1f} | {res[1.0, 1] * 1000:8.1f} | "
+                  f"{res[0.875, 1] / res[1.0, 1]:5.2f} | {macs[0] / macs[1]:9.2f}")
     if args.profile:
         profile(model=args.model, width=args.width, clip=clip, batch=args.batch)
 
