@@ -37,6 +37,10 @@ Reproducibility (stated, and tested on CPU):
 - ``cache_data=True`` renders each split once per process (keyed by dataset, split and kwargs) into
   in-memory tensors; any per-access randomness of a dataset would be frozen by the cache.
 
+Loss: ``cross_entropy(model(x), y)``, unless the model has ``training_loss(x, y) -> (logits, loss)``
+(models with several heads, e.g. the two-stream nets' one loss per stream); ``logits`` feed the
+train accuracy. Evaluation always uses ``model(x)``.
+
 Departures from PySlowFast: no distributed training, no multigrid, no mixup; a NaN/inf loss
 stops training with ``NonFiniteLossError`` (a ``FloatingPointError``) instead of being skipped,
 and a checkpoint is never written from non-finite weights.
@@ -579,8 +583,11 @@ def _train_epoch(model, optimizer, scheduler, scaler, *, loader, cfg: TrainConfi
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         lr = scheduler.get_last_lr()[0]
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            logits = model(x)
-            loss = F.cross_entropy(logits.float(), y)
+            if hasattr(model, "training_loss"):  # multi-head models (two_stream_*): fused logits + summed head losses
+                logits, loss = model.training_loss(x, y)
+            else:
+                logits = model(x)
+                loss = F.cross_entropy(logits.float(), y)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             kept = f"{ckpt_path} still holds the last good state" if ckpt_path.exists() else "no checkpoint was written yet"

@@ -74,6 +74,14 @@ calls it through ``__getitems__``); ``ds.render_batch(indices)`` (uint8); ``ds.m
 window, phase, mirror, size, pan, colour); ``ds.label(i)``; ``ds.draw(i)`` (the uniform draw)
 and ``ds.render_draws(labels, draws)`` (render any draw as any class: the reversal test).
 
+Optical flow (for two-stream networks): ``ds.flow(i)`` / ``ds.flow_batch(indices)`` give the
+ground-truth flow float32 ``(T-1, H, W, 2)``, (dx, dy) in pixels from frame t to t+1 -- known
+exactly when rendering: each figure pixel follows its limb rigidly (camera pan included), every
+other pixel moves with the pan (0 without pan, e.g. "easy"); ``with_mask=True`` adds the figure
+mask. ``SynthActions(..., modality="rgb+flow")`` items are ``(5, T, H, W)``: the clip plus the
+per-frame flow (ground truth or Farneback/DIS/TV-L1, 8-bit like the paper, optionally cached on
+disk); ``modality="flow"`` gives the flow alone. The default ``modality="rgb"`` item is unchanged.
+
 Data flow (vectorised over the B clips of a batch; per-clip loops only where noted)::
 
     SeedSequence([seed, split, i]) -> uniform draw u_i        (B, draw_size)  one fixed-length draw
@@ -114,6 +122,8 @@ __all__ = [
     "DIFFICULTIES",
     "DEFAULT_NUM_SAMPLES",
     "SPLIT_IDS",
+    "MODALITIES",
+    "FLOW_METHODS",
     "CLIP_SECONDS",
     "ONE_SHOT_SECONDS",
     "SPEED_RANGE",
@@ -132,6 +142,8 @@ SPEED_RANGE = (0.5, 2.0)  # periodic actions: log-uniform multiplier of the base
 WINDOW_RANGE = (0.3, 1.0)  # fraction of the clip the action occupies (uniform)
 MEAN, STD = 0.5, 0.25  # clip = (uint8 / 255 - MEAN) / STD, same for R, G, B
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+MODALITIES = ("rgb", "rgb+flow", "flow")  # what an item's tensor holds (see SynthActions, "Flow")
+FLOW_METHODS = ("gt", "farneback", "tvl1", "dis")  # ground truth, or an actionrec.data.flow estimator
 DEFAULT_NUM_SAMPLES = {"train": 2000, "val": 512, "test": 512}
 
 # ----------------------------------------------------------------------------------------------
@@ -361,11 +373,30 @@ class SynthActions(Dataset):
         frames: frames per clip (>= 4), spanning ``CLIP_SECONDS``.
         size: int or (H, W), each >= 16 pixels.
         difficulty: "easy" | "medium" | "hard".
+        modality: "rgb" (default: the clip), "rgb+flow" (clip and per-frame flow stacked on the
+            channel axis, 5 channels) or "flow" (the 2 flow channels only). See "Flow" below.
+        flow_method: "gt" (the exact flow of the rendering, :meth:`flow`), "farneback", "tvl1" or
+            "dis" (estimated from the rendered frames with :mod:`actionrec.data.flow`).
+        flow_params: estimator parameters (None: ``actionrec.data.flow`` defaults).
+        flow_quantize: clip to ±20 px and round to 8 bits like the paper's stored flow (True), or
+            keep float flow (False; estimated flow is then not cached on disk).
+        flow_cache_dir: directory of the on-disk cache of estimated flow (None: compute in memory).
 
     ``ds[i] -> (clip float32 (3, T, H, W) = (uint8 / 255 - MEAN) / STD, label int)``;
     ``ds.render(i)`` -> uint8 (T, H, W, 3); ``ds.meta(i)`` -> dict of the draw;
     ``ds.get_batch(indices)`` -> (B, 3, T, H, W) tensor and (B,) labels, rendered together
     (vectorised over the batch; the DataLoader uses it through ``__getitems__``).
+
+    Flow (for two-stream models, :mod:`actionrec.models.two_stream`). ``ds.flow(i)`` is the
+    ground-truth flow ``(T-1, H, W, 2)`` from frame t to t+1. With ``modality="rgb+flow"`` the
+    item is ``(x, label)`` with ``x`` float32 ``(5, T, H, W)``: channels 0-2 the normalised clip
+    (bit for bit the "rgb" item), channels 3-4 the flow ``(dx, dy)`` in pixels from frame t to
+    t+1 (x right, y down), the last frame repeating flow T-2 -> T-1 so every frame has one.
+    With ``flow_quantize`` (default) the flow is clipped to ±20 px and 8-bit quantised (step
+    0.157 px) exactly as ``actionrec.data.flow.quantize_flow`` stores it. ``modality="flow"``
+    gives the two flow channels alone, ``(2, T, H, W)``. ``ds.channels`` is 3, 5 or 2. Items stay
+    pure functions of (seed, split, i) (OpenCV's estimators are deterministic). The model builds
+    L-frame stacks from the per-frame flow itself (``actionrec.data.flow.stack_flow``).
     """
 
     classes: list[str] = CLASSES
@@ -380,6 +411,11 @@ class SynthActions(Dataset):
         frames: int = 16,
         size: int | tuple[int, int] = 64,
         difficulty: str = "medium",
+        modality: str = "rgb",
+        flow_method: str = "farneback",
+        flow_params: dict | None = None,
+        flow_quantize: bool = True,
+        flow_cache_dir: str | None = None,
     ) -> None:
         if split not in SPLIT_IDS:
             raise ValueError(f"split={split!r} is not valid; use one of {list(SPLIT_IDS)}.")
@@ -400,6 +436,22 @@ class SynthActions(Dataset):
         except ValueError:
             raise ValueError(msg) from None
         self.cfg = DIFFICULTIES[difficulty]
+        if modality not in MODALITIES:
+            raise ValueError(f"modality={modality!r} is not valid; use one of {list(MODALITIES)}.")
+        if flow_method not in FLOW_METHODS:
+            raise ValueError(f"flow_method={flow_method!r} is not valid; use one of {list(FLOW_METHODS)}.")
+        if not isinstance(flow_quantize, bool):
+            raise ValueError(f"flow_quantize={flow_quantize!r} must be True or False.")
+        if flow_params is not None and not isinstance(flow_params, dict):
+            raise ValueError(f"flow_params={flow_params!r} must be a dict of estimator parameters or None.")
+        self.modality, self.flow_method, self.flow_params = modality, flow_method, flow_params
+        self.flow_quantize, self.flow_cache_dir = flow_quantize, flow_cache_dir
+        self.channels = {"rgb": 3, "rgb+flow": 5, "flow": 2}[modality]
+        if modality != "rgb" and flow_method != "gt":
+            from . import flow as _flow
+
+            _flow._check_method(flow_method)  # a clear error now rather than at the first item
+            _flow._params(flow_method, flow_params)
         self._setup()
 
     def _setup(self) -> None:
@@ -431,8 +483,9 @@ class SynthActions(Dataset):
         return self.num_samples
 
     def __repr__(self) -> str:
+        extra = "" if self.modality == "rgb" else f", modality={self.modality!r}, flow_method={self.flow_method!r}"
         return (f"SynthActions(split={self.split!r}, num_samples={self.num_samples}, seed={self.seed}, "
-                f"frames={self.frames}, size={self.size}, difficulty={self.difficulty!r})")
+                f"frames={self.frames}, size={self.size}, difficulty={self.difficulty!r}{extra})")
 
     def _index(self, i) -> int:
         i = int(i)
@@ -464,10 +517,44 @@ class SynthActions(Dataset):
         return self.render_draws(labels, draws)
 
     def get_batch(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(clips (B, 3, T, H, W) float32 normalised, labels (B,) int64)``, vectorised over
-        the batch; ``clips[k]`` equals ``ds[indices[k]][0]`` bit for bit."""
+        """``(clips (B, C, T, H, W) float32, labels (B,) int64)``, vectorised over the batch;
+        ``clips[k]`` equals ``ds[indices[k]][0]`` bit for bit. C = ``ds.channels`` (3 for "rgb":
+        the normalised clip; 5 for "rgb+flow"; 2 for "flow")."""
         labels, draws = self._draws(indices)
-        return torch.from_numpy(self._render(labels, draws, normalized=True)), torch.from_numpy(labels)
+        if self.modality == "rgb":
+            return torch.from_numpy(self._render(labels, draws, normalized=True)), torch.from_numpy(labels)
+        frames = self._render(labels, draws, normalized=False)  # (B, T, H, W, 3) uint8
+        flow = torch.from_numpy(self._flow_channels(indices, labels, draws, frames))  # (B, 2, T, H, W)
+        if self.modality == "flow":
+            return flow, torch.from_numpy(labels)
+        return torch.cat([normalize(frames), flow], dim=1), torch.from_numpy(labels)  # (B, 3 + 2, T, H, W)
+
+    def _flow_channels(self, indices, labels, draws, frames) -> np.ndarray:
+        """Per-frame flow ``(B, 2, T, H, W)`` float32 (pixels) for the "rgb+flow" / "flow" items."""
+        from . import flow as F
+
+        B, T, (H, W) = len(labels), self.frames, self.size
+        if self.flow_method == "gt":
+            g = self._geometry(labels, draws) if B else None
+            per = [_figure_flow(g["fx"][b], g["fy"][b], g["rad"][b], g["head_r"][b], g["off"][b], H, W)[0]
+                   for b in range(B)]
+            per = [F.dequantize_flow(F.quantize_flow(f)) if self.flow_quantize else f for f in per]
+        elif self.flow_quantize:
+            per = [F.dequantize_flow(F.cached_flow(self._video_id(i), frames[b], cache_dir=self.flow_cache_dir,
+                                                   method=self.flow_method, params=self.flow_params))
+                   for b, i in enumerate(indices)]
+        else:
+            per = [F.compute_flow(frames[b], method=self.flow_method, params=self.flow_params) for b in range(B)]
+        out = np.empty((B, 2, T, H, W), dtype=np.float32)
+        for b, f in enumerate(per):  # f: (T-1, H, W, 2)
+            out[b, :, : T - 1] = f.transpose(3, 0, 1, 2)  # (T-1, H, W, 2) -> (2, T-1, H, W)
+            out[b, :, T - 1] = out[b, :, T - 2]  # the last frame repeats the last flow
+        return out
+
+    def _video_id(self, i: int) -> str:
+        """Cache identity of item ``i``'s frames (everything its pixels depend on)."""
+        H, W = self.size
+        return f"synthactions-{self.difficulty}-s{self.seed}-{self.split}-{self._index(i)}-{self.frames}x{H}x{W}"
 
     def __getitem__(self, i) -> tuple[torch.Tensor, int]:
         clips, labels = self.get_batch([i])
@@ -518,6 +605,28 @@ class SynthActions(Dataset):
             pan_px=tuple(float(v) for v in p["pan"][0]),
             colour=tuple(float(v) for v in p["colour"][0]),
         )
+
+    def flow(self, i: int, *, with_mask: bool = False):
+        """Ground-truth optical flow of item ``i``: float32 ``(T-1, H, W, 2)``, (dx, dy) in pixels
+        from frame t to frame t+1 (x right, y down), exact and unclipped; with ``with_mask=True``
+        also the figure mask ``(T-1, H, W)`` bool of frame t. Figure pixels move with their limb
+        (rigidly, pan included); every other pixel gets the camera pan (0 without pan, as in
+        "easy"). A pure function of (seed, split, i), like the clip. See :func:`_figure_flow`.
+        """
+        out = self.flow_batch([i], with_mask=with_mask)
+        return (out[0][0], out[1][0]) if with_mask else out[0]
+
+    def flow_batch(self, indices: Sequence[int], *, with_mask: bool = False):
+        """Ground-truth flow ``(B, T-1, H, W, 2)`` of several items (and masks ``(B, T-1, H, W)``)."""
+        labels, draws = self._draws(indices)
+        B, T, (H, W) = len(labels), self.frames, self.size
+        flow = np.zeros((B, T - 1, H, W, 2), dtype=np.float32)
+        mask = np.zeros((B, T - 1, H, W), dtype=bool)
+        if B:
+            g = self._geometry(labels, draws)
+            for b in range(B):
+                flow[b], mask[b] = _figure_flow(g["fx"][b], g["fy"][b], g["rad"][b], g["head_r"][b], g["off"][b], H, W)
+        return (flow, mask) if with_mask else flow
 
     # ------------------------------------------------------------------------------------------
     # From draws to frames
@@ -572,16 +681,13 @@ class SynthActions(Dataset):
         jnt[p["mirrored"], :, :, 0] *= -1.0
         return jnt
 
-    def _render(self, labels: np.ndarray, u: np.ndarray, normalized: bool) -> np.ndarray:
-        """Draws -> normalised float32 ``(B, 3, T, H, W)`` or uint8 ``(B, T, H, W, 3)``.
-
-        Every step is elementwise or an exact per-clip reduction (min/max), so a clip's pixels do
-        not depend on the other clips of the batch.
+    def _geometry(self, labels: np.ndarray, u: np.ndarray) -> dict:
+        """Where everything is, per frame: clip parameters ``p``, reversal flags ``rev`` (B,),
+        integer pan offsets ``off`` (B, T, 2) of each frame inside the background canvas, joint
+        positions ``fx, fy`` (B, T, 12) in frame pixels (x right, y down; pan included) and the
+        limb / head radii ``rad, head_r`` (B,) in pixels. Shared by rendering and ground-truth flow.
         """
-        B, T, (H, W) = len(labels), self.frames, self.size
-        if B == 0:
-            return np.zeros((0, 3, T, H, W) if normalized else (0, T, H, W, 3),
-                            dtype=np.float32 if normalized else np.uint8)
+        H, W = self.size
         rev = _CLASS_REVERSED[labels]
         p = self._derive(labels, u)
         jnt = self._joints(labels, p)  # (B, T, 12, 2)
@@ -610,6 +716,20 @@ class SynthActions(Dataset):
         lo_y, hi_y = fy.min(axis=(1, 2)) - margin, fy.max(axis=(1, 2)) + margin
         fx += (-lo_x + np.maximum(W - (hi_x - lo_x), 0.0) * p["pos"][:, 0])[:, None, None]
         fy += (-lo_y + np.maximum(H - (hi_y - lo_y), 0.0) * p["pos"][:, 1])[:, None, None]
+        return dict(p=p, rev=rev, off=off, fx=fx, fy=fy, rad=rad, head_r=head_r)
+
+    def _render(self, labels: np.ndarray, u: np.ndarray, normalized: bool) -> np.ndarray:
+        """Draws -> normalised float32 ``(B, 3, T, H, W)`` or uint8 ``(B, T, H, W, 3)``.
+
+        Every step is elementwise or an exact per-clip reduction (min/max), so a clip's pixels do
+        not depend on the other clips of the batch.
+        """
+        B, T, (H, W) = len(labels), self.frames, self.size
+        if B == 0:
+            return np.zeros((0, 3, T, H, W) if normalized else (0, T, H, W, 3),
+                            dtype=np.float32 if normalized else np.uint8)
+        g = self._geometry(labels, u)
+        p, rev, off, fx, fy, rad, head_r = (g[k] for k in ("p", "rev", "off", "fx", "fy", "rad", "head_r"))
 
         bg = self._background(p, u, rad)  # (B, 3, Hb, Wb), seen through the panning window
         alpha = _figure_alpha(
@@ -810,6 +930,57 @@ def _rasterise(canvas, a_x, a_y, b_x, b_y, r, H, W):
     a = (r + np.float32(0.5))[:, None, None, :] - np.sqrt(ex, out=ex)  # (S, bh, bw, N)
     idx = np.arange(0, N * H * W, H * W) + ys[:, :, None, :] * W + xs[:, None, :, :]  # flat indices
     np.maximum.at(canvas, idx.ravel(), a.ravel())  # 1-D index: numpy's fast path
+
+
+def _figure_flow(fx, fy, rad, head_r, off, H, W):
+    """Ground-truth forward flow of one clip: ``(T-1, H, W, 2)`` float32 (dx, dy) in pixels from
+    frame t to frame t+1, and the figure mask ``(T-1, H, W)`` bool of frame t.
+
+    fx, fy: (T, 12) joint positions in frame pixels (pan included); rad, head_r: radii in pixels;
+    off: (T, 2) integer pan offsets. A pixel of frame t belongs to the figure when its centre lies
+    inside a capsule (coverage ``r + 0.5 - d > 0.5``, i.e. more than half covered); it follows its
+    capsule -- the one it lies deepest in, as the rasteriser's max-merge -- rigidly:
+    ``p' = a' + R(theta' - theta) (p - a)`` with ``a`` the capsule's start joint and ``theta`` its
+    direction (the head, a zero-length capsule, translates with its centre). Limb lengths are
+    constant within a clip, so this is the exact motion of every point of the drawn capsule.
+    Every other pixel gets the camera pan ``off[t] - off[t+1]`` (the static background seen
+    through the panning window; 0 without pan). Occlusion is ignored (a point keeps its flow even
+    if it is hidden at t+1), as in the usual definition of ground-truth flow.
+    """
+    T = fx.shape[0]
+    ax, ay, bx, by = fx[:, _CAPS_A], fy[:, _CAPS_A], fx[:, _CAPS_B], fy[:, _CAPS_B]  # (T, 10)
+    r = np.where(_CAPS_A == _CAPS_B, head_r, rad)  # (10,)
+    vx, vy = bx - ax, by - ay
+    theta = np.arctan2(vy, vx)  # (T, 10); 0 for the head
+    dtheta = theta[1:] - theta[:-1]  # (T-1, 10)
+    c, s = np.cos(dtheta)[..., None, None], np.sin(dtheta)[..., None, None]  # (T-1, 10, 1, 1)
+    e = lambda v: v[:-1, :, None, None]  # noqa: E731  (T, 10) -> frames 0..T-2, (T-1, 10, 1, 1)
+    n = lambda v: v[1:, :, None, None]  # noqa: E731  frames 1..T-1
+    flow = np.empty((T - 1, H, W, 2), dtype=np.float32)
+    flow[...] = (off[:-1] - off[1:]).astype(np.float32)[:, None, None, :]  # background: the pan
+    mask = np.zeros((T - 1, H, W), dtype=bool)
+    # Only pixels inside the box that holds the figure in every frame can be covered.
+    hr = float(np.max(r)) + 1.0
+    x0, x1 = (int(_clamp(v, 0, W)) for v in (np.floor(fx.min() - hr), np.ceil(fx.max() + hr)))
+    y0, y1 = (int(_clamp(v, 0, H)) for v in (np.floor(fy.min() - hr), np.ceil(fy.max() + hr)))
+    if x1 <= x0 or y1 <= y0:
+        return flow, mask
+    px = (np.arange(x0, x1) + 0.5)[None, None, None, :]  # (1, 1, 1, w) pixel centres
+    py = (np.arange(y0, y1) + 0.5)[None, None, :, None]  # (1, 1, h, 1)
+    dx, dy = px - e(ax), py - e(ay)  # (T-1, 10, 1, w), (T-1, 10, h, 1)
+    inv = 1.0 / np.maximum(e(vx) ** 2 + e(vy) ** 2, 1e-6)
+    t = _clamp((dx * e(vx) + dy * e(vy)) * inv, 0.0, 1.0)  # (T-1, 10, h, w) projection on the axis
+    depth = r[None, :, None, None] + 0.5 - np.sqrt((dx - t * e(vx)) ** 2 + (dy - t * e(vy)) ** 2)
+    owner = depth.argmax(axis=1)[:, None]  # (T-1, 1, h, w) capsule each pixel lies deepest in
+    m = np.take_along_axis(depth, owner, axis=1)[:, 0] > 0.5  # (T-1, h, w)
+    # p' - p for the owner capsule: a' + R (p - a) - p
+    gx = np.take_along_axis(n(ax) + c * dx - s * dy - px, owner, axis=1)[:, 0]  # (T-1, 10, h, w) -> (T-1, h, w)
+    gy = np.take_along_axis(n(ay) + s * dx + c * dy - py, owner, axis=1)[:, 0]
+    box = flow[:, y0:y1, x0:x1]  # (T-1, h, w, 2) view
+    box[..., 0] = np.where(m, gx, box[..., 0])
+    box[..., 1] = np.where(m, gy, box[..., 1])
+    mask[:, y0:y1, x0:x1] = m
+    return flow, mask
 
 
 def _segment_distance(gx, gy, ax, ay, bx, by):

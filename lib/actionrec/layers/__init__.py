@@ -6,3 +6,5 @@ from .srtg import GateRecord, SRTGate
 from .temporal_shift import TemporalShift, temporal_shift
 from .mixtconv import MixTConv
 from .msti import CAWBlock, MSTITube, MultiScaleConv, P3DBBlock, SteppedConv
+from .fusion import CrossStreamConnection
+from .temporal_filter import TemporalFilter

@@ -14,6 +14,7 @@ from .baselines import c3d_small, frame_avg2d
 from .msti_net import msti_net50, msti_net_small
 from .mtnet import mtnet32, mtnet48, mtnet64, mtnet132, mtnet200
 from .tsn import mstnet_r50, mstnet_small, tsm_r50, tsm_small, tsn_r50, tsn_small
+from .two_stream import two_stream_r50, two_stream_r152, two_stream_small
 from .resnet3d import r2plus1d_18, r2plus1d_34, r2plus1d_50, r2plus1d_101, r3d_18, r3d_34, r3d_50, r3d_101
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
@@ -40,6 +41,9 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "tsn_small": tsn_small,
     "tsm_small": tsm_small,
     "mstnet_small": mstnet_small,
+    "two_stream_r50": two_stream_r50,
+    "two_stream_r152": two_stream_r152,
+    "two_stream_small": two_stream_small,
 }
 
 

@@ -1,0 +1,168 @@
+"""Cross-stream connections between an appearance and a motion ResNet (ST-Multiplier networks).
+
+Paper: Feichtenhofer, Pinz & Wildes, "Spatiotemporal Multiplier Networks for Video Action
+Recognition" (CVPR 2017, ``shared/papers/multiplier.txt``), Sec. 3.2, Fig. 2 (a)-(e), Table 2,
+eq. 2-7. Decisions in ``shared/papers/NOTES.md`` ("ST-Multiplier nets").
+
+A connection sits in front of a residual unit ``x_{l+1} = relu(shortcut(x_l) + F(x_l))`` of the
+receiving stream and decides what that unit's two paths see. With ``x_r`` the receiver's input,
+``x_s`` the sender's input at the same depth and ``f = ReLU`` (the paper's f)::
+
+    kind            skip path gets     residual branch gets     unit output (before the final relu)
+    residual_mul    x_r                x_r ⊙ f(P x_s)           x_r + F(x_r ⊙ f(x_s))   eq. 5, Fig. 2(d)
+    residual_add    x_r                x_r + f(P x_s)           x_r + F(x_r + f(x_s))   eq. 2, Fig. 2(c)
+    direct_mul      x_r ⊙ f(P x_s)     x_r ⊙ f(P x_s)           g + F(g), g = x_r ⊙ f(x_s)   Fig. 2(b)
+    direct_add      x_r + f(P x_s)     x_r + f(P x_s)           g + F(g), g = x_r + f(x_s)   Fig. 2(a)
+
+``P`` is the identity when both streams have the same channels at that depth (the paper's case:
+the connection joins the same-stage units of two identical ResNets), else a 1x1 convolution
+``C_s → C_r`` without bias (ours; Kaiming init). "residual" kinds keep the receiver's identity
+path un-gated (the paper's point: the identity shortcut of ResNets survives); "direct" kinds put
+the fused signal on the skip path as well, which is what breaks it (Sec. 5.1, Table 2 rows 1-2).
+
+Directions (Table 2 "into"): ``"m2a"`` (←, motion into appearance: the paper's choice), ``"a2m"``
+(→, appearance into motion), ``"bi"`` (↔, both at once; Fig. 2(e); each stream reads the other's
+*input*, so the two gates are computed from the same pre-unit features). Symbols "<-", "->",
+"<->" are accepted. ``conn.receivers`` names the stream(s) whose unit is changed, ``conn.reads``
+maps each receiver to the stream it reads.
+
+Data flow of one two-stream depth ``l`` with ``direction="m2a"``, ``kind="residual_mul"``::
+
+    x_m ──────────────────────────────────┬──→ motion unit: x_m + F_m(x_m) → relu ──→ x_m'
+                                          │ f = relu
+    x_a ──┬─────────────────── skip ──────│───────────────────┐
+          └─→ (⊙) ←── f(P x_m) ───────────┘                   │
+               └─→ branch: F_a (conv 1x1 → 3x3 → 1x1) ──→ (+) → relu ──→ x_a'
+
+``CrossStreamConnection.forward(x_a, x_m) -> ((skip_a, branch_a), (skip_m, branch_m))``: the two
+paths' inputs for each stream's unit (a non-receiving stream gets ``(x, x)``, i.e. its unit runs
+unchanged); a unit then computes ``relu(shortcut(skip) + F(branch))``
+(:class:`actionrec.models.two_stream.Bottleneck`). Tensors are ``(N, C, ...)`` with any trailing
+dims -- ``(B, C, T, H, W)`` or frames folded into the batch ``(B*T, C, H, W)`` -- the same
+shape in both streams (apart from channels).
+
+Gradients (eq. 6-7, tested in ``tests/test_fusion.py``): for ``residual_mul`` with
+``u = x_a ⊙ f(x_m)`` and ``g = ∂L/∂F · ∂F/∂u`` (the branch gradient at its input),
+``∂L/∂x_a = ∂L/∂out + g ⊙ f(x_m)`` -- the branch part is scaled by the motion signal -- and the
+motion stream receives ``g ⊙ x_a ⊙ f'(x_m)`` on top of its own gradient (scaled by the
+appearance signal). For ``residual_add`` both receive ``g`` unscaled (eq. 3-4).
+
+Departures from the official MatConvNet code (feichtenhofer/st-resnet): one module for all the
+variants of the ablation; the optional 1x1 projection (the paper never needs one).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = ["CrossStreamConnection", "cross_stream", "FUSION_KINDS", "DIRECTIONS", "canonical_direction"]
+
+FUSION_KINDS = ("residual_mul", "residual_add", "direct_mul", "direct_add")
+DIRECTIONS = ("m2a", "a2m", "bi")
+_DIRECTION_ALIASES = {"<-": "m2a", "->": "a2m", "<->": "bi", "←": "m2a", "→": "a2m", "↔": "bi"}
+_GATES = ("relu", "identity")
+
+
+def canonical_direction(direction: str) -> str:
+    """``"m2a" | "a2m" | "bi"`` for a direction or its arrow alias; ValueError otherwise."""
+    d = _DIRECTION_ALIASES.get(direction, direction)
+    if d not in DIRECTIONS:
+        raise ValueError(f"direction={direction!r} is not valid; use one of {list(DIRECTIONS)} "
+                         f"(or the arrows {list(_DIRECTION_ALIASES)[:3]})")
+    return d
+
+
+def cross_stream(x_r: torch.Tensor, g_s: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pure function: ``(skip, branch)`` inputs of the receiving unit from its input ``x_r`` and the
+    sender's (already projected and gated) signal ``g_s = f(P x_s)``; see the table in the module doc."""
+    if kind == "residual_mul":
+        return x_r, x_r * g_s
+    if kind == "residual_add":
+        return x_r, x_r + g_s
+    if kind == "direct_mul":
+        fused = x_r * g_s
+        return fused, fused
+    if kind == "direct_add":
+        fused = x_r + g_s
+        return fused, fused
+    raise ValueError(f"kind={kind!r} is not valid; use one of {list(FUSION_KINDS)}")
+
+
+class _ChannelProjection(nn.Module):
+    """1x1 convolution without bias over dim 1 of an ``(N, C, ...)`` tensor of any rank."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(c_out, c_in))
+        nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.view(*self.weight.shape, *([1] * (x.dim() - 2)))  # (C_out, C_in) -> (C_out, C_in, 1, ...)
+        if x.dim() == 4:
+            return F.conv2d(x, w)
+        if x.dim() == 5:
+            return F.conv3d(x, w)
+        return torch.einsum("oc,nc...->no...", self.weight, x)
+
+
+class CrossStreamConnection(nn.Module):
+    """One cross-stream connection (Fig. 2 / Table 2). See the module docstring for the maths.
+
+    Args:
+        channels_a: appearance channels at this depth; channels_m: motion channels.
+        kind: ``"residual_mul"`` (default, eq. 5) | ``"residual_add"`` (eq. 2) | ``"direct_mul"`` |
+            ``"direct_add"``.
+        direction: ``"m2a"`` (default) | ``"a2m"`` | ``"bi"`` (arrows accepted).
+        gate: the sender's nonlinearity f, ``"relu"`` (the paper) or ``"identity"``.
+
+    ``forward(x_a (N, C_a, ...), x_m (N, C_m, ...)) -> ((skip_a, branch_a), (skip_m, branch_m))``.
+    """
+
+    def __init__(self, channels_a: int, channels_m: int, *, kind: str = "residual_mul", direction: str = "m2a",
+                 gate: str = "relu"):
+        super().__init__()
+        for name, c in (("channels_a", channels_a), ("channels_m", channels_m)):
+            if isinstance(c, bool) or not isinstance(c, int) or c < 1:
+                raise ValueError(f"{name}={c!r} must be an int >= 1")
+        if kind not in FUSION_KINDS:
+            raise ValueError(f"kind={kind!r} is not valid; use one of {list(FUSION_KINDS)}")
+        if gate not in _GATES:
+            raise ValueError(f"gate={gate!r} is not valid; use one of {list(_GATES)}")
+        self.channels_a, self.channels_m = channels_a, channels_m
+        self.kind, self.direction, self.gate = kind, canonical_direction(direction), gate
+        self.receivers: tuple[str, ...] = {"m2a": ("appearance",), "a2m": ("motion",),
+                                           "bi": ("appearance", "motion")}[self.direction]
+        self.reads: dict[str, str] = {r: ("motion" if r == "appearance" else "appearance") for r in self.receivers}
+        need = channels_a != channels_m
+        self.proj_m2a: Optional[nn.Module] = (
+            _ChannelProjection(channels_m, channels_a) if need and "appearance" in self.receivers else None)
+        self.proj_a2m: Optional[nn.Module] = (
+            _ChannelProjection(channels_a, channels_m) if need and "motion" in self.receivers else None)
+
+    def extra_repr(self) -> str:
+        return (f"channels_a={self.channels_a}, channels_m={self.channels_m}, kind={self.kind!r}, "
+                f"direction={self.direction!r}, gate={self.gate!r}")
+
+    def _signal(self, x: torch.Tensor, proj: Optional[nn.Module]) -> torch.Tensor:
+        """``f(P x)``: the sender's projected, gated signal."""
+        if proj is not None:
+            x = proj(x)
+        return F.relu(x) if self.gate == "relu" else x
+
+    def forward(self, x_a: torch.Tensor, x_m: torch.Tensor):
+        if x_a.shape[0] != x_m.shape[0] or x_a.shape[2:] != x_m.shape[2:]:
+            raise ValueError(f"the two streams must agree in every dim but channels; got appearance "
+                             f"{tuple(x_a.shape)} and motion {tuple(x_m.shape)}")
+        if x_a.shape[1] != self.channels_a or x_m.shape[1] != self.channels_m:
+            raise ValueError(f"expected {self.channels_a} appearance and {self.channels_m} motion channels; "
+                             f"got {x_a.shape[1]} and {x_m.shape[1]}")
+        # Both gates read the *inputs* x_a, x_m (bidirectional: computed before either unit runs).
+        out_a = cross_stream(x_a, self._signal(x_m, self.proj_m2a), self.kind) if "appearance" in self.receivers \
+            else (x_a, x_a)
+        out_m = cross_stream(x_m, self._signal(x_a, self.proj_a2m), self.kind) if "motion" in self.receivers \
+            else (x_m, x_m)
+        return out_a, out_m

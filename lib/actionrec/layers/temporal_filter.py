@@ -1,0 +1,180 @@
+"""Temporal filters initialised as feature identity (ST-Multiplier networks, Sec. 3.3).
+
+Paper: Feichtenhofer, Pinz & Wildes, "Spatiotemporal Multiplier Networks for Video Action
+Recognition" (CVPR 2017, ``shared/papers/multiplier.txt``), eq. 8-9, Fig. 4, Tables 1 and 3.
+
+A temporal filter is a convolution over time only, across all C feature channels::
+
+    x_{l+1} = x_l * Ŵ_l + b_l          Ŵ_l ∈ R^{1x1xT'xCxC}, b_l = 0 at init      (eq. 8)
+    Ŵ_l = 1 ⊗ f                        1 = identity between channels, f ∈ R^{T'}    (eq. 9)
+
+i.e. ``Conv3d(C, C, kernel (T', 1, 1))`` on ``(B, C, T, H, W)`` whose weight is
+``W[c_out, c_in, k] = [c_out == c_in] f[k]``: channel c of the output is channel c of the input
+filtered in time by f. Inits: ``"avg"`` f = [1/3, 1/3, 1/3] (1/T' each), ``"centre"`` f = [0, 1, 0]
+(one-hot middle tap), or any explicit sequence of T' taps.
+
+    x (B, C, T, H, W) → pad T by T'//2 (replicate) → conv (T', 1, 1), C → C → (B, C, T, H, W)
+
+What "identity at initialisation" means, exactly:
+
+- ``"centre"``: the filter returns its input bit for bit (every output is 1·x + 0·(others) + 0),
+  so a network with centre-initialised filters computes exactly what it computed without them,
+  at every placement (tested in ``tests/test_temporal_filter.py``; on CPU -- CUDA's TF32
+  convolutions round the input to 10 mantissa bits unless ``torch.backends.cudnn.allow_tf32`` is
+  off).
+- ``"avg"``: the filter averages neighbouring frames, so the network's output *does* change -- it
+  preserves the feature identity only for inputs that are constant in time, where it returns the
+  input up to float rounding (``3 · (x/3)`` need not round to x). Replicate padding makes this
+  hold at the first and last frames too.
+
+Placements (Table 1, Fig. 4; one filter per stream at each site)::
+
+    name               paper  residual branch (after the 3x3 conv)          shortcut (skip) path
+    "last"             §      one residual unit of conv5_x                   -
+    "every"            †      one residual unit of each of conv2_x..conv5_x  -
+    "every+shortcut"   ‡      as "every"                                     the same units' shortcuts
+
+(the symbols "§", "†", "‡" are accepted as names). Which unit of a stage carries the filters is
+the model's choice (:mod:`actionrec.models.two_stream`: the unit after the fusion unit, the
+Table 1 row marked with the symbols). :func:`placement_sites` returns, for each stage, whether it
+gets a residual-branch filter and a shortcut filter.
+
+Departures from the official MatConvNet code: replicate padding in time instead of zero padding
+(MatConvNet pads with zeros), so that "avg" is an identity on temporally constant features at the
+clip's ends as well; "centre" is an exact identity with either padding. ``padding_mode="zeros"``
+restores the official behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = [
+    "TemporalFilter",
+    "temporal_filter",
+    "identity_kernel",
+    "filter_taps",
+    "PLACEMENTS",
+    "canonical_placement",
+    "placement_sites",
+    "INITS",
+]
+
+INITS = ("avg", "centre")
+PLACEMENTS = ("last", "every", "every+shortcut")
+_PLACEMENT_ALIASES = {"§": "last", "†": "every", "‡": "every+shortcut", "center": "centre"}
+
+
+def canonical_placement(placement: str | None) -> str | None:
+    """``None | "last" | "every" | "every+shortcut"`` for a placement name or its symbol."""
+    if placement is None:
+        return None
+    p = _PLACEMENT_ALIASES.get(placement, placement)
+    if p not in PLACEMENTS:
+        raise ValueError(f"placement={placement!r} is not valid; use None, one of {list(PLACEMENTS)} "
+                         "or the paper's symbols '§', '†', '‡'")
+    return p
+
+
+def placement_sites(placement: str | None, num_stages: int = 4) -> list[tuple[bool, bool]]:
+    """Per stage (conv2_x ... conv5_x): ``(residual_filter, shortcut_filter)`` for ``placement``."""
+    p = canonical_placement(placement)
+    if p is None:
+        return [(False, False)] * num_stages
+    if p == "last":
+        return [(False, False)] * (num_stages - 1) + [(True, False)]
+    return [(True, p == "every+shortcut")] * num_stages
+
+
+def filter_taps(init: Union[str, Sequence[float]], kernel_size: int = 3) -> torch.Tensor:
+    """The 1D filter f ``(T',)``: "avg" → 1/T' each; "centre" → one-hot middle tap; or the sequence."""
+    if isinstance(init, str):
+        init = "centre" if init == "center" else init
+        if init == "avg":
+            return torch.full((kernel_size,), 1.0 / kernel_size)
+        if init == "centre":
+            f = torch.zeros(kernel_size)
+            f[kernel_size // 2] = 1.0
+            return f
+        raise ValueError(f"init={init!r} is not valid; use 'avg', 'centre' or a sequence of {kernel_size} taps")
+    f = torch.as_tensor(list(init), dtype=torch.float32)
+    if f.shape != (kernel_size,):
+        raise ValueError(f"init has {f.numel()} taps; kernel_size={kernel_size} needs exactly {kernel_size}")
+    return f
+
+
+def identity_kernel(channels: int, taps: torch.Tensor) -> torch.Tensor:
+    """Eq. 9, ``Ŵ = 1 ⊗ f``: weight ``(C, C, T', 1, 1)`` with ``W[c, c, k] = f[k]``, 0 across channels."""
+    eye = torch.eye(channels, dtype=taps.dtype, device=taps.device)
+    return torch.einsum("oc,k->ock", eye, taps)[..., None, None]  # (C, C, T') -> (C, C, T', 1, 1)
+
+
+def temporal_filter(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
+                    padding_mode: str = "replicate") -> torch.Tensor:
+    """Pure function of eq. 8: ``x (B, C, T, H, W)`` convolved over T with ``weight (C, C, T', 1, 1)``."""
+    if x.dim() != 5:
+        raise ValueError(f"temporal_filter expects x of shape (B, C, T, H, W); got {tuple(x.shape)}")
+    k = weight.shape[2]
+    lo, hi = k // 2, k - 1 - k // 2
+    if padding_mode == "replicate":
+        x = F.pad(x, (0, 0, 0, 0, lo, hi), mode="replicate")  # (B, C, T + T' - 1, H, W)
+    elif padding_mode == "zeros":
+        x = F.pad(x, (0, 0, 0, 0, lo, hi))
+    else:
+        raise ValueError(f"padding_mode={padding_mode!r} must be 'replicate' or 'zeros'")
+    return F.conv3d(x, weight, bias)
+
+
+class TemporalFilter(nn.Module):
+    """1x1xT' temporal convolution across all C channels, initialised as identity ⊗ f (eq. 8-9).
+
+    Args:
+        channels: C (input = output channels).
+        kernel_size: T' (default 3; odd sizes are centred, even ones have one more future tap).
+        init: ``"centre"`` (default, exact identity) | ``"avg"`` | explicit taps.
+        padding_mode: ``"replicate"`` (default) | ``"zeros"`` (MatConvNet's).
+
+    ``forward(x (B, C, T, H, W)) -> (B, C, T, H, W)``; ``forward_frames(x (B*T, C, H, W), t)`` does the
+    same for frames folded into the batch (the layout of the 2D streams in
+    :mod:`actionrec.models.two_stream`). ``reset_parameters()`` restores the identity init.
+    """
+
+    def __init__(self, channels: int, *, kernel_size: int = 3, init: Union[str, Sequence[float]] = "centre",
+                 padding_mode: str = "replicate"):
+        super().__init__()
+        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+            raise ValueError(f"channels={channels!r} must be an int >= 1")
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
+            raise ValueError(f"kernel_size={kernel_size!r} must be an int >= 1 (taps in time)")
+        if padding_mode not in ("replicate", "zeros"):
+            raise ValueError(f"padding_mode={padding_mode!r} must be 'replicate' or 'zeros'")
+        self.channels, self.kernel_size, self.padding_mode = channels, kernel_size, padding_mode
+        self.init = init if isinstance(init, str) else tuple(float(v) for v in init)
+        filter_taps(self.init, kernel_size)  # validate now
+        self.weight = nn.Parameter(torch.empty(channels, channels, kernel_size, 1, 1))
+        self.bias = nn.Parameter(torch.empty(channels))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            self.weight.copy_(identity_kernel(self.channels, filter_taps(self.init, self.kernel_size)))
+            self.bias.zero_()
+
+    def extra_repr(self) -> str:
+        return f"{self.channels}, kernel_size=({self.kernel_size}, 1, 1), init={self.init!r}, padding_mode={self.padding_mode!r}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return temporal_filter(x, self.weight, self.bias, padding_mode=self.padding_mode)
+
+    def forward_frames(self, x: torch.Tensor, t: int) -> torch.Tensor:
+        """``x (B*T, C, H, W)`` with ``t`` = T frames per clip → same shape, filtered over each clip's frames."""
+        bt, c, h, w = x.shape
+        if bt % t:
+            raise ValueError(f"x has {bt} frames in its batch dim, not a multiple of t={t}")
+        y = x.view(bt // t, t, c, h, w).transpose(1, 2)  # (B*T, C, H, W) -> (B, T, C, H, W) -> (B, C, T, H, W)
+        y = self.forward(y)  # (B, C, T, H, W)
+        return y.transpose(1, 2).reshape(bt, c, h, w)  # (B, C, T, H, W) -> (B, T, C, H, W) -> (B*T, C, H, W)

@@ -1,0 +1,385 @@
+"""Two-stream ST-Multiplier networks: appearance + motion ResNets, cross-stream gating, temporal filters.
+
+Paper: Feichtenhofer, Pinz & Wildes, "Spatiotemporal Multiplier Networks for Video Action
+Recognition" (CVPR 2017, ``shared/papers/multiplier.txt``): Sec. 3 (eq. 1-10), Table 1 (layout),
+Sec. 4.2 (fully convolutional testing), Sec. 5 (Tables 2-4). Decisions in
+``shared/papers/NOTES.md`` ("ST-Multiplier nets"). Mechanisms: :mod:`actionrec.layers.fusion`
+(:class:`CrossStreamConnection`), :mod:`actionrec.layers.temporal_filter` (:class:`TemporalFilter`),
+flow: :mod:`actionrec.data.flow`.
+
+Input. ``forward(x)`` takes either a tuple ``(rgb (B, 3, T, H, W), flow)`` or one tensor with the
+flow after the RGB channels, ``(B, 3 + 2, T, H, W)`` (per-frame flow (dx, dy) from frame t to
+t+1: what ``SynthActions(modality="rgb+flow")`` returns, so :func:`actionrec.train.fit` trains
+these models unchanged) or ``(B, 3 + 2L, T, H, W)`` (flow stacks already built). Per-frame flow
+becomes one stack of L flows around every frame with :func:`actionrec.data.flow.stack_flow`
+(``L = flow_channels / 2``; x/y interleaved). Frame t of the appearance stream sees RGB frame t,
+frame t of the motion stream the flow stack centred on t.
+
+Network (ResNet-50 layout, Table 1; sizes for T frames of 224x224; both streams the same apart
+from conv1's input channels, 3 vs 2L)::
+
+    rgb (B, 3, T, H, W) ─→ (B*T, 3, H, W)       flow (B, 2, T, H, W) ─→ stacks (B, 2L, T, H, W) ─→ (B*T, 2L, H, W)
+      appearance stream                          motion stream
+      conv1 7x7 x64 /2 → bn → relu → max-pool 3x3 /2                                (B*T, 64, 56, 56)
+      conv2_x: [⊙ unit 0] unit 1 [§†‡] ... 3 Bottlenecks, 64 planes                 (B*T, 256, 56, 56)
+      conv3_x: [⊙ unit 0] unit 1 [†‡] ... 4 Bottlenecks, 128 planes, /2              (B*T, 512, 28, 28)
+      conv4_x: [⊙ unit 0] unit 1 [†‡] ... 6 Bottlenecks, 256 planes, /2              (B*T, 1024, 14, 14)
+      conv5_x: [⊙ unit 0] unit 1 [§†‡] ... 3 Bottlenecks, 512 planes, /2             (B*T, 2048, 7, 7)
+      → (B, 2048, T, 7, 7) per stream                                                forward_features
+      head per stream: temporal max-pool (eq. 10) → spatial mean → dropout → fc        (B, K) each
+                       (temporal_pool=False: spatial mean → fc per frame → mean over T)
+      forward: late fusion = (logits_a + w · logits_m) / (1 + w), w = motion_weight   (B, K)
+
+    ResNet-152: Bottlenecks (3, 8, 36, 3). "small" (CPU): (1, 1, 1, 1) and conv1 3x3 /2 without
+    max-pool; ``width`` scales every channel count (``round_channels``).
+
+``[⊙ unit 0]``: a :class:`CrossStreamConnection` in front of the first residual unit of every stage
+(conv2_x..conv5_x, NOTES), reading both streams' inputs to that unit; ``fusion`` picks the kind
+(Table 2), ``direction`` which stream(s) it gates. ``[§†‡]``: temporal filters (``temporal_filters``
+= "last" § / "every" † / "every+shortcut" ‡, in both streams) in the unit after the fusion unit
+(the Table 1 row marked with the symbols; unit 0 when a stage has a single unit).
+
+Residual unit (torchvision's Bottleneck, stride on the 3x3; ``skip`` and ``branch`` come from the
+connection, both = x when the unit is not gated)::
+
+    branch ─→ conv 1x1 C_in→P → bn → relu → conv 3x3 P→P, stride → bn → relu ─[TF_r]─→ conv 1x1 P→4P → bn ─┐
+                                                                                                         (+) → relu → out
+    skip ───→ identity | conv 1x1, stride → bn ─────────────────────[TF_s (‡ only)]──────────────────────┘
+
+TF_r / TF_s are :class:`TemporalFilter` (1x1x3 over the clip's T frames, identity ⊗ f at init);
+they unfold the folded frames ``(B*T, C, H, W) → (B, C, T, H, W)`` and back.
+
+Training and testing. Each stream has its own classifier and loss (Sec. 5.1: "two loss layers");
+``training_loss(x, y) -> (fused_logits, loss)`` with ``loss = CE(logits_a, y) + CE(logits_m, y)``
+(``loss_weights`` scale the two terms) is what :func:`actionrec.train.fit` calls when a model has
+it. ``forward`` returns the late-fused logits: the weighted mean of the two streams' logits, which
+has the same softmax as the mean of their log-softmaxes (the per-clip log-normalisers cancel);
+``stream_logits(x)`` gives both. Testing is fully convolutional in time (Sec. 4.2): nothing
+depends on T, so a model trained on short clips classifies a long clip in one pass (eq. 10 pools
+over all its frames; without temporal pooling the per-frame predictions are averaged).
+
+Parameters (``tests/test_two_stream.py``): an R50 stream without temporal filters has exactly
+torchvision's ResNet-50 count (25,557,032 at 1000 classes) -- the motion stream 53,312 more (conv1
+on 20 channels); a filter adds ``3 C² + C``: per R50 stream § adds 786,944, † 1,045,440 and ‡
+17,760,960 (the shortcut filters at C = 256..2048 dominate); identity connections add none.
+
+Departures: no ImageNet pre-training (no torchvision here; the paper initialises both streams from
+it and replicates conv1's filters for the flow stack); the cross-stream connections sit at each
+stage's first unit (NOTES) while Table 1 can be read as the unit after it (``fusion_unit=1``);
+ResNet-152 uses He et al.'s (3, 8, 36, 3) -- the paper's "N = 6, M = 32" would give 34 units in
+conv4_x, which matches no ResNet-152; the official code's flow input is mean-subtracted JPEG codes,
+ours is flow in pixels; dropout defaults to 0 (paper: 0.8 in the motion stream; pass
+``motion_dropout``).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..data.flow import stack_flow
+from ..layers.fusion import FUSION_KINDS, CrossStreamConnection, canonical_direction
+from ..layers.temporal_filter import TemporalFilter, canonical_placement, filter_taps, placement_sites
+from .init import kaiming_init_, round_channels
+
+__all__ = [
+    "STMultiplierNet",
+    "ResNetStream",
+    "Bottleneck",
+    "temporal_filters_of",
+    "two_stream_r50",
+    "two_stream_r152",
+    "two_stream_small",
+]
+
+_R50_LAYERS, _R152_LAYERS, _SMALL_LAYERS = (3, 4, 6, 3), (3, 8, 36, 3), (1, 1, 1, 1)
+
+
+class Bottleneck(nn.Module):
+    """Residual unit on folded frames ``(B*T, C, H, W)`` with separate skip / branch inputs and
+    optional temporal filters (module doc). ``forward(skip, branch=None, *, t)``: ``t`` = frames per clip."""
+
+    expansion = 4
+
+    def __init__(self, c_in: int, planes: int, *, stride: int = 1, residual_filter: Optional[dict] = None,
+                 shortcut_filter: Optional[dict] = None):
+        super().__init__()
+        c_out = planes * self.expansion
+        self.c_in, self.c_out = c_in, c_out
+        self.conv1 = nn.Conv2d(c_in, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, c_out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(c_out)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = (None if stride == 1 and c_in == c_out else
+                           nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out)))
+        self.tf_residual = TemporalFilter(planes, **residual_filter) if residual_filter is not None else None
+        self.tf_shortcut = TemporalFilter(c_out, **shortcut_filter) if shortcut_filter is not None else None
+
+    def forward(self, skip: torch.Tensor, branch: Optional[torch.Tensor] = None, *, t: int) -> torch.Tensor:
+        y = skip if branch is None else branch
+        y = self.relu(self.bn1(self.conv1(y)))
+        y = self.relu(self.bn2(self.conv2(y)))  # (B*T, P, H', W')
+        if self.tf_residual is not None:
+            y = self.tf_residual.forward_frames(y, t)
+        y = self.bn3(self.conv3(y))
+        identity = skip if self.downsample is None else self.downsample(skip)
+        if self.tf_shortcut is not None:
+            identity = self.tf_shortcut.forward_frames(identity, t)
+        return self.relu(y + identity)
+
+
+class ResNetStream(nn.Module):
+    """One stream: stem + four stages of :class:`Bottleneck` + its own classifier. Built by
+    :class:`STMultiplierNet`, which runs the stages unit by unit to interleave the connections.
+
+    ``stages[s][j]`` is unit j of conv{s+2}_x; ``fc`` the stream's classifier."""
+
+    def __init__(self, *, in_channels: int, layers: Sequence[int], stem: str, width: float, num_classes: int,
+                 temporal_filters: Optional[str], filter_kwargs: dict, dropout: float):
+        super().__init__()
+        c0 = round_channels(64 * width)
+        if stem == "imagenet":
+            self.stem = nn.Sequential(nn.Conv2d(in_channels, c0, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(c0),
+                                      nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2, padding=1))
+        else:
+            self.stem = nn.Sequential(nn.Conv2d(in_channels, c0, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c0),
+                                      nn.ReLU(inplace=True))
+        planes = [round_channels(c * width) for c in (64, 128, 256, 512)]
+        sites = placement_sites(temporal_filters, len(layers))
+        self.stages = nn.ModuleList()
+        self.stage_in_channels: list[list[int]] = []  # input channels of every unit
+        c_in = c0
+        for s, (p, n) in enumerate(zip(planes, layers)):
+            units, ins = [], []
+            filter_unit = min(1, n - 1)
+            for j in range(n):
+                res, short = sites[s] if j == filter_unit else (False, False)
+                units.append(Bottleneck(c_in, p, stride=2 if (s > 0 and j == 0) else 1,
+                                        residual_filter=filter_kwargs if res else None,
+                                        shortcut_filter=filter_kwargs if short else None))
+                ins.append(c_in)
+                c_in = p * Bottleneck.expansion
+            self.stages.append(nn.ModuleList(units))
+            self.stage_in_channels.append(ins)
+        self.num_features = c_in
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.fc = nn.Linear(c_in, num_classes)
+
+
+class STMultiplierNet(nn.Module):
+    """Two-stream ResNet with cross-stream connections and temporal filters. Use the builders.
+
+    Args:
+        num_classes: K.
+        layers / motion_layers: Bottlenecks per stage of the appearance / motion stream (default:
+            the same; the paper's final model is R50 appearance + R152 motion).
+        stem: ``"imagenet"`` (7x7 /2 + max-pool) or ``"small"`` (3x3 /2).
+        width: channel multiplier (both streams).
+        flow_channels: 2L, the motion stream's input channels (default 20, L = 10).
+        fusion: a kind of :data:`~actionrec.layers.fusion.FUSION_KINDS` or None (no connections:
+            the two-stream baseline, late fusion only).
+        direction: ``"m2a"`` | ``"a2m"`` | ``"bi"``; fusion_unit: which unit of each stage is gated.
+        temporal_filters: None | ``"last"`` (§) | ``"every"`` (†) | ``"every+shortcut"`` (‡).
+        temporal_init: ``"centre"`` | ``"avg"`` | taps; temporal_kernel: T' (3);
+        temporal_padding: ``"replicate"`` | ``"zeros"``.
+        temporal_pool: global max-pool over time before the classifier (eq. 10).
+        dropout / motion_dropout: before each stream's fc.
+        motion_weight: the motion stream's weight in the late fusion (paper: 3 on HMDB51).
+        loss_weights: weights of the appearance and motion losses in ``training_loss``.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        layers: Sequence[int] = _R50_LAYERS,
+        motion_layers: Optional[Sequence[int]] = None,
+        stem: str = "imagenet",
+        width: float = 1.0,
+        flow_channels: int = 20,
+        fusion: Optional[str] = "residual_mul",
+        direction: str = "m2a",
+        fusion_unit: int = 0,
+        temporal_filters: Optional[str] = "every+shortcut",
+        temporal_init: Union[str, Sequence[float]] = "centre",
+        temporal_kernel: int = 3,
+        temporal_padding: str = "replicate",
+        temporal_pool: bool = True,
+        dropout: float = 0.0,
+        motion_dropout: float = 0.0,
+        motion_weight: float = 1.0,
+        loss_weights: Sequence[float] = (1.0, 1.0),
+    ):
+        super().__init__()
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"num_classes={num_classes!r} must be an int >= 1")
+        if isinstance(width, bool) or not (isinstance(width, (int, float)) and width > 0):
+            raise ValueError(f"width={width!r} must be a number > 0")
+        if isinstance(flow_channels, bool) or not isinstance(flow_channels, int) or flow_channels < 2 \
+                or flow_channels % 2:
+            raise ValueError(f"flow_channels={flow_channels!r} must be an even int >= 2 (2L: x and y of L flows)")
+        if stem not in ("imagenet", "small"):
+            raise ValueError(f"stem={stem!r} must be 'imagenet' or 'small'")
+        motion_layers = tuple(layers if motion_layers is None else motion_layers)
+        layers = tuple(layers)
+        for name, ls in (("layers", layers), ("motion_layers", motion_layers)):
+            if len(ls) != 4 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in ls):
+                raise ValueError(f"{name}={ls!r} must be 4 ints >= 1 (units in conv2_x..conv5_x)")
+        if fusion is not None and fusion not in FUSION_KINDS:
+            raise ValueError(f"fusion={fusion!r} is not valid; use None or one of {list(FUSION_KINDS)}")
+        direction = canonical_direction(direction)
+        if isinstance(fusion_unit, bool) or not isinstance(fusion_unit, int) or not \
+                0 <= fusion_unit < min(min(layers), min(motion_layers)):
+            raise ValueError(f"fusion_unit={fusion_unit!r} must be an int in [0, {min(min(layers), min(motion_layers))}) "
+                             "(a unit every stage of both streams has)")
+        temporal_filters = canonical_placement(temporal_filters)
+        filter_taps(temporal_init, temporal_kernel)  # validates init and kernel
+        if not isinstance(temporal_pool, bool):
+            raise ValueError(f"temporal_pool={temporal_pool!r} must be True or False")
+        for name, p in (("dropout", dropout), ("motion_dropout", motion_dropout)):
+            if not (isinstance(p, (int, float)) and 0.0 <= p < 1.0):
+                raise ValueError(f"{name}={p!r} must be in [0, 1)")
+        if not (isinstance(motion_weight, (int, float)) and motion_weight >= 0):
+            raise ValueError(f"motion_weight={motion_weight!r} must be a number >= 0")
+        if len(loss_weights) != 2 or any(not isinstance(v, (int, float)) or v < 0 for v in loss_weights):
+            raise ValueError(f"loss_weights={loss_weights!r} must be two numbers >= 0 (appearance, motion)")
+
+        self.num_classes, self.flow_channels, self.L = num_classes, flow_channels, flow_channels // 2
+        self.fusion, self.direction, self.fusion_unit = fusion, direction, fusion_unit
+        self.temporal_filters, self.temporal_init, self.temporal_pool = temporal_filters, temporal_init, temporal_pool
+        self.motion_weight, self.loss_weights = float(motion_weight), tuple(float(v) for v in loss_weights)
+        fk = dict(kernel_size=temporal_kernel, init=temporal_init, padding_mode=temporal_padding)
+        common = dict(stem=stem, width=width, num_classes=num_classes, temporal_filters=temporal_filters, filter_kwargs=fk)
+        self.appearance = ResNetStream(in_channels=3, layers=layers, dropout=dropout, **common)
+        self.motion = ResNetStream(in_channels=flow_channels, layers=motion_layers, dropout=motion_dropout, **common)
+        self.num_features = (self.appearance.num_features, self.motion.num_features)
+        self.connections = nn.ModuleList(
+            [CrossStreamConnection(self.appearance.stage_in_channels[s][fusion_unit],
+                                   self.motion.stage_in_channels[s][fusion_unit], kind=fusion, direction=direction)
+             for s in range(4)] if fusion is not None else [])
+        kaiming_init_(self)  # convs and BNs (TemporalFilter / projections hold plain Parameters: untouched)
+        for stream in (self.appearance, self.motion):
+            nn.init.normal_(stream.fc.weight, 0, 0.01)
+            nn.init.zeros_(stream.fc.bias)
+
+    # ------------------------------------------------------------------------------------------
+    def split_input(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` (module doc) → ``(rgb (B, 3, T, H, W), flow stacks (B, 2L, T, H, W))``."""
+        if isinstance(x, (tuple, list)):
+            if len(x) != 2:
+                raise ValueError(f"x as a tuple must be (rgb, flow); got {len(x)} items")
+            rgb, flow = x
+        else:
+            if not isinstance(x, torch.Tensor) or x.dim() != 5:
+                raise ValueError(f"x must be (B, 3 + 2, T, H, W), (B, 3 + {self.flow_channels}, T, H, W) or a "
+                                 f"tuple (rgb, flow); got {type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
+            rgb, flow = x[:, :3], x[:, 3:]  # (B, 3, T, H, W), (B, 2 | 2L, T, H, W)
+        if rgb.dim() != 5 or rgb.shape[1] != 3:
+            raise ValueError(f"rgb must be (B, 3, T, H, W); got {tuple(rgb.shape)}")
+        if flow.dim() != 5 or flow.shape[0] != rgb.shape[0] or flow.shape[2:] != rgb.shape[2:]:
+            raise ValueError(f"flow {tuple(flow.shape)} must be (B, 2 or {self.flow_channels}, T, H, W) like rgb "
+                             f"{tuple(rgb.shape)}")
+        if flow.shape[1] == 2:
+            flow = stack_flow(flow, self.L)  # (B, 2, T, H, W) -> (B, 2L, T, H, W)
+        elif flow.shape[1] != self.flow_channels:
+            raise ValueError(f"flow has {flow.shape[1]} channels; this model takes per-frame flow (2) or stacks of "
+                             f"flow_channels={self.flow_channels}. Build it with flow_channels={flow.shape[1]} or "
+                             "pass per-frame flow (SynthActions(modality='rgb+flow')).")
+        return rgb, flow
+
+    def forward_features(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` → ``(feats_a (B, C_a, T, H', W'), feats_m (B, C_m, T, H', W'))``."""
+        rgb, flow = self.split_input(x)
+        b, _, t, h, w = rgb.shape
+        a = rgb.transpose(1, 2).reshape(b * t, 3, h, w)  # (B, 3, T, H, W) -> (B, T, 3, H, W) -> (B*T, 3, H, W)
+        m = flow.transpose(1, 2).reshape(b * t, self.flow_channels, h, w)  # (B, 2L, T, H, W) -> (B*T, 2L, H, W)
+        a, m = self.appearance.stem(a), self.motion.stem(m)
+        for s in range(4):
+            units_a, units_m = self.appearance.stages[s], self.motion.stages[s]
+            for j in range(max(len(units_a), len(units_m))):
+                if self.fusion is not None and j == self.fusion_unit:
+                    (skip_a, branch_a), (skip_m, branch_m) = self.connections[s](a, m)
+                else:
+                    skip_a = branch_a = a
+                    skip_m = branch_m = m
+                if j < len(units_a):
+                    a = units_a[j](skip_a, branch_a, t=t)
+                if j < len(units_m):
+                    m = units_m[j](skip_m, branch_m, t=t)
+        return tuple(f.view(b, t, *f.shape[1:]).transpose(1, 2)  # (B*T, C', H', W') -> (B, T, C', H', W') -> (B, C', T, H', W')
+                     for f in (a, m))
+
+    def _stream_head(self, feats: torch.Tensor, stream: ResNetStream) -> torch.Tensor:
+        if self.temporal_pool:
+            pooled = feats.amax(dim=2).mean(dim=(2, 3))  # eq. 10: max over T (B, C', H', W'), then mean over H', W' (B, C')
+            return stream.fc(stream.dropout(pooled))  # (B, K)
+        per_frame = feats.mean(dim=(3, 4)).transpose(1, 2)  # (B, C', T) -> (B, T, C')
+        return stream.fc(stream.dropout(per_frame)).mean(dim=1)  # (B, T, K) -> mean over frames (B, K)
+
+    def forward_head(self, feats, *, per_stream: bool = False):
+        """``(feats_a, feats_m)`` → late-fused logits ``(B, K)`` (``per_stream``: ``(logits_a, logits_m)``)."""
+        la = self._stream_head(feats[0], self.appearance)
+        lm = self._stream_head(feats[1], self.motion)
+        if per_stream:
+            return la, lm
+        return self.late_fusion(la, lm)
+
+    def late_fusion(self, logits_a: torch.Tensor, logits_m: torch.Tensor) -> torch.Tensor:
+        """``(logits_a + w · logits_m) / (1 + w)``, w = ``motion_weight``."""
+        w = self.motion_weight
+        return (logits_a + w * logits_m) / (1.0 + w)
+
+    def stream_logits(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(logits_a, logits_m)``, each ``(B, K)``."""
+        return self.forward_head(self.forward_features(x), per_stream=True)
+
+    def losses(self, x, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-stream cross-entropies plus the fused logits: ``{"appearance", "motion", "total", "logits"}``."""
+        la, lm = self.stream_logits(x)
+        ca, cm = F.cross_entropy(la.float(), y), F.cross_entropy(lm.float(), y)
+        total = self.loss_weights[0] * ca + self.loss_weights[1] * cm
+        return {"appearance": ca, "motion": cm, "total": total, "logits": self.late_fusion(la, lm)}
+
+    def training_loss(self, x, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(fused logits (B, K), loss)`` with one loss per stream (the hook ``actionrec.train.fit`` uses)."""
+        out = self.losses(x, y)
+        return out["logits"], out["total"]
+
+    def forward(self, x) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+def temporal_filters_of(model: nn.Module) -> list[tuple[str, TemporalFilter]]:
+    """``(name, module)`` of every :class:`TemporalFilter` (e.g. ``"appearance.stages.3.1.tf_residual"``)."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, TemporalFilter)]
+
+
+_DOC_KW = """Keyword args as :class:`STMultiplierNet` (fusion, direction, fusion_unit, temporal_filters,
+    temporal_init, temporal_kernel, temporal_padding, temporal_pool, width, flow_channels, dropout,
+    motion_dropout, motion_weight, loss_weights, motion_layers). Defaults: the paper's final design
+    (residual ⊙ motion → appearance, ‡ filters with centre init, temporal max-pool)."""
+
+
+def two_stream_r50(*, num_classes: int = 101, **kwargs) -> STMultiplierNet:
+    return STMultiplierNet(num_classes=num_classes, layers=_R50_LAYERS, stem="imagenet", **kwargs)
+
+
+def two_stream_r152(*, num_classes: int = 101, **kwargs) -> STMultiplierNet:
+    return STMultiplierNet(num_classes=num_classes, layers=_R152_LAYERS, stem="imagenet", **kwargs)
+
+
+def two_stream_small(*, num_classes: int = 16, layers: Sequence[int] = _SMALL_LAYERS, width: float = 0.25,
+                     **kwargs) -> STMultiplierNet:
+    return STMultiplierNet(num_classes=num_classes, layers=layers, stem="small", width=width, **kwargs)
+
+
+two_stream_r50.__doc__ = "Two-stream ST-Multiplier net, ResNet-50 streams (Table 1). " + _DOC_KW
+two_stream_r152.__doc__ = "Two-stream ST-Multiplier net, ResNet-152 streams (3, 8, 36, 3). " + _DOC_KW
+two_stream_small.__doc__ = ("Small two-stream net for CPU: one Bottleneck per stage (``layers``), 3x3 /2 stem, "
+                            "width 0.25 (planes 16/32/64/128). " + _DOC_KW)
