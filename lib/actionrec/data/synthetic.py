@@ -71,8 +71,10 @@ state. Labels are balanced: ``label = i % 16``. Default sizes (``DEFAULT_NUM_SAM
 API: ``ds[i]``; ``ds.render(i)`` (uint8 frames); ``ds.get_batch(indices)`` -> ``(B, 3, T, H, W)``
 clips + ``(B,)`` labels, rendered together and equal to ``ds[i]`` bit for bit (``DataLoader``
 calls it through ``__getitems__``); ``ds.render_batch(indices)`` (uint8); ``ds.meta(i)`` (speed,
-window, phase, mirror, size, pan, colour); ``ds.label(i)``; ``ds.draw(i)`` (the uniform draw)
-and ``ds.render_draws(labels, draws)`` (render any draw as any class: the reversal test).
+window, phase, mirror, size, pan, colour); ``ds.action_window(i)`` / ``ds.action_mask(indices)``
+(where the action is in the rendered clip, reverse classes included); ``ds.label(i)``;
+``ds.draw(i)`` (the uniform draw) and ``ds.render_draws(labels, draws)`` (render any draw as any
+class: the reversal test).
 
 Optical flow (for two-stream networks): ``ds.flow(i)`` / ``ds.flow_batch(indices)`` give the
 ground-truth flow float32 ``(T-1, H, W, 2)``, (dx, dy) in pixels from frame t to t+1 -- known
@@ -605,6 +607,30 @@ class SynthActions(Dataset):
             pan_px=tuple(float(v) for v in p["pan"][0]),
             colour=tuple(float(v) for v in p["colour"][0]),
         )
+
+    def action_window(self, i: int) -> tuple[float, float]:
+        """``(first, last)``: where the action happens in the *rendered* clip of item ``i``, in
+        (fractional) frame units ``0 .. T-1``; the figure holds its start/end pose outside it.
+
+        Unlike ``meta(i)["window_frames"]`` (the draw's window, before reversal) this accounts for
+        the reverse classes, whose progress runs backwards: their window is the draw's mirrored,
+        ``(T-1) - (end, start)``. Tested against the ground-truth flow (zero outside the window).
+        """
+        lab = self.label(i)
+        p = self._derive(np.array([lab]), self.draw(i)[None])
+        ws, wl = float(p["window_start"][0]), float(p["window_length"][0])
+        if _CLASS_REVERSED[lab]:
+            ws = 1.0 - ws - wl
+        return ws * (self.frames - 1), (ws + wl) * (self.frames - 1)
+
+    def action_mask(self, indices: Sequence[int]) -> np.ndarray:
+        """bool ``(B, T)``: frame t of item ``indices[b]`` counts as inside the action when its time
+        cell ``[t - 1/2, t + 1/2]`` overlaps :meth:`action_window` (so every frame showing the
+        action, and the frame on either side whose flow ``t -> t+1`` already/still moves, within
+        half a frame). ``mask.mean(1)`` is the window's share of the clip in frames."""
+        t = np.arange(self.frames)
+        win = np.array([self.action_window(i) for i in indices], dtype=np.float64).reshape(-1, 2)  # (B, 2)
+        return (t[None, :] + 0.5 > win[:, :1]) & (t[None, :] - 0.5 < win[:, 1:])
 
     def flow(self, i: int, *, with_mask: bool = False):
         """Ground-truth optical flow of item ``i``: float32 ``(T-1, H, W, 2)``, (dx, dy) in pixels
