@@ -50,7 +50,19 @@ are in convs whose cost at these sizes is per call, not per MAC. Measured per ca
 thread): a 2-channel 3x3x3 conv at (32, 2, 8, 4, 4) takes 1.1 ms, half of the 16-channel conv at
 the same size; BatchNorm with 7/14 channels is 1.2-1.5x slower per element than with 8/16 (its
 kernel vectorises over channels). At width 1.0 the convolutions dominate and r < 1 is faster
-(``--wide``).
+(``--wide``). Where the crossover lies (``--quick --widths``, r = 0.875 / r = 1, 1 thread, same clip
+and batch, measured 2026-11-22 on an idle machine): width 0.25 -> 1.33 (289 vs 217 ms), width 0.5
+-> 1.08 (573 vs 529 ms), width 1.0 -> 0.92 (2632 vs 2874 ms). So "fewer MACs, less time" holds from
+about width 0.75 up; at the notebook's width the extra per-op work of the long stream wins.
+
+Tried this session and rejected (measured, per MTConv at (32, 14|2, 16, 8, 8), fwd+bwd): folding
+the lateral 1x1x1 conv into the short-stream conv as extra output channels (one conv call, the
+input gradient summed inside oneDNN) -- 24.3 vs 21.7 ms, slower, because BatchNorm on the channel
+slice of a channels_last tensor copies; keeping the long stream channels-first while the short
+stream stays channels_last -- 290 vs 295 ms per network step, within noise. Per-MTConv profile at
+stage 1 (r = 0.875): short conv 10.1 ms, its BN 3.4 ms, the long conv 0.8 ms, the lateral 1x1x1
+matmul 0.2 ms forward and 0.9 ms backward plus a 1.0 ms gradient add on the 14-channel input (x_s
+feeds two paths), the rest in the two small BNs, the pool and the adds: 21.6 vs 15.5 ms for r = 1.
 """
 
 from __future__ import annotations
