@@ -54,6 +54,7 @@ __all__ = [
     "mixtconv_kernel_claim",
     "msti_variant_claim",
     "reversal_confusion",
+    "paired_difference",
     "MIXTCONV_KERNEL_PAPER",
     "MIXTCONV_BASELINES",
     "MSTI_VARIANT_PAPER",
@@ -956,6 +957,47 @@ def reversal_confusion(confusion: Sequence[Sequence[int]] | Any, pairs: Sequence
         "swapped": sum(m[i][j] for i, j in partner.items()) / paired if paired else math.nan,
         "other_top1": sum(m[i][i] for i in other) / n_other if n_other else math.nan,
     }
+
+
+def paired_difference(rows: Sequence[Mapping[str, Any]], key: str, a: Any, b: Any, *, metric: str = "top1",
+                      confidence: float = 0.95) -> dict[str, Any]:
+    """Mean ± Student-t CI of the per-seed difference ``metric(a) - metric(b)`` over the seeds both ran.
+
+    For grids where a seed fixes everything the rows share (data order, the initialisation of
+    common layers), the per-seed difference removes the seed's common effect, which ``compare``'s
+    unpaired CIs keep. ``rows``: ``run_grid`` rows; ``a``/``b``: values of field ``key`` (e.g.
+    ``key="config", a="tsm", b="tsn"``). Returns ``{"a", "b", "metric", "diffs", "seeds", "n",
+    "mean", "ci", "verdict": "higher" | "lower" | "indistinguishable" (CI excludes 0 or not; n < 2:
+    indistinguishable), "sentence"}``.
+    """
+    def per_seed(v: Any) -> dict[Any, float]:
+        got = {r["seed"]: float(r[metric]) for r in rows if r.get(key) == v and r.get(metric) is not None}
+        if not got:
+            raise ValueError(f"paired_difference: no row with {key}={v!r} and a {metric!r} value; "
+                             f"{key} values: {sorted({str(r.get(key)) for r in rows})}")
+        return got
+
+    va, vb = per_seed(a), per_seed(b)
+    seeds = sorted(set(va) & set(vb))
+    if not seeds:
+        raise ValueError(f"paired_difference: {key}={a!r} (seeds {sorted(va)}) and {key}={b!r} (seeds {sorted(vb)}) "
+                         "share no seed")
+    diffs = [va[s] - vb[s] for s in seeds]
+    mean, _, ci = mean_ci(diffs, confidence)
+    verdict = "indistinguishable"
+    if len(diffs) > 1 and mean - ci > 0:
+        verdict = "higher"
+    elif len(diffs) > 1 and mean + ci < 0:
+        verdict = "lower"
+    scale = 100.0 if any(s in metric for s in ("top", "acc", "auc", "swapped")) else 1.0
+    unit = " points" if scale == 100.0 else ""
+    ci_txt = f" ± {scale * ci:.1f}" if len(diffs) > 1 else ""
+    how = {"higher": "higher, the CI excludes 0", "lower": "lower, the CI excludes 0",
+           "indistinguishable": "the CI contains 0" if len(diffs) > 1 else "one seed, no CI"}[verdict]
+    sentence = (f"{a} - {b} ({metric}, paired by seed over {len(diffs)} seeds): {scale * mean:+.1f}{ci_txt}{unit} "
+                f"({', '.join(f'{scale * d:+.1f}' for d in diffs)}); {how}.")
+    return {"a": a, "b": b, "metric": metric, "diffs": diffs, "seeds": seeds, "n": len(diffs), "mean": mean,
+            "ci": ci, "verdict": verdict, "sentence": sentence}
 
 
 # Issue 5: two-stream ST-Multiplier networks. The paper reports classification ERROR (%, lower is
