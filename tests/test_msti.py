@@ -194,3 +194,18 @@ def test_registered_and_bad_args_name_the_parameter():
             make()
     with pytest.raises(ValueError, match=r"\(B, C, T, H, W\)"):
         msti_net_small()(torch.randn(3, 16, 32, 32))
+
+
+@pytest.mark.parametrize("variant", ["msti", "ms_st", "ms_s", "ms_t", "p3d_b"])
+def test_every_variant_sees_every_input_pixel(variant):
+    """Strided stages pool before their 1x1x1 convs (ResNet-D): no unit, not even MS(T) without a
+    spatial conv, may drop input positions (a strided 1x1x1 conv left MS(T) a 6x6 corner of 32x32)."""
+    from actionrec.models import build_model
+
+    torch.manual_seed(0)
+    net = build_model("msti_net_small", num_classes=4, variant=variant).eval()
+    x = torch.randn(1, 3, 16, 32, 32, requires_grad=True)
+    net(x).sum().backward()
+    g = x.grad.abs().sum(dim=(0, 1))  # (1, 3, T, H, W) -> (T, H, W)
+    assert (g.sum(dim=0) > 0).all(), f"{variant}: {(g.sum(dim=0) == 0).sum().item()} of 1024 pixels never reach the logits"
+    assert (g.sum(dim=(1, 2)) > 0).all()

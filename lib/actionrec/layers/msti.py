@@ -44,13 +44,13 @@ nonlinearity between eq. 4 and eq. 5, and neither do we.
 MSTI tube (Fig. 1), the residual unit used by MSTI-Net (``expansion = 4`` like ResNet-50)::
 
     x (B, C_in, T, H, W)
-     ├─ conv (1,1,1) C_in→P, stride → bn → relu                     (B, P, T/st, H/ss, W/ss)
+     ├─ avgpool(stride) → conv (1,1,1) C_in→P → bn → relu                    (B, P, T/st, H/ss, W/ss)
      │   ├─ SteppedConv spatial  (1,3,3) → [S_1..S_4]                 each (B, P/4, ...)
      │   ├─ SteppedConv temporal (3,1,1) → [T_1..T_4]
      │   ├─ CAWBlock S(S, T) → [S*_i];  CAWBlock T(T, S) → [T*_i]     (variant "msti")
      │   └─ X* = concat(S*) + concat(T*)                               (B, P, ...)
      │  conv (1,1,1) P→4P → bn ─┐
-     └─ shortcut: identity | conv (1,1,1) C_in→4P, stride → bn ─(+) → relu → (B, 4P, T/st, H/ss, W/ss)
+     └─ shortcut: identity | avgpool(stride) → conv (1,1,1) C_in→4P → bn ─(+) → relu → (B, 4P, T/st, H/ss, W/ss)
 
 Ablation variants (Table 2), ``variant=``:
 
@@ -69,8 +69,11 @@ Shapes: ``(B, C_in, T, H, W) -> (B, 4P, ceil(T/st), ceil(H/ss), ceil(W/ss))`` fo
 Departures / choices the paper leaves open:
   * Stride. Table 1 strides the first tube of a stage ((2,1,1) in conv2_x, (1,2,2) after). A
     strided K_i would break the stepped sums (``X_i + S_{i-1}`` need equal shapes), so the stride
-    sits in the reduce (1,1,1) conv and the projection shortcut, as in He et al.'s original
-    ResNet-50 (stride in the first 1x1 conv).
+    sits before the reduce (1,1,1) conv and the projection shortcut, as an average pool of
+    kernel = stride (ResNet-D, He et al. 2019) followed by unstrided 1x1x1 convs. A strided 1x1x1
+    conv (original ResNet-50) keeps every other pixel; MS(T) has no spatial conv to mix the dropped
+    ones back in, so its logits depended on 36 of 1024 pixels of a 32x32 clip (a 6x6 corner) and it
+    stayed at chance (measured; tests now check every variant sees every input pixel).
   * bn → relu after every K_i (Sec. 4.1); the sum X* gets no extra bn/relu before the restore conv.
   * Where relu sits in P3D-B: after each of the two convs (bn → relu), then the sum (Qiu et al.'s
     Fig. 2b applies the temporal conv to the input and adds both outputs).
@@ -257,7 +260,14 @@ def _shortcut(in_channels: int, out_channels: int, stride: tuple[int, int, int],
               norm_layer: Callable[[int], nn.Module]) -> Optional[nn.Module]:
     if stride == (1, 1, 1) and in_channels == out_channels:
         return None
-    return nn.Sequential(nn.Conv3d(in_channels, out_channels, (1, 1, 1), stride=stride, bias=False), norm_layer(out_channels))
+    return nn.Sequential(*_pool(stride), nn.Conv3d(in_channels, out_channels, (1, 1, 1), bias=False), norm_layer(out_channels))
+
+
+def _pool(stride: tuple[int, int, int]) -> list[nn.Module]:
+    """``[AvgPool3d(stride, ceil_mode)]`` before a strided 1x1x1 conv (ResNet-D), or ``[]`` at stride 1."""
+    if stride == (1, 1, 1):
+        return []
+    return [nn.AvgPool3d(stride, stride, ceil_mode=True, count_include_pad=False)]
 
 
 class _BottleneckUnit(nn.Module):
@@ -270,7 +280,7 @@ class _BottleneckUnit(nn.Module):
             raise ValueError(f"in_channels={in_channels!r} must be an int >= 1")
         self.stride = check_stride(stride)
         out = planes * self.expansion
-        self.reduce = nn.Sequential(nn.Conv3d(in_channels, planes, (1, 1, 1), stride=self.stride, bias=False),
+        self.reduce = nn.Sequential(*_pool(self.stride), nn.Conv3d(in_channels, planes, (1, 1, 1), bias=False),
                                     norm_layer(planes), nn.ReLU(inplace=True))
         self.middle = middle
         self.restore = nn.Sequential(nn.Conv3d(planes, out, (1, 1, 1), bias=False), norm_layer(out))

@@ -30,7 +30,7 @@ padded so each size becomes ceil(n / 2); 16x32x32 ends at 8x1x1 after layer4 (te
 Init: Kaiming normal (fan_out, relu) for all convs incl. the CAW 1x1x1 convs, bn 1 / 0
 (``kaiming_init_``); CAW fc layers keep PyTorch's default; classifier normal(0, 0.01), bias 0.
 
-Departures / open choices: the stride of a stage's first unit sits in its reduce (1,1,1) conv (see
+Departures / open choices: the stride of a stage's first unit is an average pool before its reduce (1,1,1) conv (see
 ``layers/msti.py``); the stem conv has padding (1,3,3) and the max-pool padding 1 (the paper gives
 neither; these give Table 1's output sizes). Sec. 4.2 runs the ablation on an 8-conv backbone we do
 not have the details of; our ablation swaps the unit type inside this network instead.
