@@ -64,8 +64,10 @@ test_samples = 256  # test clips (the verdict's numbers)
 batch_size = 16  # clips per step
 lr = 0.01  # AdamW peak learning rate (cosine schedule)
 flow_method = "farneback"  # "farneback" (estimated, cached under out_dir) | "gt" (the renderer's exact flow) | "dis"
-dataset = "synthactions"  # "synthactions" (embedded)
-difficulty = "easy"  # SynthActions: "easy" | "medium" | "hard"
+dataset = "synthactions"  # "synthactions" (embedded); video datasets need flow, which their loader lacks ("Which flow")
+data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
+split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
+difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/ablation_fusion; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -78,7 +80,6 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # `out_dir/runs/<variant>-<tag>/seed_<k>`; finished runs are loaded instead of retrained.
 
 # %%
-import time
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -86,36 +87,30 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
+from actionrec import ablation as A
 from actionrec import experiments as ex
 from actionrec import params as P
 from actionrec import viz
-from actionrec.complexity import count_macs, count_params
 from actionrec.data import build_dataset
-from actionrec.data.flow import available_methods, end_point_error
+from actionrec.data.flow import end_point_error
 from actionrec.data.synthetic import ORDERLESS_CEILING
-from actionrec.models import build_model
-from actionrec.train import TrainConfig, load_model
+from actionrec.models.two_stream import head_top1
+from actionrec.train import load_model
 
 PAPER = {**ex.FUSION_PAPER, **ex.FUSION_BASELINES_PAPER}  # error (%) on UCF101 / HMDB51 and the paper's notation
 P.check_list("variants", variants, item="str", choices=[*ex.FUSION_PAPER, "late"])
-P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
-               lr=lr, dataset=dataset, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
-P.check_int("test_samples", test_samples, min_value=16)
-P.check_int("flow_channels", flow_channels, min_value=2)
-if flow_channels % 2:
-    raise ValueError(f"parameter flow_channels={flow_channels!r} is invalid: expected an even number (2L: x and y of "
-                     "L flow fields)")
-P.check_choice("flow_method", flow_method, ["gt", *available_methods()])
-if clip[0] < 2 or clip[1] < 32 or clip[2] < 32:
-    raise ValueError(f"parameter clip={clip!r} is invalid: flow needs T >= 2, the ResNet streams H, W >= 32")
+P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, test_samples=test_samples,
+               batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty,
+               device=device, smoke=smoke)  # shared rules: actionrec.params
+P.check_flow(flow_channels, flow_method)  # 2L even; flow_method "gt" or one this OpenCV build has
+P.check_clip(clip, min_size=(2, 32, 32), why="flow needs T >= 2, the ResNet streams H, W >= 32")
 if "residual_mul_m2a" not in variants or len([v for v in variants if v in ex.FUSION_PAPER]) < 2:
     raise ValueError(f"parameter variants={variants!r} must hold 'residual_mul_m2a' (the paper's design) and another "
                      "Table 2 variant: every verdict compares against it")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     variants, seeds, epochs = ["residual_add_m2a", "residual_mul_m2a", "late"], 2, 1
     width, clip, train_samples, test_samples, batch_size = 0.125, [8, 32, 32], 64, 32, 16
-OUT = P.resolve_out_dir(out_dir, "ablation_fusion")
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = P.make_out_dir(out_dir, "ablation_fusion")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -136,7 +131,10 @@ print(f"results -> {OUT}")
 # for RGB alone (16 frames: 9.7 / 8.7 / 1.1 ms; DIS is twice as slow), i.e. about 4 s for the
 # 768 clips one process renders, once (flow is also cached on disk under `out_dir/flow_cache`, so a
 # rerun or a second worker reads it in 2.7 ms per clip). Estimated flow is what a real two-stream
-# network gets, so it is the default; the cell below measures how far it is from the truth.
+# network gets, so it is the default; the cell below measures how far it is from the truth. Real
+# videos (`dataset="ucf101"`, ...) would need the same per-frame flow, but their loader
+# (`actionrec.data.videos.VideoDataset`) decodes RGB only, so for them this notebook stops with a
+# `NotImplementedError` that says so.
 #
 # **Why these defaults.** The grid (7 variants × 3 seeds = 21 runs) has to train in about ten
 # minutes on a 2-core laptop CPU, one run per core. A train step (forward, both streams' losses,
@@ -157,9 +155,8 @@ print(f"results -> {OUT}")
 
 # %%
 T, H, W = clip
-data_kwargs = dict(frames=T, size=(H, W), difficulty=difficulty, modality="rgb+flow", flow_method=flow_method)
-if flow_method != "gt":
-    data_kwargs["flow_cache_dir"] = str(OUT / "flow_cache")
+data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
+                            flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow; real videos: NotImplementedError
 preview = build_dataset(dataset, "train", num_samples=32, seed=0, **data_kwargs)
 fig = viz.clip_grid(preview, indices=range(0, 16, 3), every=1)
 plt.show()
@@ -198,12 +195,8 @@ plt.show()
 # motion heads *are* the single-stream baselines (the paper's Table 4) at no extra training cost.
 
 # %%
-base = TrainConfig(
-    dataset=dataset, dataset_kwargs=data_kwargs,
-    train_samples=train_samples, val_samples=max(32, train_samples // 4), test_samples=test_samples,
-    epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.05, scheduler="cosine",
-    warmup_steps=min(50, epochs * train_samples // batch_size // 10), device=device,
-)
+base = A.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, test_samples=test_samples,
+                     epochs=epochs, batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
 
 
 def model_kwargs(variant):
@@ -215,23 +208,11 @@ def model_kwargs(variant):
     return dict(kw, fusion=kind, direction=direction)
 
 
-configs, extras = {}, {}
-for variant in variants:
-    cfg = replace(base, model="two_stream_small", model_kwargs=model_kwargs(variant))
-    name = f"{variant}-{ex.config_tag(cfg)}"  # the tag changes with any other parameter
-    configs[name] = cfg
-    net = build_model(cfg.model, num_classes=16, **cfg.model_kwargs)
-    extras[name] = dict(variant=variant, gmacs=count_macs(net, (5, T, H, W)) / 1e9, params_m=count_params(net) / 1e6)
-
-t0 = time.time()
-rows = ex.run_grid(configs, range(seeds), OUT / "runs", extras=extras, workers="auto",  # one run per core
-                 on_diverge="record")  # a NaN loss becomes a row with "error" set instead of stopping the grid
-wall = time.time() - t0
-trained = sum(not r["skipped"] for r in rows)
-print(f"{len(rows)} runs ({trained} trained now, {len(rows) - trained} reused) in {wall / 60:.1f} min")
-failed = [f"{r['name']}/seed_{r['seed']}" for r in rows if r.get("error")]
-if failed:
-    display(Markdown(f"**{len(failed)} runs diverged** (non-finite loss) and are left out of the means: {', '.join(failed)}."))
+configs, extras = A.build_runs({v: (replace(base, model="two_stream_small", model_kwargs=model_kwargs(v)), dict(variant=v))
+                                for v in variants},
+                               num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs, params
+rows, wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras,  # one run per core
+                          on_diverge="record")  # a NaN loss becomes a row with "error" set instead of stopping the grid
 
 # %% [markdown]
 # ## Each stream's own head
@@ -245,21 +226,6 @@ if failed:
 test_set = build_dataset(dataset, "test", num_samples=base.test_samples, seed=base.data_seed, **data_kwargs)
 test_x, test_y = test_set.get_batch(list(range(len(test_set))))  # rendered once: (N, 5, T, H, W), (N,)
 loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(test_x, test_y), batch_size=64)
-
-
-@torch.no_grad()
-def head_top1(net, loader):
-    """Test top-1 of the appearance head, the motion head and their late fusion (the model's output)."""
-    net.eval()
-    hits, n = np.zeros(3), 0
-    for x, y in loader:
-        la, lm = net.stream_logits(x)  # (B, K) each
-        for i, logits in enumerate((la, lm, net.late_fusion(la, lm))):
-            hits[i] += (logits.argmax(1) == y).sum().item()
-        n += len(y)
-    return hits / n
-
-
 torch_threads = torch.get_num_threads()
 torch.set_num_threads(1)  # small networks: one thread is as fast, and a busy second core cannot stall it
 single = []
@@ -267,7 +233,8 @@ for row in rows:
     if row.get("error"):
         row["head_appearance"] = row["head_motion"] = None
         continue
-    row["head_appearance"], row["head_motion"], _ = head_top1(load_model(row["run_dir"]), loader)
+    top1 = head_top1(load_model(row["run_dir"]), loader)  # {"appearance", "motion", "fused"}: each head's test top-1
+    row["head_appearance"], row["head_motion"] = top1["appearance"], top1["motion"]
     if row["variant"] == "late":  # its streams never met: they are the single-stream baselines
         for stream in ("appearance", "motion"):
             single.append({**row, "variant": stream, "top1": row[f"head_{stream}"], "top5": None, "val_top1": None,
@@ -290,17 +257,10 @@ rows_all = rows + single
 order = [v for v in [*ex.FUSION_PAPER, "late", "appearance", "motion"] if v in {r["variant"] for r in rows_all}]
 summary = ex.summarize(rows_all, by=("variant",), metric="top1")
 by_v = {e["variant"]: e for e in summary}
-auc = {e["variant"]: e for e in ex.summarize(rows, by=("variant",), metric="val_auc")}
-heads = {m: {e["variant"]: e for e in ex.summarize([r for r in rows if r.get(m) is not None], by=("variant",), metric=m)}
-         for m in ("head_appearance", "head_motion")}
+auc = A.summarize_by(rows, ("variant",), "val_auc")
+heads = {m: A.summarize_by(rows, ("variant",), m, present_only=True) for m in ("head_appearance", "head_motion")}
 ex.write_results(rows_all, summary, OUT)
-
-
-def pct(e, error=False):
-    if e is None or e["n"] == 0:
-        return "—"
-    m = 100 * (1 - e["mean"]) if error else 100 * e["mean"]
-    return f"{m:.1f} ± {100 * e['ci']:.1f}" if e["n"] > 1 else f"{m:.1f}"
+pct = A.pct  # "mean ± 95% CI" in percent; pct(e, True): the error, 100 − top-1
 
 
 def num(x, digits):

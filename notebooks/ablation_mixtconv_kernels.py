@@ -48,12 +48,14 @@ seeds = 3  # training seeds per configuration
 epochs = 7  # passes over the training split
 width = 0.125  # channel multiplier of the ResNet widths (64..512 -> 8..64)
 clip = [8, 32, 32]  # T, H, W of the clips (T is the networks' num_segments)
-train_samples = 512  # training clips (val: a quarter)
-test_samples = 512  # test clips (the verdict's numbers)
+train_samples = 512  # training clips (val: a quarter); real datasets: 0 means the whole split
+test_samples = 512  # test clips (the verdict's numbers); real datasets: 0 means the whole split
 batch_size = 8  # clips per step
 lr = 0.005  # AdamW peak learning rate (cosine schedule)
-dataset = "synthactions"  # "synthactions" (embedded)
-difficulty = "easy"  # SynthActions: "easy" | "medium" | "hard"
+dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos)
+data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
+split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
+difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/ablation_mixtconv_kernels; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -66,39 +68,34 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # `out_dir/runs/<config>-<tag>/seed_<k>`; finished runs are loaded instead of retrained.
 
 # %%
-import json
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
+from actionrec import ablation as A
 from actionrec import experiments as ex
 from actionrec import params as P
 from actionrec import viz
-from actionrec.complexity import count_macs, count_params
 from actionrec.data import build_dataset
 from actionrec.data.synthetic import ORDERLESS_CEILING
-from actionrec.models import build_model
 from actionrec.models.tsn import temporal_modules
-from actionrec.train import FINAL_FILE, TrainConfig, load_model
+from actionrec.train import load_model
 
 PAPER = ex.MIXTCONV_KERNEL_PAPER  # the slides' table: top-1, GFLOPs, kernels, dilations per row
 P.check_list("configs", configs, item="str", choices=list(PAPER))
-P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
-               lr=lr, dataset=dataset, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
-P.check_int("test_samples", test_samples, min_value=16)
-if clip[0] < 2 or clip[1] < 32 or clip[2] < 32:
-    raise ValueError(f"parameter clip={clip!r} is invalid: temporal modelling needs T >= 2, the ResNets H, W >= 32")
+P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, test_samples=test_samples,
+               batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty,
+               device=device, smoke=smoke)  # shared rules: actionrec.params
+P.check_clip(clip, min_size=(2, 32, 32), why="temporal modelling needs T >= 2, the ResNets H, W >= 32")
 if not set(configs) & set(ex.MIXTCONV_BASELINES) or not set(configs) - set(ex.MIXTCONV_BASELINES):
     raise ValueError(f"parameter configs={configs!r} must hold a baseline ('tsn' or 'tsm') and a MixTConv setting "
                      "('ks...'): every verdict compares them")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     configs, seeds, epochs = ["tsn", "tsm", "ks1357"], 2, 1
     width, clip, train_samples, test_samples, batch_size = 0.125, [8, 32, 32], 64, 64, 16
-OUT = P.resolve_out_dir(out_dir, "ablation_mixtconv_kernels")
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = P.make_out_dir(out_dir, "ablation_mixtconv_kernels")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -135,9 +132,10 @@ print(f"results -> {OUT}")
 
 # %%
 T, H, W = clip
-data_kwargs = dict(frames=T, size=(H, W), difficulty=difficulty)
+data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split,
+                            segments=True)  # real videos: TSN sampling, one frame from each of T segments
 preview = build_dataset(dataset, "train", num_samples=32, seed=0, **data_kwargs)
-fig = viz.clip_grid(preview, indices=range(0, 16, 3))
+fig = viz.clip_grid(preview, indices=range(0, min(16, len(preview)), 3))
 plt.show()
 
 # %% [markdown]
@@ -149,45 +147,23 @@ plt.show()
 # dilations 1, 2, 3" row, built as three channel groups with kernels (3, 3, 3) and dilations (1, 2, 3).
 
 # %%
-base = TrainConfig(
-    dataset=dataset, dataset_kwargs=data_kwargs,
-    train_samples=train_samples, val_samples=max(32, train_samples // 4), test_samples=test_samples,
-    epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.05, scheduler="cosine",
-    warmup_steps=min(50, epochs * train_samples // batch_size // 10), device=device,
-)
+base = A.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, test_samples=test_samples,
+                     epochs=epochs, batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
 
 
 def model_of(config):
-    """Builder name and kwargs for one row of the table."""
+    """Builder name and kwargs for one row of the table (TrainConfig fields)."""
     if config in ex.MIXTCONV_BASELINES:
-        return f"{config}_small", dict(num_segments=T, width=width)
+        return dict(model=f"{config}_small", model_kwargs=dict(num_segments=T, width=width))
     p = PAPER[config]
-    return "mstnet_small", dict(num_segments=T, width=width, kernels=list(p["kernels"]),
-                                dilations=None if p["dilations"] is None else list(p["dilations"]))
+    return dict(model="mstnet_small", model_kwargs=dict(num_segments=T, width=width, kernels=list(p["kernels"]),
+                                                        dilations=None if p["dilations"] is None else list(p["dilations"])))
 
 
-runs, extras = {}, {}
-for config in configs:
-    model, kwargs = model_of(config)
-    cfg = replace(base, model=model, model_kwargs=kwargs)
-    name = f"{config}-{ex.config_tag(cfg)}"  # the tag changes with any other parameter
-    runs[name] = cfg
-    net = build_model(model, num_classes=16, **kwargs)
-    extras[name] = dict(config=config, gmacs=count_macs(net, (3, T, H, W)) / 1e9, params_m=count_params(net) / 1e6)
-
-t0 = time.time()
-rows = ex.run_grid(runs, range(seeds), OUT / "runs", extras=extras, workers="auto")  # one run per core
-wall = time.time() - t0
-trained = sum(not r["skipped"] for r in rows)
-print(f"{len(rows)} runs ({trained} trained now, {len(rows) - trained} reused) in {wall / 60:.1f} min")
-
-# Time-reversed pairs: how many test clips of a paired class were called their reverse?
-for row in rows:
-    if row.get("error"):
-        continue
-    confusion = json.loads((Path(row["run_dir"]) / FINAL_FILE).read_text())["test"]["confusion"]
-    rc = ex.reversal_confusion(confusion)
-    row["paired_top1"], row["swapped"] = rc["paired_top1"], rc["swapped"]
+variants = {c: (replace(base, **model_of(c)), dict(config=c)) for c in configs}
+runs, extras = A.build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
+# reversal=True: how many test clips of a time-reversed pair were called their reverse (SynthActions)
+rows, wall = A.train_grid(runs, seeds, OUT / "runs", extras=extras, reversal=True)  # one run per core
 
 # %% [markdown]
 # ## Results (the kernel-size table on SynthActions)
@@ -199,14 +175,10 @@ for row in rows:
 
 # %%
 summary = ex.summarize(rows, by=("config",), metric="top1")
-auc = {e["config"]: e for e in ex.summarize(rows, by=("config",), metric="val_auc")}
-ok = [r for r in rows if r.get("swapped") is not None]
-swapped = {e["config"]: e for e in ex.summarize(ok, by=("config",), metric="swapped")} if ok else {}
+auc = A.summarize_by(rows, ("config",), "val_auc")
+swapped = A.summarize_by(rows, ("config",), "swapped", present_only=True)
 ex.write_results(rows, summary, OUT)
-
-
-def pct(e):
-    return f"{100 * e['mean']:.1f} ± {100 * e['ci']:.1f}" if e["n"] > 1 else f"{100 * e['mean']:.1f}"
+pct = A.pct  # "mean ± 95% CI" in percent
 
 
 def kernels_of(config):
@@ -227,10 +199,11 @@ display(Markdown("\n".join(lines)))
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw={"width_ratios": [3, 2]})
 viz.plot_grouped_bars(summary, label_key="config", labels=configs, ax=axes[0],
-                      title=f"SynthActions ({T}×{H}×{W}, width {width:g}): test top-1")
+                      title=f"{A.dataset_name(dataset)} ({T}×{H}×{W}, width {width:g}): test top-1")
 axes[0].tick_params(axis="x", rotation=45)
-axes[0].axhline(100 * ORDERLESS_CEILING, color="k", ls="--", lw=1)
-axes[0].annotate("order-blind ceiling (9/16)", (-0.45, 100 * ORDERLESS_CEILING), ha="left", va="bottom", fontsize=8)
+if A.has_reversal_pairs(dataset):  # SynthActions: an order-blind network gets one class of each reversed pair
+    axes[0].axhline(100 * ORDERLESS_CEILING, color="k", ls="--", lw=1)
+    axes[0].annotate("order-blind ceiling (9/16)", (-0.45, 100 * ORDERLESS_CEILING), ha="left", va="bottom", fontsize=8)
 axes[1].bar(range(len(configs)), [PAPER[c]["top1"] for c in configs], color="C7", alpha=0.75)
 for i, c in enumerate(configs):
     axes[1].annotate(f"{PAPER[c]['top1']}", (i, PAPER[c]["top1"]), textcoords="offset points", xytext=(0, 3),

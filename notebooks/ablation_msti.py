@@ -44,15 +44,17 @@
 # %% tags=["parameters"]
 variants = ["p3d_b", "ms_t", "ms_s", "ms_st", "msti"]  # residual units (Table 2 rows)
 seeds = 3  # training seeds per variant
-epochs = 7  # passes over the training split
+epochs = 6  # passes over the training split
 width = 0.25  # channel multiplier of the MSTI-Net widths (64..512 -> 16..128)
 clip = [16, 32, 32]  # T, H, W of the clips
-train_samples = 1024  # training clips (val: a quarter)
-test_samples = 512  # test clips (the verdict's numbers)
+train_samples = 896  # training clips (val: a quarter); real datasets: 0 means the whole split
+test_samples = 512  # test clips (the verdict's numbers); real datasets: 0 means the whole split
 batch_size = 16  # clips per step
 lr = 0.003  # AdamW peak learning rate (cosine schedule)
-dataset = "synthactions"  # "synthactions" (embedded)
-difficulty = "easy"  # SynthActions: "easy" | "medium" | "hard"
+dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos)
+data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
+split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
+difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/ablation_msti; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -65,38 +67,32 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # `out_dir/runs/<variant>-<tag>/seed_<k>`; finished runs are loaded instead of retrained.
 
 # %%
-import json
-import time
 from dataclasses import replace
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
+from actionrec import ablation as A
 from actionrec import experiments as ex
 from actionrec import params as P
 from actionrec import viz
-from actionrec.complexity import count_macs, count_params
 from actionrec.data import build_dataset
 from actionrec.models import build_model
-from actionrec.train import FINAL_FILE, TrainConfig
 
 PAPER = ex.MSTI_VARIANT_PAPER  # Table 2: UCF-101 and HMDB-51 top-1 per variant
 P.check_list("variants", variants, item="str", choices=list(PAPER))
-P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
-               lr=lr, dataset=dataset, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
-P.check_int("test_samples", test_samples, min_value=16)
-if clip[0] < 16 or clip[1] < 32 or clip[2] < 32:
-    raise ValueError(f"parameter clip={clip!r} is invalid: MSTI-Net needs T >= 16 and H, W >= 32")
+P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, test_samples=test_samples,
+               batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty,
+               device=device, smoke=smoke)  # shared rules: actionrec.params
+P.check_clip(clip, min_size=(16, 32, 32), why="MSTI-Net needs T >= 16 and H, W >= 32")
 if "p3d_b" not in variants or len(variants) < 2:
     raise ValueError(f"parameter variants={variants!r} must include 'p3d_b' (the baseline) and at least one "
                      "multi-scale variant: every verdict compares against P3D-B")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     variants, seeds, epochs = ["p3d_b", "msti"], 2, 1
     width, clip, train_samples, test_samples, batch_size = 0.125, [16, 32, 32], 32, 32, 16
-OUT = P.resolve_out_dir(out_dir, "ablation_msti")
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = P.make_out_dir(out_dir, "ablation_msti")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -121,9 +117,9 @@ print(f"results -> {OUT}")
 
 # %%
 T, H, W = clip
-data_kwargs = dict(frames=T, size=(H, W), difficulty=difficulty)
+data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
 preview = build_dataset(dataset, "train", num_samples=32, seed=0, **data_kwargs)
-fig = viz.clip_grid(preview, indices=range(0, 16, 3), every=2)
+fig = viz.clip_grid(preview, indices=range(0, min(16, len(preview)), 3), every=2)
 plt.show()
 
 # %% [markdown]
@@ -135,21 +131,12 @@ plt.show()
 # the stem's 3-frame conv and max-pool, and MS(T) still sees space through the stem.
 
 # %%
-base = TrainConfig(
-    model="msti_net_small", dataset=dataset, dataset_kwargs=data_kwargs,
-    train_samples=train_samples, val_samples=max(32, train_samples // 4), test_samples=test_samples,
-    epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.05, scheduler="cosine",
-    warmup_steps=min(50, epochs * train_samples // batch_size // 10), device=device,
-)
-runs, extras = {}, {}
-for variant in variants:
-    kwargs = dict(variant=variant, width=width)
-    cfg = replace(base, model_kwargs=kwargs)
-    name = f"{variant}-{ex.config_tag(cfg)}"  # the tag changes with any other parameter
-    runs[name] = cfg
-    net = build_model(cfg.model, num_classes=16, **kwargs)
-    extras[name] = dict(variant=variant, unit=PAPER[variant]["name"], gmacs=count_macs(net, (3, T, H, W)) / 1e9,
-                        params_m=count_params(net) / 1e6)
+base = A.base_config(model="msti_net_small", dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples,
+                     test_samples=test_samples, epochs=epochs, batch_size=batch_size, lr=lr,
+                     device=device)  # AdamW, cosine schedule
+runs, extras = A.build_runs({v: (replace(base, model_kwargs=dict(variant=v, width=width)),
+                                 dict(variant=v, unit=PAPER[v]["name"])) for v in variants},
+                            num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
 
 # %% [markdown]
 # **What each unit can see.** Before training, one backward pass per variant from the summed logits
@@ -161,7 +148,7 @@ for variant in variants:
 support = {}
 for name, cfg in runs.items():
     torch.manual_seed(0)
-    net = build_model(cfg.model, num_classes=16, **cfg.model_kwargs).eval()
+    net = build_model(cfg.model, num_classes=preview.num_classes, **cfg.model_kwargs).eval()
     x = torch.randn(2, 3, T, H, W, requires_grad=True)
     net(x).sum().backward()
     g = x.grad.abs().sum(dim=(0, 1))  # (B, 3, T, H, W) -> (T, H, W)
@@ -177,19 +164,8 @@ if blind:
         "with no spatial conv, then saw a 6×6 corner of 32×32. Strided stages now average-pool first, ResNet-D style.)"))
 
 # %%
-t0 = time.time()
-rows = ex.run_grid(runs, range(seeds), OUT / "runs", extras=extras, workers="auto")  # one run per core
-wall = time.time() - t0
-trained = sum(not r["skipped"] for r in rows)
-print(f"{len(rows)} runs ({trained} trained now, {len(rows) - trained} reused) in {wall / 60:.1f} min")
-
-# Time-reversed pairs: how many test clips of a paired class were called their reverse?
-for row in rows:
-    if row.get("error"):
-        continue
-    confusion = json.loads((Path(row["run_dir"]) / FINAL_FILE).read_text())["test"]["confusion"]
-    rc = ex.reversal_confusion(confusion)
-    row["paired_top1"], row["swapped"] = rc["paired_top1"], rc["swapped"]
+# reversal=True: how many test clips of a time-reversed pair were called their reverse (SynthActions)
+rows, wall = A.train_grid(runs, seeds, OUT / "runs", extras=extras, reversal=True)  # one run per core
 
 # %% [markdown]
 # ## Results (Table 2 analogue)
@@ -201,15 +177,10 @@ for row in rows:
 
 # %%
 summary = ex.summarize(rows, by=("variant",), metric="top1")
-auc = {e["variant"]: e for e in ex.summarize(rows, by=("variant",), metric="val_auc")}
-ok = [r for r in rows if r.get("swapped") is not None]
-swapped = {e["variant"]: e for e in ex.summarize(ok, by=("variant",), metric="swapped")} if ok else {}
+auc = A.summarize_by(rows, ("variant",), "val_auc")
+swapped = A.summarize_by(rows, ("variant",), "swapped", present_only=True)
 ex.write_results(rows, summary, OUT)
-
-
-def pct(e):
-    return f"{100 * e['mean']:.1f} ± {100 * e['ci']:.1f}" if e["n"] > 1 else f"{100 * e['mean']:.1f}"
-
+pct = A.pct  # "mean ± 95% CI" in percent
 
 lines = ["| unit | top-1 (%) | val AUC (%) | swapped (%) | GMACs | params (M) | n | paper UCF-101 | paper HMDB-51 |",
          "|---|---|---|---|---|---|---|---|---|"]
@@ -223,7 +194,7 @@ display(Markdown("\n".join(lines)))
 names = [PAPER[v]["name"] for v in variants]
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [3, 2]})
 viz.plot_grouped_bars(summary, label_key="unit", labels=names, ax=axes[0],
-                      title=f"MSTI-Net (width {width:g}) on SynthActions ({T}×{H}×{W}): test top-1")
+                      title=f"MSTI-Net (width {width:g}) on {A.dataset_name(dataset)} ({T}×{H}×{W}): test top-1")
 for k, (ds, label) in enumerate([("ucf101", "UCF-101"), ("hmdb51", "HMDB-51")]):
     xs = [i + (k - 0.5) * 0.4 for i in range(len(variants))]
     ys = [PAPER[v][ds] for v in variants]

@@ -43,11 +43,13 @@ seeds = 3  # training seeds per configuration
 epochs = 7  # passes over the training split
 width = 0.25  # channel multiplier of Table 1's widths (64..512 -> 16..128)
 clip = [16, 32, 32]  # T, H, W of the training clips
-train_samples = 640  # training clips (val/test: a quarter each)
+train_samples = 640  # training clips (val/test: a quarter each); real datasets: 0 means the whole split
 batch_size = 32  # clips per step
 lr = 0.003  # AdamW peak learning rate (cosine schedule)
-dataset = "synthactions"  # "synthactions" (embedded); real datasets once their loaders land
-difficulty = "easy"  # SynthActions: "easy" | "medium" | "hard"
+dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos)
+data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
+split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
+difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/ablation_ratio; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -62,34 +64,29 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # trains new runs beside the old ones.
 
 # %%
-import time
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
-import torch
 from IPython.display import Markdown, display
 
+from actionrec import ablation as A
 from actionrec import experiments as ex
 from actionrec import params as P
 from actionrec import viz
-from actionrec.complexity import count_macs, count_params
-from actionrec.models import build_model
-from actionrec.train import TrainConfig
 
 P.check_choice("depth", depth, [32, 48, 64, 132, 200])
 P.check_list("ratios", ratios, min_value=0.5, max_value=1.0)
 P.check_list("substreams", substreams, item="int", min_value=1, max_value=64)
 P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
-               lr=lr, dataset=dataset, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
-if clip[0] < 16 or clip[1] < 32 or clip[2] < 32:
-    raise ValueError(f"parameter clip={clip!r} is invalid: MTNet needs T >= 16 and H, W >= 32")
+               lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty, device=device,
+               smoke=smoke)  # shared rules: actionrec.params
+P.check_clip(clip, min_size=(16, 32, 32), why="MTNet needs T >= 16 and H, W >= 32")
 
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     ratios, substreams, seeds, epochs = [0.5, 1.0], [1], 2, 1
     width, clip, train_samples, batch_size = 0.125, [16, 32, 32], 64, 16
 
-OUT = P.resolve_out_dir(out_dir, "ablation_ratio")
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = P.make_out_dir(out_dir, "ablation_ratio")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -139,35 +136,21 @@ plt.show()
 from actionrec.data import build_dataset
 
 T, H, W = clip
-train_kwargs = dict(frames=T, size=(H, W), difficulty=difficulty)
+train_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
 preview = build_dataset(dataset, "train", num_samples=32, seed=0, **train_kwargs)
-fig = viz.clip_grid(preview, indices=range(0, 16, 3), every=2)
+fig = viz.clip_grid(preview, indices=range(0, min(16, len(preview)), 3), every=2)
 plt.show()
 
 # %% [markdown]
 # ## Train every (r, g, seed)
 
 # %%
-base = TrainConfig(
-    model=f"mtnet{depth}", dataset=dataset, dataset_kwargs=train_kwargs,
-    train_samples=train_samples, val_samples=max(32, train_samples // 4), test_samples=max(32, train_samples // 4),
-    epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.05, scheduler="cosine",
-    warmup_steps=min(50, epochs * train_samples // batch_size // 10), device=device,
-)
-configs, extras = {}, {}
-for g in substreams:
-    for r in ratios:
-        cfg = replace(base, model_kwargs=dict(r=r, g=g, width=width))
-        name = f"r{r:g}_g{g}-{ex.config_tag(cfg)}"  # the tag changes with any other parameter
-        configs[name] = cfg
-        net = build_model(base.model, num_classes=16, r=r, g=g, width=width)
-        extras[name] = dict(r=r, g=g, gmacs=count_macs(net, (3, T, H, W)) / 1e9, params_m=count_params(net) / 1e6)
-
-t0 = time.time()
-rows = ex.run_grid(configs, range(seeds), OUT / "runs", extras=extras, workers="auto")  # one run per core
-wall = time.time() - t0
-trained = sum(not r["skipped"] for r in rows)
-print(f"{len(rows)} runs ({trained} trained now, {len(rows) - trained} reused) in {wall / 60:.1f} min")
+base = A.base_config(model=f"mtnet{depth}", dataset=dataset, dataset_kwargs=train_kwargs, train_samples=train_samples,
+                     epochs=epochs, batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
+variants = {f"r{r:g}_g{g}": (replace(base, model_kwargs=dict(r=r, g=g, width=width)), dict(r=r, g=g))
+            for g in substreams for r in ratios}
+configs, extras = A.build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
+rows, wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras)  # one run per core
 
 # %% [markdown]
 # ## Results: top-1 per ratio (Table 2 analogue)
@@ -177,13 +160,9 @@ print(f"{len(rows)} runs ({trained} trained now, {len(rows) - trained} reused) i
 
 # %%
 summary = ex.summarize(rows, by=("g", "r"), metric="top1")
-speed = {(e["g"], e["r"]): e for e in ex.summarize(rows, by=("g", "r"), metric="val_auc")}
+speed = A.summarize_by(rows, ("g", "r"), "val_auc")
 ex.write_results(rows, summary, OUT)
-
-
-def pct(e):
-    return f"{100 * e['mean']:.1f} ± {100 * e['ci']:.1f}" if e["n"] > 1 else f"{100 * e['mean']:.1f}"
-
+pct = A.pct  # "mean ± 95% CI" in percent
 
 lines = ["| g | r | top-1 (%) | val AUC (%) | GMACs | params (M) | n |", "|---|---|---|---|---|---|---|"]
 for e in summary:
@@ -193,7 +172,7 @@ display(Markdown("\n".join(lines)))
 
 # %%
 fig = viz.plot_accuracy_vs_gmacs(summary, label_key="r", group_key="g",
-                                 title=f"MTNet-{depth} on SynthActions ({T}×{H}×{W}): top-1 vs GMACs")
+                                 title=f"MTNet-{depth} on {A.dataset_name(dataset)} ({T}×{H}×{W}): top-1 vs GMACs")
 fig.savefig(OUT / "accuracy_vs_gmacs.png", dpi=120, bbox_inches="tight")
 plt.show()
 
@@ -246,5 +225,6 @@ print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'accuracy_vs_gmacs.png'}, {O
 #   reports between ratios, so unless the CIs separate, the honest answer is "cannot tell apart".
 #
 # To run closer to the paper: `-p clip '[16, 64, 64]' -p width 0.5 -p epochs 30 -p seeds 5` on a
-# GPU (the notebook uses CUDA and mixed precision automatically), or a real dataset once its loader
-# lands.
+# GPU (the notebook uses CUDA and mixed precision automatically), or on real videos:
+# `-p dataset ucf101 -p data_root /data/UCF-101 -p split 1 -p train_samples 0 -p clip '[16, 112, 112]'`
+# (README, "Running on real data").

@@ -46,11 +46,13 @@ seeds = 3  # training seeds per configuration
 epochs = 5  # passes over the training split
 width = 0.125  # channel multiplier of the ResNet widths (64..512 -> 8..64)
 clip = [16, 32, 32]  # T, H, W of the training clips
-train_samples = 512  # training clips (val/test: a quarter each)
+train_samples = 512  # training clips (val/test: a quarter each); real datasets: 0 means the whole split
 batch_size = 32  # clips per step
 lr = 0.003  # AdamW peak learning rate (cosine schedule)
-dataset = "synthactions"  # "synthactions" (embedded)
-difficulty = "easy"  # SynthActions: "easy" | "medium" | "hard"
+dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos)
+data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
+split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
+difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/ablation_srtg_placement; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -63,21 +65,19 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # `out_dir/runs/<backbone>-<placement>-<tag>/seed_<k>`; finished runs are loaded instead of retrained.
 
 # %%
-import time
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
+from actionrec import ablation as A
 from actionrec import experiments as ex
 from actionrec import params as P
 from actionrec import viz
-from actionrec.complexity import count_macs, count_params
 from actionrec.data import build_dataset
 from actionrec.layers.srtg import gate_stats
-from actionrec.models import build_model
-from actionrec.train import TrainConfig, load_model
+from actionrec.train import load_model
 
 SIMPLE, BOTTLENECK = ["none", "start", "mid", "res", "final"], ["none", "start", "top", "mid", "end", "res", "final"]
 P.check_list("backbones", backbones, item="str", choices=["r3d", "r2plus1d"])
@@ -85,17 +85,16 @@ P.check_choice("depth", depth, [18, 34, 50, 101])
 P.check_list("placements", placements, item="str", choices=SIMPLE if depth in (18, 34) else BOTTLENECK)
 P.check_choice("gate", gate, ["hard", "soft", "open"])
 P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
-               lr=lr, dataset=dataset, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
-if clip[0] < 16 or clip[1] < 32 or clip[2] < 32:
-    raise ValueError(f"parameter clip={clip!r} is invalid: the ResNets need T >= 16 and H, W >= 32")
+               lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty, device=device,
+               smoke=smoke)  # shared rules: actionrec.params
+P.check_clip(clip, min_size=(16, 32, 32), why="the ResNets need T >= 16 and H, W >= 32")
 if "none" not in placements:
     raise ValueError(f"parameter placements={placements!r} must include 'none' (the network without SRTG): "
                      "every verdict compares against it")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     backbones, placements, seeds, epochs = backbones[:1], ["none", "final"], 2, 1
     width, clip, train_samples, batch_size = 0.125, [16, 32, 32], 64, 16
-OUT = P.resolve_out_dir(out_dir, "ablation_srtg_placement")
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = P.make_out_dir(out_dir, "ablation_srtg_placement")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -115,39 +114,30 @@ print(f"results -> {OUT}")
 
 # %%
 T, H, W = clip
-data_kwargs = dict(frames=T, size=(H, W), difficulty=difficulty)
+data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
 preview = build_dataset(dataset, "train", num_samples=32, seed=0, **data_kwargs)
-fig = viz.clip_grid(preview, indices=range(0, 16, 3), every=2)
+fig = viz.clip_grid(preview, indices=range(0, min(16, len(preview)), 3), every=2)
 plt.show()
 
 # %% [markdown]
 # ## Train every (backbone, placement, seed)
 
 # %%
-base = TrainConfig(
-    dataset=dataset, dataset_kwargs=data_kwargs,
-    train_samples=train_samples, val_samples=max(32, train_samples // 4), test_samples=max(32, train_samples // 4),
-    epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.05, scheduler="cosine",
-    warmup_steps=min(50, epochs * train_samples // batch_size // 10), device=device,
-)
-configs, extras = {}, {}
-for backbone in backbones:
-    for placement in placements:
-        kwargs = dict(width=width, srtg=None if placement == "none" else placement)
-        if placement != "none":
-            kwargs["srtg_kwargs"] = {"gate": gate}
-        cfg = replace(base, model=f"{backbone}_{depth}", model_kwargs=kwargs)
-        name = f"{backbone}-{placement}-{ex.config_tag(cfg)}"
-        configs[name] = cfg
-        net = build_model(cfg.model, num_classes=16, **kwargs)
-        extras[name] = dict(backbone=backbone, placement=placement, gmacs=count_macs(net, (3, T, H, W)) / 1e9,
-                            params_m=count_params(net) / 1e6)
+base = A.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, epochs=epochs,
+                     batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
 
-t0 = time.time()
-rows = ex.run_grid(configs, range(seeds), OUT / "runs", extras=extras, workers="auto")  # one run per core
-wall = time.time() - t0
-trained = sum(not r["skipped"] for r in rows)
-print(f"{len(rows)} runs ({trained} trained now, {len(rows) - trained} reused) in {wall / 60:.1f} min")
+
+def model_kwargs(placement):
+    """Builder kwargs for one placement: an SRTG with the chosen gate in every block, or none."""
+    if placement == "none":
+        return dict(width=width, srtg=None)
+    return dict(width=width, srtg=placement, srtg_kwargs={"gate": gate})
+
+
+variants = {f"{b}-{p}": (replace(base, model=f"{b}_{depth}", model_kwargs=model_kwargs(p)),
+                         dict(backbone=b, placement=p)) for b in backbones for p in placements}
+configs, extras = A.build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
+rows, wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras)  # one run per core
 
 # %% [markdown]
 # ## How often did the gates open?
@@ -158,7 +148,7 @@ print(f"{len(rows)} runs ({trained} trained now, {len(rows) - trained} reused) i
 # Recursion.
 
 # %%
-test_set = build_dataset(dataset, "test", num_samples=base.test_samples, seed=base.data_seed, **data_kwargs)
+test_set = A.split_dataset(base, "test")  # the clips the runs were tested on (real videos: one view each)
 loader = torch.utils.data.DataLoader(test_set, batch_size=64)
 for row in rows:
     if row["placement"] == "none" or row.get("error"):
@@ -177,15 +167,10 @@ for row in rows:
 
 # %%
 summary = ex.summarize(rows, by=("backbone", "placement"), metric="top1")
-auc = {(e["backbone"], e["placement"]): e for e in ex.summarize(rows, by=("backbone", "placement"), metric="val_auc")}
-gates = {(e["backbone"], e["placement"]): e for e in
-         ex.summarize([r for r in rows if r.get("gate_open") is not None], by=("backbone", "placement"), metric="gate_open")}
+auc = A.summarize_by(rows, ("backbone", "placement"), "val_auc")
+gates = A.summarize_by(rows, ("backbone", "placement"), "gate_open", present_only=True)
 ex.write_results(rows, summary, OUT)
-
-
-def pct(e):
-    return f"{100 * e['mean']:.1f} ± {100 * e['ci']:.1f}" if e["n"] > 1 else f"{100 * e['mean']:.1f}"
-
+pct = A.pct  # "mean ± 95% CI" in percent
 
 lines = ["| backbone | SRTG | top-1 (%) | val AUC (%) | gates open (%) | GMACs | params (M) | n |",
          "|---|---|---|---|---|---|---|---|"]
@@ -198,7 +183,7 @@ display(Markdown("\n".join(lines)))
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 viz.plot_grouped_bars(summary, label_key="placement", group_key="backbone", labels=placements, ax=axes[0],
-                      title=f"ResNet-{depth} on SynthActions ({T}×{H}×{W}): test top-1")
+                      title=f"ResNet-{depth} on {A.dataset_name(dataset)} ({T}×{H}×{W}): test top-1")
 gate_summary = [gates[k] for k in gates]
 if gate_summary:
     viz.plot_grouped_bars(gate_summary, label_key="placement", group_key="backbone",

@@ -60,8 +60,10 @@ test_samples = 256  # test clips (the verdict's numbers)
 batch_size = 16  # clips per step
 lr = 0.01  # AdamW peak learning rate (cosine schedule)
 flow_method = "farneback"  # "farneback" (estimated, cached under out_dir) | "gt" (the renderer's exact flow) | "dis"
-dataset = "synthactions"  # "synthactions" (embedded)
-difficulty = "easy"  # SynthActions: "easy" | "medium" | "hard"
+dataset = "synthactions"  # "synthactions" (embedded); video datasets need flow, which their loader lacks (see "Data")
+data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
+split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
+difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/ablation_temporal_filters; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -74,7 +76,6 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # `out_dir/runs/<configuration>-<tag>/seed_<k>`; finished runs are loaded instead of retrained.
 
 # %%
-import time
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -82,37 +83,29 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
+from actionrec import ablation as A
 from actionrec import experiments as ex
 from actionrec import params as P
 from actionrec import viz
-from actionrec.complexity import count_macs, count_params
 from actionrec.data import build_dataset
-from actionrec.data.flow import available_methods
 from actionrec.layers.temporal_filter import filter_taps
-from actionrec.models import build_model
-from actionrec.models.two_stream import temporal_filters_of
-from actionrec.train import TrainConfig, load_model
+from actionrec.models.two_stream import head_top1, temporal_filters_of
+from actionrec.train import load_model
 
 PAPER = ex.TEMPORAL_FILTER_PAPER  # per configuration: placement, init, pool, error (%) on UCF101 / HMDB51, name
 P.check_list("configs", configs, item="str", choices=list(PAPER))
-P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
-               lr=lr, dataset=dataset, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
-P.check_int("test_samples", test_samples, min_value=16)
-P.check_int("flow_channels", flow_channels, min_value=2)
-if flow_channels % 2:
-    raise ValueError(f"parameter flow_channels={flow_channels!r} is invalid: expected an even number (2L: x and y of "
-                     "L flow fields)")
-P.check_choice("flow_method", flow_method, ["gt", *available_methods()])
-if clip[0] < 3 or clip[1] < 32 or clip[2] < 32:
-    raise ValueError(f"parameter clip={clip!r} is invalid: the 3-tap filters need T >= 3, the ResNet streams H, W >= 32")
+P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, test_samples=test_samples,
+               batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty,
+               device=device, smoke=smoke)  # shared rules: actionrec.params
+P.check_flow(flow_channels, flow_method)  # 2L even; flow_method "gt" or one this OpenCV build has
+P.check_clip(clip, min_size=(3, 32, 32), why="the 3-tap filters need T >= 3, the ResNet streams H, W >= 32")
 if "none" not in configs or not any(PAPER[c]["placement"] for c in configs):
     raise ValueError(f"parameter configs={configs!r} must hold 'none' (no filters, no pooling: Table 3's baseline) and "
                      "a configuration with filters: every verdict compares against it")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     configs, seeds, epochs = ["none", "every-centre", "every-centre-pool"], 2, 1
     width, clip, train_samples, test_samples, batch_size = 0.125, [8, 32, 32], 64, 32, 16
-OUT = P.resolve_out_dir(out_dir, "ablation_temporal_filters")
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = P.make_out_dir(out_dir, "ablation_temporal_filters")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -120,7 +113,9 @@ print(f"results -> {OUT}")
 #
 # SynthActions clips with per-frame optical flow (Farneback, estimated from the rendered frames and
 # cached under `out_dir/flow_cache`; the `ablation_fusion` chapter measures it against the exact
-# flow), 16 classes of which seven pairs are time reversals of each other. The network is
+# flow), 16 classes of which seven pairs are time reversals of each other. (Real videos would need
+# the same flow; their loader decodes RGB only, so `dataset="ucf101"` stops with a
+# `NotImplementedError` that says so.) The network is
 # `two_stream_small` (one bottleneck per stage, width 0.125, L = 4 flow fields per stack) with
 # residual ⊙ ← connections, as every row of Table 3; each row adds filters (and pooling) to both
 # streams. Frame order is what the filters add to the appearance stream: without them it averages
@@ -144,9 +139,8 @@ print(f"results -> {OUT}")
 
 # %%
 T, H, W = clip
-data_kwargs = dict(frames=T, size=(H, W), difficulty=difficulty, modality="rgb+flow", flow_method=flow_method)
-if flow_method != "gt":
-    data_kwargs["flow_cache_dir"] = str(OUT / "flow_cache")
+data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
+                            flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow; real videos: NotImplementedError
 preview = build_dataset(dataset, "train", num_samples=32, seed=0, **data_kwargs)
 fig = viz.clip_grid(preview, indices=range(0, 16, 3), every=1)
 plt.show()
@@ -159,12 +153,8 @@ plt.show()
 # "… [0,1,0]" differ only by what the filters learn. Avg init changes the function from the start.
 
 # %%
-base = TrainConfig(
-    dataset=dataset, dataset_kwargs=data_kwargs,
-    train_samples=train_samples, val_samples=max(32, train_samples // 4), test_samples=test_samples,
-    epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.05, scheduler="cosine",
-    warmup_steps=min(50, epochs * train_samples // batch_size // 10), device=device,
-)
+base = A.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, test_samples=test_samples,
+                     epochs=epochs, batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
 
 
 def model_kwargs(config):
@@ -174,23 +164,11 @@ def model_kwargs(config):
                 temporal_filters=p["placement"], temporal_init=p["init"] or "centre", temporal_pool=p["pool"])
 
 
-runs, extras = {}, {}
-for config in configs:
-    cfg = replace(base, model="two_stream_small", model_kwargs=model_kwargs(config))
-    name = f"{config}-{ex.config_tag(cfg)}"  # the tag changes with any other parameter
-    runs[name] = cfg
-    net = build_model(cfg.model, num_classes=16, **cfg.model_kwargs)
-    extras[name] = dict(config=config, gmacs=count_macs(net, (5, T, H, W)) / 1e9, params_m=count_params(net) / 1e6)
-
-t0 = time.time()
-rows = ex.run_grid(runs, range(seeds), OUT / "runs", extras=extras, workers="auto",  # one run per core
-                 on_diverge="record")  # a NaN loss becomes a row with "error" set instead of stopping the grid
-wall = time.time() - t0
-trained = sum(not r["skipped"] for r in rows)
-print(f"{len(rows)} runs ({trained} trained now, {len(rows) - trained} reused) in {wall / 60:.1f} min")
-failed = [f"{r['name']}/seed_{r['seed']}" for r in rows if r.get("error")]
-if failed:
-    display(Markdown(f"**{len(failed)} runs diverged** (non-finite loss) and are left out of the means: {', '.join(failed)}."))
+runs, extras = A.build_runs({c: (replace(base, model="two_stream_small", model_kwargs=model_kwargs(c)), dict(config=c))
+                             for c in configs},
+                            num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs, params
+rows, wall = A.train_grid(runs, seeds, OUT / "runs", extras=extras,  # one run per core
+                          on_diverge="record")  # a NaN loss becomes a row with "error" set instead of stopping the grid
 
 # %% [markdown]
 # ## Each stream's own head, and what the filters learned
@@ -206,19 +184,6 @@ test_set = build_dataset(dataset, "test", num_samples=base.test_samples, seed=ba
 test_x, test_y = test_set.get_batch(list(range(len(test_set))))  # rendered once: (N, 5, T, H, W), (N,)
 loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(test_x, test_y), batch_size=64)
 
-
-@torch.no_grad()
-def head_top1(net, loader):
-    """Test top-1 of the appearance head and of the motion head."""
-    net.eval()
-    hits, n = np.zeros(2), 0
-    for x, y in loader:
-        for i, logits in enumerate(net.stream_logits(x)):  # (B, K) each
-            hits[i] += (logits.argmax(1) == y).sum().item()
-        n += len(y)
-    return hits / n
-
-
 taps = {}  # config -> stream -> list of (diagonal taps (T',), off-diagonal / diagonal norm) per filter and seed
 torch_threads = torch.get_num_threads()
 torch.set_num_threads(1)  # small networks: one thread is as fast, and a busy second core cannot stall it
@@ -227,7 +192,8 @@ for row in rows:
         row["head_appearance"] = row["head_motion"] = None
         continue
     net = load_model(row["run_dir"])
-    row["head_appearance"], row["head_motion"] = head_top1(net, loader)
+    top1 = head_top1(net, loader)  # {"appearance", "motion", "fused"}: each head's test top-1
+    row["head_appearance"], row["head_motion"] = top1["appearance"], top1["motion"]
     for fname, tf in temporal_filters_of(net):
         w = tf.weight.detach()[..., 0, 0]  # (C, C, T', 1, 1) -> (C, C, T')
         diag = torch.diagonal(w, dim1=0, dim2=1).T  # (C, T'): W[c, c, :]
@@ -267,17 +233,10 @@ if filtered:
 # %%
 summary = ex.summarize(rows, by=("config",), metric="top1")
 by_c = {e["config"]: e for e in summary}
-auc = {e["config"]: e for e in ex.summarize(rows, by=("config",), metric="val_auc")}
-heads = {m: {e["config"]: e for e in ex.summarize([r for r in rows if r.get(m) is not None], by=("config",), metric=m)}
-         for m in ("head_appearance", "head_motion")}
+auc = A.summarize_by(rows, ("config",), "val_auc")
+heads = {m: A.summarize_by(rows, ("config",), m, present_only=True) for m in ("head_appearance", "head_motion")}
 ex.write_results(rows, summary, OUT)
-
-
-def pct(e, error=False):
-    if e is None or e["n"] == 0:
-        return "—"
-    m = 100 * (1 - e["mean"]) if error else 100 * e["mean"]
-    return f"{m:.1f} ± {100 * e['ci']:.1f}" if e["n"] > 1 else f"{m:.1f}"
+pct = A.pct  # "mean ± 95% CI" in percent; pct(e, True): the error, 100 − top-1
 
 
 def paper_err(c):

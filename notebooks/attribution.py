@@ -64,6 +64,7 @@ batch_size = 32  # clips per step
 lr = 0.003  # AdamW peak learning rate (cosine schedule)
 clip = [16, 32, 32]  # T, H, W of the clips
 seed = 0  # training seed
+dataset = "synthactions"  # SynthActions only: the chapter scores attributions against the action windows
 difficulty = "easy"  # SynthActions: "easy" | "medium" | "hard"
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/attribution; relative paths are taken from the repo root
@@ -104,14 +105,15 @@ P.check_int("ig_steps", ig_steps, min_value=2, max_value=512)
 P.check_int("test_clips", test_clips, min_value=1)
 P.check_int("example", example, min_value=0)
 P.check_float("ts_width", ts_width, min_value=0.05, max_value=4.0)
-P.check_int("flow_channels", flow_channels, min_value=2)
-if flow_channels % 2:
-    raise ValueError(f"parameter flow_channels={flow_channels!r} is invalid: expected an even number (2L)")
+P.check_flow(flow_channels)  # 2L: an even number
 P.check_int("ts_epochs", ts_epochs, min_value=1)
 P.check_float("rgb_width", rgb_width, min_value=0.05, max_value=4.0)
 P.check_int("rgb_epochs", rgb_epochs, min_value=1)
-P.check_common(train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip, seed=seed, difficulty=difficulty,
-               device=device, smoke=smoke)  # shared rules: actionrec.params
+P.check_synthactions_only(dataset, "the attributions are scored against each clip's action window "
+                          "(SynthActions.action_mask) and the two-stream net reads the renderer's exact flow; "
+                          "videos have neither")
+P.check_common(train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip, seed=seed, dataset=dataset,
+               difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
 if clip[0] < 16 or clip[1] < 32 or clip[2] < 32:
     raise ValueError(f"parameter clip={clip!r} is invalid: MTNet-32 and r3d-18 need T >= 16 and H, W >= 32")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute

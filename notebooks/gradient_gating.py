@@ -64,6 +64,7 @@ batch_size = 32  # clips per step
 lr = 0.003  # AdamW peak learning rate (cosine schedule)
 clip = [16, 32, 32]  # T, H, W of the training clips
 seed = 0  # training seed
+dataset = "synthactions"  # SynthActions only: the chapter reads the renderer's exact flow and action windows
 difficulty = "easy"  # SynthActions: "easy" | "medium" | "hard"
 probe_clips = 64  # validation clips the gate statistics are computed on, at every epoch
 example = 0  # test clip drawn in section 1 and in the gate maps
@@ -102,11 +103,12 @@ from actionrec.utils import get_device
 
 P.check_choice("fusion", fusion, FUSION_KINDS)
 P.check_choice("direction", direction, DIRECTIONS)
+P.check_synthactions_only(dataset, "section 1 and the gate statistics on moving pixels read the renderer's exact "
+                          "optical flow and action windows (SynthActions.flow, .action_window); videos have neither")
 P.check_common(width=width, epochs=epochs, train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip,
-               seed=seed, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
-P.check_int("flow_channels", flow_channels, min_value=2)
-if flow_channels % 2:
-    raise ValueError(f"parameter flow_channels={flow_channels!r} is invalid: expected an even number (2L)")
+               seed=seed, dataset=dataset, difficulty=difficulty, device=device,
+               smoke=smoke)  # shared rules: actionrec.params
+P.check_flow(flow_channels)  # 2L: an even number
 P.check_int("probe_clips", probe_clips, min_value=2)
 P.check_int("example", example, min_value=0)
 P.check_int("unit_size", unit_size, min_value=16, max_value=256)

@@ -57,11 +57,13 @@ seeds = 1  # training seeds per network
 epochs = 5  # passes over the training split
 width = 0.25  # channel multiplier of every network
 clip = [16, 32, 32]  # T, H, W of the training clips
-train_samples = 640  # training clips (val/test: a quarter each)
+train_samples = 640  # training clips (val/test: a quarter each); real datasets: 0 means the whole split
 batch_size = 32  # clips per step
 lr = 0.003  # AdamW peak learning rate (cosine schedule)
-dataset = "synthactions"  # "synthactions" (embedded)
-difficulty = "easy"  # SynthActions: "easy" | "medium" | "hard"
+dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos)
+data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
+split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
+difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/receptive_fields; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -83,13 +85,13 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
+from actionrec import ablation as A
 from actionrec import experiments as ex
 from actionrec import params as P
 from actionrec import receptive as R
-from actionrec.data import build_dataset
 from actionrec.models import build_model
 from actionrec.models.tsn import temporal_modules
-from actionrec.train import TrainConfig, load_model
+from actionrec.train import load_model
 from actionrec.utils import get_device, seed_everything
 
 TRAINABLE = ["r3d_18", "c3d_small", "msti_net_small", "mtnet32", "mstnet_small", "tsm_small", "tsn_small"]
@@ -99,14 +101,13 @@ P.check_int("max_depth", max_depth, min_value=2, max_value=12)
 P.check_int("probe_clips", probe_clips, min_value=1)
 P.check_float("threshold", threshold, min_value=0.01, max_value=0.99)
 P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
-               lr=lr, dataset=dataset, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
-if clip[0] < 16 or clip[1] < 32 or clip[2] < 32:
-    raise ValueError(f"parameter clip={clip!r} is invalid: the networks need T >= 16 and H, W >= 32")
+               lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty, device=device,
+               smoke=smoke)  # shared rules: actionrec.params
+P.check_clip(clip, min_size=(16, 32, 32), why="the networks need T >= 16 and H, W >= 32")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     models, seeds, epochs, width = ["mtnet32", "mstnet_small"], 1, 1, 0.125
     clip, train_samples, batch_size, max_depth, probe_clips = [16, 32, 32], 64, 16, 4, 4
-OUT = P.resolve_out_dir(out_dir, "receptive_fields")
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = P.make_out_dir(out_dir, "receptive_fields")
 DEV = get_device(device)
 print(f"results -> {OUT}  (device: {DEV})")
 t_start = time.time()
@@ -335,28 +336,18 @@ display(Markdown(
 
 # %%
 T, H, W = clip
-data_kwargs = dict(frames=T, size=(H, W), difficulty=difficulty)
-base = TrainConfig(
-    dataset=dataset, dataset_kwargs=data_kwargs,
-    train_samples=train_samples, val_samples=max(32, train_samples // 4), test_samples=max(32, train_samples // 4),
-    epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.05, scheduler="cosine",
-    warmup_steps=min(50, epochs * train_samples // batch_size // 10), device=device,
-)
+data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
+base = A.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, epochs=epochs,
+                     batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
 FOLDED = ("mstnet_small", "tsm_small", "tsn_small")  # TSN-style: built for num_segments = T
-configs, extras = {}, {}
-for m in sorted(models, key=lambda m: m not in FOLDED):  # the slow 2D-over-16-frames runs start first
-    kwargs = dict(width=width, **(dict(num_segments=T) if m in FOLDED else {}))
-    cfg = replace(base, model=m, model_kwargs=kwargs)
-    name = f"{m}-{ex.config_tag(cfg)}"
-    configs[name], extras[name] = cfg, dict(model=m)
-t0 = time.time()
-runs = ex.run_grid(configs, range(seeds), OUT / "runs", extras=extras, workers="auto")  # one run per core
-train_wall = time.time() - t0
-trained_now = sum(not r["skipped"] for r in runs)
-print(f"{len(runs)} runs ({trained_now} trained now, {len(runs) - trained_now} reused) in {train_wall / 60:.1f} min")
+variants = {m: (replace(base, model=m, model_kwargs=dict(width=width, **(dict(num_segments=T) if m in FOLDED else {}))),
+                dict(model=m))
+            for m in sorted(models, key=lambda m: m not in FOLDED)}  # the slow 2D-over-16-frames runs start first
+configs, extras = A.build_runs(variants)
+runs, train_wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras)  # one run per core
 
 # %%
-test_set = build_dataset(dataset, "test", num_samples=base.test_samples, seed=base.data_seed, **data_kwargs)
+test_set = A.split_dataset(base, "test")  # the clips the runs were tested on (real videos: one view each)
 X = torch.stack([test_set[i][0] for i in range(min(probe_clips, len(test_set)))])  # (N, 3, T, H, W)
 NUM_CLASSES = test_set.num_classes
 

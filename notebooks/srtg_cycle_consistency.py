@@ -50,12 +50,15 @@ placement = "final"  # where the SRTG sits in every block of r3d-18: "start" | "
 gate = "soft"  # "soft" (differentiable; its LSTMs learn) | "hard" (the paper: open iff cycle-consistent)
 width = 0.25  # channel multiplier of the ResNet widths (64..512 -> 16..128)
 epochs = 5  # passes over the training split
-train_samples = 640  # training clips (val/test: a quarter each)
+train_samples = 640  # training clips (val/test: a quarter each); real datasets: 0 means the whole split
 batch_size = 32  # clips per step
 lr = 0.003  # AdamW peak learning rate (cosine schedule)
 clip = [16, 32, 32]  # T, H, W of the clips
 seed = 0  # training seed (also the shuffle perturbation's seed)
-difficulty = "easy"  # SynthActions: "easy" | "medium" | "hard"
+dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos)
+data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
+split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
+difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
 layer = "layer1.0"  # the gate whose matrices are drawn: "layer<stage>.<block>" (r3d-18: stages 1-4, blocks 0-1)
 example = 0  # index of the test clip drawn in the per-clip figures
 temperatures = [0.001, 0.01, 0.1, 1.0, 10.0, 100.0]  # tau values of the temperature sweeps
@@ -80,35 +83,33 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
+from actionrec import ablation as A
 from actionrec import experiments as ex
 from actionrec import params as P
 from actionrec import viz
-from actionrec.data import build_dataset
 from actionrec.data import transforms as tf
 from actionrec.layers.cycle_consistency import cycle_consistency, squared_distances
 from actionrec.layers.srtg import gate_stats, srt_gates
-from actionrec.models import build_model
-from actionrec.train import TrainConfig, fit, is_finished, load_model
+from actionrec.train import fit, is_finished, load_model
 from actionrec.utils import get_device
 
 P.check_choice("placement", placement, ["start", "mid", "res", "final"])
 P.check_choice("gate", gate, ["soft", "hard"])
-P.check_common(width=width, epochs=epochs, train_samples=train_samples, batch_size=batch_size, lr=lr,
-               clip=clip, seed=seed, difficulty=difficulty, device=device, smoke=smoke)  # shared rules: actionrec.params
+P.check_common(width=width, epochs=epochs, train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip,
+               seed=seed, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty, device=device,
+               smoke=smoke)  # shared rules: actionrec.params
 P.check_choice("layer", layer, [f"layer{s}.{b}" for s in range(1, 5) for b in range(2)])
 P.check_int("example", example, min_value=0)
 P.check_list("temperatures", temperatures, min_value=1e-6, max_value=1e6)
-if clip[0] < 16 or clip[1] < 32 or clip[2] < 32:
-    raise ValueError(f"parameter clip={clip!r} is invalid: r3d-18 needs T >= 16 and H, W >= 32")
+P.check_clip(clip, min_size=(16, 32, 32), why="r3d-18 needs T >= 16 and H, W >= 32")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     width, epochs, train_samples, batch_size, clip = 0.125, 1, 64, 16, [16, 32, 32]
     temperatures = [0.01, 1.0, 100.0]
-test_samples = max(32, train_samples // 4)
+test_samples = max(32, train_samples // 4) if train_samples else 256  # test clips analysed (0: real, whole split)
 if example >= test_samples:
     raise ValueError(f"parameter example={example!r} is invalid: expected an index < {test_samples} (test clips)")
 
-OUT = P.resolve_out_dir(out_dir, "srtg_cycle_consistency")
-OUT.mkdir(parents=True, exist_ok=True)
+OUT = P.make_out_dir(out_dir, "srtg_cycle_consistency")
 DEV = get_device(device)
 print(f"results -> {OUT}  (device: {DEV})")
 t_start = time.time()
@@ -218,14 +219,10 @@ plt.show()
 
 # %%
 T, H, W = clip
-data_kwargs = dict(frames=T, size=(H, W), difficulty=difficulty)
-cfg = TrainConfig(
-    model="r3d_18", model_kwargs=dict(width=width, srtg=placement, srtg_kwargs={"gate": gate}),
-    dataset="synthactions", dataset_kwargs=data_kwargs, train_samples=train_samples,
-    val_samples=test_samples, test_samples=test_samples, epochs=epochs, batch_size=batch_size, lr=lr,
-    weight_decay=0.05, scheduler="cosine", warmup_steps=min(50, epochs * train_samples // batch_size // 10),
-    seed=seed, device=device,
-)
+data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
+cfg = A.base_config(model="r3d_18", model_kwargs=dict(width=width, srtg=placement, srtg_kwargs={"gate": gate}),
+                    dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, epochs=epochs,
+                    batch_size=batch_size, lr=lr, seed=seed, device=device)  # AdamW, cosine; val/test: a quarter
 run_dir = OUT / "runs" / f"r3d_18-{placement}-{gate}-{ex.config_tag(cfg)}" / f"seed_{seed}"
 t0 = time.time()
 reused = is_finished(run_dir)
@@ -252,7 +249,7 @@ print(f"r3d-18 + SRTG {placement}/{gate}: test top-1 {100 * result['top1']:.1f}%
 # between them, and how many distinct frames of $a^*$ the $T$ frames of $\mathrm{pool}(a)$ land on.
 
 # %%
-test_set = build_dataset("synthactions", "test", num_samples=test_samples, seed=cfg.data_seed, **data_kwargs)
+test_set = A.split_dataset(cfg, "test", num_samples=test_samples)  # the run's test clips (real videos: one view each)
 X_test = torch.stack([test_set[i][0] for i in range(len(test_set))])  # (N, 3, T, H, W)
 Y_test = torch.tensor([int(test_set[i][1]) for i in range(len(test_set))])  # (N,)
 CLASSES = test_set.classes
@@ -493,7 +490,7 @@ with open(OUT / "results.csv", "w") as f:
         f.write(",".join(f"{rec[k]:.6g}" if isinstance(rec[k], float) else str(rec[k]) for k in fields) + "\n")
 summary = dict(
     model="r3d_18", placement=placement, gate=gate, width=width, epochs=epochs, train_samples=train_samples,
-    clip=clip, seed=seed, difficulty=difficulty, run_dir=str(run_dir),
+    clip=clip, seed=seed, dataset=dataset, difficulty=difficulty, run_dir=str(run_dir),
     test_top1=result["top1"], test_top1_recomputed=top1, val_top1=result["val"]["top1"],
     top1_by_perturbation={k: p["top1"] for k, p in perturbed.items()},
     gates=records, toy=toy_rows, temperature_sweep={n: {k: v.tolist() for k, v in d.items()} for n, d in sweep.items()},

@@ -172,13 +172,14 @@ def _pairs(configs: Mapping[str, TrainConfig] | Iterable[tuple[str, TrainConfig]
 
 def config_tag(cfg: TrainConfig, length: int = 8) -> str:
     """Short stable hash of everything in ``cfg`` except the seed (and settings that do not change
-    results: device, workers, caching). Put it in a config's name so that changing a notebook
+    results: ``train.computed_fields`` drops device, workers, caching, data_root, ...). Put it in a config's name so that changing a notebook
     parameter (epochs, lr, ...) trains new runs instead of colliding with finished ones."""
     import hashlib
 
-    d = cfg.to_dict()
-    for k in ("seed", "device", "num_workers", "cache_data"):
-        d.pop(k, None)
+    from .train import computed_fields
+
+    d = computed_fields(cfg.to_dict())  # without device, workers, caching, data_root, ...
+    d.pop("seed", None)
     blob = json.dumps(d, sort_keys=True, default=str).encode()
     return hashlib.sha1(blob).hexdigest()[:length]
 

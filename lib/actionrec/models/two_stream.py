@@ -90,6 +90,7 @@ __all__ = [
     "ResNetStream",
     "Bottleneck",
     "temporal_filters_of",
+    "head_top1",
     "two_stream_r50",
     "two_stream_r152",
     "two_stream_small",
@@ -358,6 +359,27 @@ class STMultiplierNet(nn.Module):
 def temporal_filters_of(model: nn.Module) -> list[tuple[str, TemporalFilter]]:
     """``(name, module)`` of every :class:`TemporalFilter` (e.g. ``"appearance.stages.3.1.tf_residual"``)."""
     return [(n, m) for n, m in model.named_modules() if isinstance(m, TemporalFilter)]
+
+
+@torch.no_grad()
+def head_top1(model: STMultiplierNet, loader, *, device: Union[str, torch.device] = "cpu") -> dict[str, float]:
+    """Top-1 of each stream's own head and of their late fusion (the model's output) over ``loader``
+    (``(x, y)`` batches: x as ``forward`` takes it, y ``(B,)`` labels). Puts the model in eval mode.
+
+    Returns ``{"appearance", "motion", "fused"}``: fractions of the clips whose argmax is the label.
+    """
+    model.eval()
+    hits, n = [0, 0, 0], 0
+    for x, y in loader:
+        x = tuple(t.to(device) for t in x) if isinstance(x, (tuple, list)) else x.to(device)
+        y = y.to(device)
+        la, lm = model.stream_logits(x)  # (B, K) each
+        for i, logits in enumerate((la, lm, model.late_fusion(la, lm))):
+            hits[i] += int((logits.argmax(1) == y).sum())
+        n += len(y)
+    if n == 0:
+        raise ValueError("head_top1: loader yielded no clips")
+    return {"appearance": hits[0] / n, "motion": hits[1] / n, "fused": hits[2] / n}
 
 
 _DOC_KW = """Keyword args as :class:`STMultiplierNet` (fusion, direction, fusion_unit, temporal_filters,

@@ -1,0 +1,254 @@
+"""The plumbing every ablation notebook shares: data settings, the base config, naming and costing
+the runs, training the grid, and the summaries its tables read.
+
+What a notebook keeps: its parameters, the mechanism-specific code (which variants, which model
+kwargs, the analyses), the tables, plots, prose and verdicts. What it calls here::
+
+    dataset, clip, difficulty, data_root, split ─→ data_kwargs(...)        dataset_kwargs of every run
+      ─→ base_config(...)                         the TrainConfig every variant starts from
+      ─→ {prefix: (replace(base, model=..., model_kwargs=...), row fields)}      (in the notebook)
+      ─→ build_runs(...)                          names f"{prefix}-{config_tag(cfg)}", GMACs, params
+      ─→ train_grid(...)                          run_grid (one run per core), wall time, and the
+                                                  time-reversal confusion of each run (SynthActions)
+      ─→ summarize_by(...), pct(...)              tables; experiments.write_results writes them
+
+Datasets. ``"synthactions"`` gives exactly the settings the notebooks always used (the run
+directories of finished runs, named by :func:`actionrec.experiments.config_tag`, are found again).
+A real dataset (``actionrec.params.REAL_DATASETS``) reads the videos under ``data_root`` with the
+official split ``split`` (``fold`` of :func:`actionrec.data.videos.build_video_dataset`); clips are
+square ``size`` x ``size`` crops of frames resized to a shorter side of ``round(8/7 · size)`` (the
+112-from-128 ratio of PySlowFast / MMAction2), ``frames`` consecutive frames with interval 2, or
+one frame from each of ``frames`` equal segments (TSN sampling, ``segments=True``).
+``train_samples`` / ``test_samples`` = 0 use the whole split. ``difficulty`` applies to
+SynthActions only. Test top-1 on a real dataset is what :func:`actionrec.train.fit` measures on its
+test split: 10 clips x 3 crops per video, each view scored on its own (video-level accuracy:
+``python -m actionrec.evaluate``).
+
+Two-stream networks read RGB + optical flow (``flow=``): SynthActions renders or estimates it
+(:mod:`actionrec.data.flow`); a real dataset estimates it from the decoded frames
+(:class:`actionrec.data.videos.VideoDataset` with ``modality="rgb+flow"``: flow between consecutive
+video frames on the resized frames, cropped and flipped with the clip, 8-bit, cached per frame under
+``flow_cache_dir``). Both give items ``(5, T, H, W)``: RGB then per-frame (dx, dy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from . import experiments as ex
+from .params import is_real, resolve_data_root
+from .train import FINAL_FILE, TrainConfig
+from .utils import get_device
+
+__all__ = [
+    "dataset_name",
+    "short_side_for",
+    "data_kwargs",
+    "base_config",
+    "split_dataset",
+    "build_runs",
+    "train_grid",
+    "has_reversal_pairs",
+    "add_reversal_confusion",
+    "summarize_by",
+    "pct",
+]
+
+
+_NAMES = {"synthactions": "SynthActions", "ucf101": "UCF-101", "hmdb51": "HMDB-51", "kinetics": "Kinetics",
+          "ssv2": "Something-Something v2", "folder": "videos"}
+
+
+def dataset_name(dataset: str) -> str:
+    """How plots and tables name ``dataset`` ("SynthActions", "UCF-101", ...)."""
+    return _NAMES.get(dataset, dataset)
+
+
+def short_side_for(size: int) -> int:
+    """Shorter side real frames are resized to before a ``size`` x ``size`` crop: ``round(8/7 · size)``
+    (112 → 128, PySlowFast's and MMAction2's ratio; 32 → 37)."""
+    return round(size * 8 / 7)
+
+
+def data_kwargs(dataset: str, clip: Sequence[int], *, difficulty: str = "easy", data_root: str = "", split: int = 1,
+                flow: str | None = None, flow_cache_dir: str | os.PathLike | None = None,
+                segments: bool = False) -> dict[str, Any]:
+    """``dataset_kwargs`` for clips ``clip`` = (T, H, W) of ``dataset``.
+
+    SynthActions: ``frames``, ``size=(H, W)``, ``difficulty`` and, with ``flow`` (a method of
+    :mod:`actionrec.data.flow` or ``"gt"``), ``modality="rgb+flow"``, ``flow_method`` and (unless
+    ``"gt"``) ``flow_cache_dir``. Real datasets: ``data_root`` (absolute), ``fold=split``,
+    ``size=H`` (square, H == W), ``short_side``, and ``frames=T`` or, with ``segments=True`` (for
+    TSN-style 2D networks), ``segments=T``; with ``flow`` (an estimator: ``"farneback"``, ``"dis"``,
+    ``"tvl1"``; not ``"gt"``) also ``modality="rgb+flow"``, ``flow_method`` and ``flow_cache_dir``.
+    """
+    T, H, W = clip
+    if not is_real(dataset):
+        kw: dict[str, Any] = dict(frames=T, size=(H, W), difficulty=difficulty)
+        if flow is not None:
+            kw.update(modality="rgb+flow", flow_method=flow)
+            if flow != "gt":
+                if flow_cache_dir is None:
+                    raise ValueError(f"flow={flow!r} is estimated from the frames: pass flow_cache_dir= (where the "
+                                     "flow is cached)")
+                kw["flow_cache_dir"] = str(flow_cache_dir)
+        return kw
+    if flow == "gt":
+        raise ValueError(f"flow='gt' is SynthActions' exact rendered flow; dataset={dataset!r} estimates flow from "
+                         "its videos: use flow='farneback' (or another method of actionrec.data.flow.available_methods())")
+    if flow is not None and flow_cache_dir is None:
+        raise ValueError(f"flow={flow!r} is estimated from the frames: pass flow_cache_dir= (where the flow is cached)")
+    if H != W:
+        raise ValueError(f"clip={list(clip)!r}: real videos are cropped to square frames; use H == W")
+    root = resolve_data_root(data_root)
+    if root is None:
+        raise ValueError(f"data_root is required for dataset={dataset!r} (the folder holding its videos)")
+    kw = dict(data_root=str(root), fold=split, size=H, short_side=short_side_for(H))
+    if segments:
+        kw["segments"] = T  # TSN sampling: one frame from each of T equal segments
+    else:
+        kw["frames"] = T  # T consecutive frames, interval 2
+    if flow is not None:  # per-frame flow beside the RGB: items (5, T, H, W) like SynthActions'
+        kw.update(modality="rgb+flow", flow_method=flow, flow_cache_dir=str(flow_cache_dir))
+    return kw
+
+
+def _count(dataset: str, kwargs: Mapping[str, Any], num_samples: int | None) -> int:
+    from .data import build_dataset
+
+    return len(build_dataset(dataset, "train", num_samples=num_samples, **kwargs))
+
+
+def base_config(*, dataset: str, dataset_kwargs: Mapping[str, Any], train_samples: int, epochs: int, batch_size: int,
+                lr: float, device: str = "auto", test_samples: int | None = None, **fields: Any) -> TrainConfig:
+    """The TrainConfig the variants of an ablation start from (``fields``: e.g. ``model=``, ``seed=``).
+
+    AdamW (weight decay 0.05), cosine schedule, ``warmup_steps = min(50, steps / 10)``; val split:
+    a quarter of ``train_samples`` (at least 32), test split: ``test_samples`` or, if None, the same
+    number. For a real dataset ``train_samples`` / ``test_samples`` = 0 mean the whole split (the val
+    split is then the whole test list too), and the warm-up counts the videos actually there.
+    """
+    quarter = max(32, train_samples // 4)
+    if not is_real(dataset):
+        n_train, val, test = train_samples, quarter, quarter if test_samples is None else test_samples
+        workers = {}
+    else:
+        val = quarter if train_samples else None
+        test = (val if test_samples is None else test_samples) or None
+        n_train = _count(dataset, dataset_kwargs, train_samples or None)
+        workers = {"num_workers": min(8, os.cpu_count() or 1)} if get_device(device).type == "cuda" else {}
+    return TrainConfig(
+        dataset=dataset, dataset_kwargs=dict(dataset_kwargs),
+        train_samples=train_samples or None, val_samples=val, test_samples=test,
+        epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.05, scheduler="cosine",
+        warmup_steps=min(50, epochs * n_train // batch_size // 10), device=device, **workers, **fields,
+    )
+
+
+def split_dataset(cfg: TrainConfig, split: str = "test", *, num_samples: int | None = None):
+    """Split ``split`` of ``cfg``'s data, as :func:`actionrec.train.fit` builds it (same clips), for the
+    notebooks' own analyses; on a real dataset the test split has one view per video (centre clip,
+    centre crop). ``num_samples``: fewer items than the config's (None: the config's)."""
+    from .data import build_dataset
+
+    n = {"train": cfg.train_samples, "val": cfg.val_samples, "test": cfg.test_samples}[split]
+    kw = dict(cfg.dataset_kwargs)
+    if is_real(cfg.dataset) and split == "test":
+        kw.update(clips=1, crops=1)
+    return build_dataset(cfg.dataset, split, num_samples=n if num_samples is None else num_samples,
+                         seed=cfg.data_seed, **kw)
+
+
+def build_runs(variants: Mapping[str, tuple[TrainConfig, Mapping[str, Any]]], *, num_classes: int | None = None,
+               input_shape: Sequence[int] | None = None) -> tuple[dict[str, TrainConfig], dict[str, dict[str, Any]]]:
+    """Name and cost the runs of an ablation.
+
+    ``variants``: ``{prefix: (cfg, row)}``; ``row`` holds the fields the tables group by (e.g.
+    ``{"r": 0.5, "g": 1}``). Returns ``(runs, extras)``: ``runs[name] = cfg`` with ``name =
+    f"{prefix}-{config_tag(cfg)}"`` (the tag hashes every setting, so changing a parameter trains
+    new runs beside the old ones) and ``extras[name] = {**row, "gmacs", "params_m"}``: multiply-adds
+    per clip of ``input_shape`` (C, T, H, W) in 10⁹ and parameters in 10⁶ of the model built with
+    ``num_classes`` outputs (``input_shape=None``: no costs, ``extras[name] = row``).
+    """
+    from .complexity import count_macs, count_params
+    from .models import build_model
+
+    if input_shape is not None and num_classes is None:
+        raise ValueError("build_runs: the costs need num_classes (the dataset's .num_classes) with input_shape")
+    runs, extras = {}, {}
+    for prefix, (cfg, row) in variants.items():
+        name = f"{prefix}-{ex.config_tag(cfg)}"
+        if name in runs:
+            raise ValueError(f"variants {prefix!r} and another give the same run name {name!r}")
+        runs[name], extras[name] = cfg, dict(row)
+        if input_shape is not None:
+            net = build_model(cfg.model, num_classes=num_classes, **cfg.model_kwargs)
+            extras[name].update(gmacs=count_macs(net, tuple(input_shape)) / 1e9, params_m=count_params(net) / 1e6)
+    return runs, extras
+
+
+def has_reversal_pairs(dataset: str) -> bool:
+    """Whether ``dataset`` has classes that are exact time reversals of each other (SynthActions'
+    ``REVERSAL_PAIRS``); real datasets have none that are labelled as such."""
+    return dataset == "synthactions"
+
+
+def add_reversal_confusion(rows: Iterable[dict[str, Any]]) -> None:
+    """Set ``paired_top1`` and ``swapped`` (:func:`actionrec.experiments.reversal_confusion` of the
+    test confusion matrix in the run's ``final.json``) on every row that has not failed."""
+    for row in rows:
+        if row.get("error"):
+            continue
+        confusion = json.loads((Path(row["run_dir"]) / FINAL_FILE).read_text())["test"]["confusion"]
+        rc = ex.reversal_confusion(confusion)
+        row["paired_top1"], row["swapped"] = rc["paired_top1"], rc["swapped"]
+
+
+def train_grid(runs: Mapping[str, TrainConfig], seeds: int, out_dir: str | os.PathLike, *,
+               extras: Mapping[str, Mapping[str, Any]] | None = None, on_diverge: str = "raise",
+               reversal: bool = False, log: Callable[[str], Any] | None = print) -> tuple[list[dict[str, Any]], float]:
+    """Train every run with seeds ``0 .. seeds-1`` (``experiments.run_grid``, one run per core,
+    finished runs reused) and return ``(rows, wall seconds)``.
+
+    ``log`` (default ``print``) gets one line: runs trained now and reused, and the wall time; and
+    one more naming the runs that diverged (``on_diverge="record"``: their rows carry ``error``).
+    ``reversal=True`` adds ``paired_top1`` / ``swapped`` to each row (:func:`add_reversal_confusion`)
+    when every run's dataset has time-reversed class pairs, and nothing otherwise.
+    """
+    t0 = time.time()
+    rows = ex.run_grid(runs, range(seeds), out_dir, extras=extras, workers="auto", on_diverge=on_diverge)
+    wall = time.time() - t0
+    if reversal and all(has_reversal_pairs(cfg.dataset) for cfg in runs.values()):
+        add_reversal_confusion(rows)
+    if log is not None:
+        trained = sum(not r["skipped"] for r in rows)
+        log(f"{len(rows)} runs ({trained} trained now, {len(rows) - trained} reused) in {wall / 60:.1f} min")
+        failed = [f"{r['name']}/seed_{r['seed']}" for r in rows if r.get("error")]
+        if failed:
+            log(f"{len(failed)} runs diverged (non-finite loss) and are left out of the means: {', '.join(failed)}")
+    return rows, wall
+
+
+def summarize_by(rows: Sequence[Mapping[str, Any]], by: Sequence[str], metric: str, *,
+                 present_only: bool = False) -> dict[Any, dict[str, Any]]:
+    """``experiments.summarize(rows, by, metric)`` keyed by the ``by`` value (one field) or tuple of
+    values. ``present_only``: only rows whose ``metric`` is set (not None) count; {} if there are none."""
+    if present_only:
+        rows = [r for r in rows if r.get(metric) is not None]
+        if not rows:
+            return {}
+    key = (lambda e: e[by[0]]) if len(by) == 1 else (lambda e: tuple(e[k] for k in by))
+    return {key(e): e for e in ex.summarize(rows, by=tuple(by), metric=metric)}
+
+
+def pct(e: Mapping[str, Any] | None, error: bool = False) -> str:
+    """A summary entry as ``"mean ± ci"`` in percent (just the mean for one seed; "—" for none);
+    ``error=True`` shows 100 − the mean (classification error, as the two-stream paper reports)."""
+    if e is None or e["n"] == 0:
+        return "—"
+    m = 100 * (1 - e["mean"]) if error else 100 * e["mean"]
+    return f"{m:.1f} ± {100 * e['ci']:.1f}" if e["n"] > 1 else f"{m:.1f}"

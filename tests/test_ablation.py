@@ -1,0 +1,241 @@
+"""actionrec.ablation (the shared plumbing of the ablation notebooks) and two_stream.head_top1.
+
+The SynthActions settings must stay exactly what the notebooks always built: a run's folder is named
+by ``config_tag(cfg)``, so any drift would silently retrain every finished run. Real datasets are
+tested on a tiny UCF-101-shaped tree written with ``video_io.write_video``.
+"""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from actionrec import ablation as A
+from actionrec import experiments as ex
+from actionrec.complexity import count_macs, count_params
+from actionrec.data import build_dataset
+from actionrec.data.synthetic import REVERSAL_PAIRS
+from actionrec.data.video_io import write_video
+from actionrec.models import build_model
+from actionrec.models.two_stream import head_top1
+from actionrec.train import FINAL_FILE, TrainConfig
+
+CLASSES = ["ApplyEyeMakeup", "Basketball"]
+
+
+@pytest.fixture(scope="module")
+def ucf(tmp_path_factory):
+    """2 classes x 4 videos (3 train, 1 test each), 20 frames of 24x32, split 1 only."""
+    root = tmp_path_factory.mktemp("UCF-101")
+    rng = np.random.default_rng(0)
+    train, test = [], []
+    for c, name in enumerate(CLASSES):
+        (root / name).mkdir()
+        for g in range(4):
+            rel = f"{name}/v_{name}_g{g + 1:02d}_c01.avi"
+            write_video(root / rel, rng.integers(0, 255, (20, 24, 32, 3), dtype=np.uint8), codec="mpeg4")
+            (train if g < 3 else test).append(rel)
+    ann = root / "ucfTrainTestlist"
+    ann.mkdir()
+    (ann / "classInd.txt").write_text("".join(f"{i + 1} {n}\n" for i, n in enumerate(CLASSES)))
+    (ann / "trainlist01.txt").write_text("".join(f"{r} {CLASSES.index(r.split('/')[0]) + 1}\n" for r in train))
+    (ann / "testlist01.txt").write_text("".join(f"{r}\n" for r in test))
+    return root
+
+
+def old_style_base(data_kwargs, *, train_samples, epochs, batch_size, lr, test_samples=None, **fields):
+    """How every ablation notebook built its base config before actionrec.ablation existed."""
+    return TrainConfig(
+        dataset="synthactions", dataset_kwargs=data_kwargs,
+        train_samples=train_samples, val_samples=max(32, train_samples // 4),
+        test_samples=max(32, train_samples // 4) if test_samples is None else test_samples,
+        epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.05, scheduler="cosine",
+        warmup_steps=min(50, epochs * train_samples // batch_size // 10), device="auto", **fields)
+
+
+# --- data_kwargs ------------------------------------------------------------------------------------
+
+
+def test_synthactions_data_kwargs_are_the_historical_ones():
+    assert A.data_kwargs("synthactions", [16, 32, 48], difficulty="medium") == dict(frames=16, size=(32, 48),
+                                                                                   difficulty="medium")
+    assert A.data_kwargs("synthactions", [8, 32, 32], flow="farneback", flow_cache_dir="/o/flow_cache") == dict(
+        frames=8, size=(32, 32), difficulty="easy", modality="rgb+flow", flow_method="farneback",
+        flow_cache_dir="/o/flow_cache")
+    assert "flow_cache_dir" not in A.data_kwargs("synthactions", [8, 32, 32], flow="gt")
+    with pytest.raises(ValueError, match="flow_cache_dir"):
+        A.data_kwargs("synthactions", [8, 32, 32], flow="farneback")
+
+
+def test_real_data_kwargs(ucf):
+    kw = A.data_kwargs("ucf101", [16, 112, 112], difficulty="hard", data_root=str(ucf), split=2)
+    assert kw == dict(data_root=str(ucf), fold=2, size=112, short_side=128, frames=16)  # no difficulty
+    tsn = A.data_kwargs("hmdb51", [8, 32, 32], data_root=str(ucf), segments=True)
+    assert tsn["segments"] == 8 and "frames" not in tsn and tsn["short_side"] == 37
+    with pytest.raises(ValueError, match=r"clip=\[16, 32, 40\].*square"):
+        A.data_kwargs("ucf101", [16, 32, 40], data_root=str(ucf))
+    with pytest.raises(ValueError, match="data_root"):
+        A.data_kwargs("ucf101", [16, 32, 32], data_root="")
+    with pytest.raises(NotImplementedError, match=r"modality='rgb\+flow'"):
+        A.data_kwargs("ucf101", [8, 32, 32], data_root=str(ucf), flow="farneback", flow_cache_dir="/o")
+
+
+# --- base_config ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("test_samples", [None, 512])
+def test_base_config_equals_the_notebooks_old_config_and_tag(test_samples):
+    kw = A.data_kwargs("synthactions", [16, 32, 32])
+    new = A.base_config(model="msti_net_small", dataset="synthactions", dataset_kwargs=kw, train_samples=896,
+                        test_samples=test_samples, epochs=6, batch_size=16, lr=0.003, device="auto")
+    old = old_style_base(dict(frames=16, size=(32, 32), difficulty="easy"), train_samples=896, epochs=6,
+                         batch_size=16, lr=0.003, test_samples=test_samples, model="msti_net_small")
+    assert new == old and ex.config_tag(new) == ex.config_tag(old)
+
+
+def test_config_tag_of_a_finished_default_run_is_unchanged():
+    """ablation_msti's default P3D-B row lives in build/ablation_msti/runs/p3d_b-9b14d265."""
+    base = A.base_config(model="msti_net_small", dataset="synthactions",
+                         dataset_kwargs=A.data_kwargs("synthactions", [16, 32, 32]), train_samples=896,
+                         test_samples=512, epochs=6, batch_size=16, lr=0.003, device="auto")
+    runs, _ = A.build_runs({"p3d_b": (replace(base, model_kwargs=dict(variant="p3d_b", width=0.25)), {})})
+    assert list(runs) == ["p3d_b-9b14d265"]
+
+
+def test_base_config_on_real_data_counts_the_split(ucf):
+    kw = A.data_kwargs("ucf101", [4, 16, 16], data_root=str(ucf))
+    whole = A.base_config(dataset="ucf101", dataset_kwargs=kw, train_samples=0, test_samples=0, epochs=30,
+                          batch_size=2, lr=0.01)
+    assert (whole.train_samples, whole.val_samples, whole.test_samples) == (None, None, None)
+    assert whole.warmup_steps == 30 * 6 // 2 // 10  # 6 training videos on disk
+    some = A.base_config(dataset="ucf101", dataset_kwargs=kw, train_samples=64, epochs=30, batch_size=2, lr=0.01)
+    assert (some.train_samples, some.val_samples, some.test_samples) == (64, 32, 32)
+    assert some.warmup_steps == whole.warmup_steps  # 64 asked, 6 there
+    assert some.num_workers == 0  # decoding workers only on CUDA (the CPU cores train)
+
+
+# --- split_dataset ----------------------------------------------------------------------------------
+
+
+def test_split_dataset_is_the_runs_split(ucf):
+    cfg = A.base_config(dataset="synthactions", dataset_kwargs=A.data_kwargs("synthactions", [4, 16, 16]),
+                        train_samples=64, epochs=1, batch_size=16, lr=0.01)
+    ours = A.split_dataset(cfg, "test")
+    ref = build_dataset("synthactions", "test", num_samples=cfg.test_samples, seed=cfg.data_seed, **cfg.dataset_kwargs)
+    assert len(ours) == len(ref) == 32 and torch.equal(ours[5][0], ref[5][0])
+    assert len(A.split_dataset(cfg, "test", num_samples=8)) == 8
+    real = A.base_config(dataset="ucf101", dataset_kwargs=A.data_kwargs("ucf101", [4, 16, 16], data_root=str(ucf)),
+                         train_samples=0, epochs=1, batch_size=2, lr=0.01)
+    test = A.split_dataset(real, "test")
+    assert test.views_per_video == 1 and len(test) == 2  # one centre view per test video, not 10 x 3
+    x, y = test[1]
+    assert x.shape == (3, 4, 16, 16) and y == 1
+
+
+# --- build_runs -------------------------------------------------------------------------------------
+
+
+def test_build_runs_names_and_costs():
+    base = A.base_config(model="c3d_small", dataset="synthactions",
+                         dataset_kwargs=A.data_kwargs("synthactions", [4, 16, 16]), train_samples=64, epochs=1,
+                         batch_size=16, lr=0.01)
+    variants = {f"w{w:g}": (replace(base, model_kwargs=dict(width=w)), dict(width_mult=w)) for w in (0.25, 0.5)}
+    runs, extras = A.build_runs(variants, num_classes=7, input_shape=(3, 4, 16, 16))
+    assert list(runs) == [f"w{w:g}-{ex.config_tag(variants[f'w{w:g}'][0])}" for w in (0.25, 0.5)]
+    assert len(set(runs)) == 2  # the tag differs with the model kwargs
+    for name, cfg in runs.items():
+        net = build_model("c3d_small", num_classes=7, **cfg.model_kwargs)
+        assert list(extras[name]) == ["width_mult", "gmacs", "params_m"]  # the row's fields first: column order
+        assert extras[name]["gmacs"] == count_macs(net, (3, 4, 16, 16)) / 1e9
+        assert extras[name]["params_m"] == count_params(net) / 1e6  # num_classes=7 reached the head
+    plain, rows = A.build_runs(variants)
+    assert plain == runs and rows == {n: {"width_mult": e["width_mult"]} for n, e in extras.items()}
+    with pytest.raises(ValueError, match="num_classes"):
+        A.build_runs(variants, input_shape=(3, 4, 16, 16))
+
+
+# --- train_grid -------------------------------------------------------------------------------------
+
+
+def test_train_grid_trains_then_reuses_and_adds_reversal_confusion(tmp_path, one_thread):
+    base = A.base_config(model="c3d_small", model_kwargs=dict(width=0.125), dataset="synthactions",
+                         dataset_kwargs=A.data_kwargs("synthactions", [4, 16, 16]), train_samples=16, epochs=1,
+                         batch_size=16, lr=0.01, device="cpu")
+    runs, extras = A.build_runs({"tiny": (base, {"variant": "tiny"})})
+    lines = []
+    rows, wall = A.train_grid(runs, 1, tmp_path, extras=extras, reversal=True, log=lines.append)
+    assert wall > 0 and len(rows) == 1 and not rows[0]["skipped"] and rows[0]["variant"] == "tiny"
+    assert lines == [f"1 runs (1 trained now, 0 reused) in {wall / 60:.1f} min"]
+    confusion = json.loads((tmp_path / next(iter(runs)) / "seed_0" / FINAL_FILE).read_text())["test"]["confusion"]
+    rc = ex.reversal_confusion(confusion)
+    assert rows[0]["swapped"] == rc["swapped"] and rows[0]["paired_top1"] == rc["paired_top1"]
+    again, _ = A.train_grid(runs, 1, tmp_path, extras=extras, log=lines.append)
+    assert again[0]["skipped"] and again[0]["top1"] == rows[0]["top1"] and "swapped" not in again[0]
+    assert lines[-1].startswith("1 runs (0 trained now, 1 reused)")
+
+
+def _fake_final(run_dir, confusion):
+    run_dir.mkdir(parents=True)
+    (run_dir / FINAL_FILE).write_text(json.dumps({"test": {"confusion": confusion}}))
+
+
+def test_train_grid_reversal_only_with_reversed_pairs_and_reports_divergence(tmp_path, monkeypatch):
+    k = 16
+    confusion = np.eye(k, dtype=int) * 4
+    a, b = REVERSAL_PAIRS[0]
+    confusion[a, a], confusion[a, b] = 1, 3  # 3 of 4 clips of class a called its reverse
+    _fake_final(tmp_path / "ok", confusion.tolist())
+    rows = [dict(name="x", seed=0, run_dir=str(tmp_path / "ok"), skipped=False),
+            dict(name="x", seed=1, run_dir=str(tmp_path / "bad"), skipped=False, error="non-finite loss")]
+    monkeypatch.setattr(ex, "run_grid", lambda *a, **k: [dict(r) for r in rows])
+    cfg = TrainConfig(dataset="synthactions")
+    lines = []
+    out, _ = A.train_grid({"x": cfg}, 2, tmp_path, reversal=True, log=lines.append)
+    assert out[0]["swapped"] == 3 / (4 * 2 * len(REVERSAL_PAIRS)) and "swapped" not in out[1]
+    assert lines[1] == "1 runs diverged (non-finite loss) and are left out of the means: x/seed_1"
+    monkeypatch.setattr(A, "has_reversal_pairs", lambda dataset: dataset != "synthactions")  # as a video dataset
+    out, _ = A.train_grid({"x": cfg}, 2, tmp_path, reversal=True, log=None)
+    assert "swapped" not in out[0]
+    assert A.has_reversal_pairs("synthactions") is not A.has_reversal_pairs("ucf101")
+
+
+# --- summaries --------------------------------------------------------------------------------------
+
+
+def test_summarize_by_and_pct():
+    rows = [dict(name="a", seed=s, g=1, r=r, top1=0.5 + 0.1 * s, swapped=None if r == 1.0 else 0.2)
+            for r in (0.5, 1.0) for s in range(3)]
+    by_tuple = A.summarize_by(rows, ("g", "r"), "top1")
+    assert set(by_tuple) == {(1, 0.5), (1, 1.0)} and by_tuple[(1, 0.5)]["n"] == 3
+    by_one = A.summarize_by(rows, ("r",), "swapped", present_only=True)
+    assert list(by_one) == [0.5] and by_one[0.5]["mean"] == pytest.approx(0.2)
+    assert A.summarize_by([r for r in rows if r["r"] == 1.0], ("r",), "swapped", present_only=True) == {}
+    e = by_tuple[(1, 0.5)]
+    assert A.pct(e) == f"{100 * e['mean']:.1f} ± {100 * e['ci']:.1f}" == "60.0 ± 24.8"
+    assert A.pct(e, error=True) == "40.0 ± 24.8"
+    assert A.pct({"mean": 0.25, "ci": float("nan"), "n": 1}) == "25.0"
+    assert A.pct(None) == A.pct({"mean": float("nan"), "ci": float("nan"), "n": 0}) == "—"
+    assert A.dataset_name("ucf101") == "UCF-101" and A.dataset_name("synthactions") == "SynthActions"
+
+
+# --- head_top1 --------------------------------------------------------------------------------------
+
+
+def test_head_top1_reads_each_stream_and_the_fusion(one_thread):
+    torch.manual_seed(0)
+    net = build_model("two_stream_small", num_classes=5, width=0.125, flow_channels=4)
+    x, y = torch.randn(12, 5, 4, 32, 32), torch.randint(0, 5, (12,))
+    loader = [(x[:8], y[:8]), (x[8:], y[8:])]
+    net.train()
+    top = head_top1(net, loader)
+    assert not net.training  # eval mode: BatchNorm running statistics
+    with torch.no_grad():
+        la, lm = net.stream_logits(x)
+        fused = net(x)
+    assert top["appearance"] == (la.argmax(1) == y).sum().item() / 12
+    assert top["motion"] == (lm.argmax(1) == y).sum().item() / 12
+    assert top["fused"] == (fused.argmax(1) == y).sum().item() / 12  # the model's own output is the fusion
+    with pytest.raises(ValueError, match="no clips"):
+        head_top1(net, [])
