@@ -64,7 +64,7 @@ test_samples = 256  # test clips (the verdict's numbers)
 batch_size = 16  # clips per step
 lr = 0.01  # AdamW peak learning rate (cosine schedule)
 flow_method = "farneback"  # "farneback" (estimated, cached under out_dir) | "gt" (the renderer's exact flow) | "dis"
-dataset = "synthactions"  # "synthactions" (embedded); video datasets need flow, which their loader lacks ("Which flow")
+dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder"
 data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
 split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
 difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
@@ -132,9 +132,11 @@ print(f"results -> {OUT}")
 # 768 clips one process renders, once (flow is also cached on disk under `out_dir/flow_cache`, so a
 # rerun or a second worker reads it in 2.7 ms per clip). Estimated flow is what a real two-stream
 # network gets, so it is the default; the cell below measures how far it is from the truth. Real
-# videos (`dataset="ucf101"`, ...) would need the same per-frame flow, but their loader
-# (`actionrec.data.videos.VideoDataset`) decodes RGB only, so for them this notebook stops with a
-# `NotImplementedError` that says so.
+# videos (`dataset="ucf101"`, ...) get the same per-frame flow from their loader
+# (`actionrec.data.videos.VideoDataset(modality="rgb+flow")`): estimated between consecutive video
+# frames on the frames resized to the shorter side, cropped and flipped with the clip, 8-bit, and
+# cached per frame under `out_dir/flow_cache`. They have no exact flow, so for them the cell shows
+# the estimate without an error.
 #
 # **Why these defaults.** The grid (7 variants × 3 seeds = 21 runs) has to train in about ten
 # minutes on a 2-core laptop CPU, one run per core. A train step (forward, both streams' losses,
@@ -156,26 +158,44 @@ print(f"results -> {OUT}")
 # %%
 T, H, W = clip
 data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
-                            flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow; real videos: NotImplementedError
+                            flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow (real videos: estimated, cached)
 preview = build_dataset(dataset, "train", num_samples=32, seed=0, **data_kwargs)
-fig = viz.clip_grid(preview, indices=range(0, 16, 3), every=1)
+real = P.is_real(dataset)
+if real:  # the RGB channels of the (5, T, H, W) items, shown with the dataset's normalisation
+    shown = [preview[i] for i in range(0, min(16, len(preview)), 3)]
+    fig = viz.clip_grid([(x[:3], y) for x, y in shown], classes=preview.classes, mean=preview.mean.numpy(),
+                        std=preview.std.numpy())
+else:
+    fig = viz.clip_grid(preview, indices=range(0, 16, 3), every=1)
 plt.show()
 
 # How good is the flow the motion stream sees? End-point error against the renderer's exact flow.
-n_epe = 8 if smoke else 32
-batch, labels = preview.get_batch(list(range(n_epe)))  # (N, 5, T, H, W): RGB + per-frame flow (dx, dy)
-est = batch[:, 3:, :-1].permute(0, 2, 3, 4, 1).numpy()  # (N, T-1, H, W, 2): flow t -> t+1
-gt, mask = zip(*(preview.flow(i, with_mask=True) for i in range(n_epe)))  # (T-1, H, W, 2), (T-1, H, W)
-gt, mask = np.stack(gt), np.stack(mask)
-epe_all, epe_fig = end_point_error(est, gt), end_point_error(est, gt, mask)
-mean_speed = float(np.linalg.norm(gt, axis=-1)[mask].mean())
-display(Markdown(f"**Flow ({flow_method}) vs ground truth, {n_epe} clips:** mean end-point error {epe_all:.2f} px "
-                 f"over all pixels, {epe_fig:.2f} px on the figure (where it moves {mean_speed:.2f} px per frame "
-                 "on average)."))
-fig, axes = plt.subplots(2, T - 1, figsize=(1.3 * (T - 1), 2.9), squeeze=False)
-lim = max(1.0, float(np.abs(gt[0, ..., 0]).max()))
+n_epe = min(8 if smoke else 32, len(preview))
+if real:  # real videos have no exact flow: show the estimate
+    items = [preview[i] for i in range(n_epe)]
+    batch, labels = torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])  # (N, 5, T, H, W), (N,)
+    est = batch[:, 3:, :-1].permute(0, 2, 3, 4, 1).numpy()  # (N, T-1, H, W, 2): flow t -> t+1
+    epe_all = epe_fig = None
+    speed = np.linalg.norm(est, axis=-1)
+    display(Markdown(f"**Flow ({flow_method}) of {n_epe} {A.dataset_name(dataset)} clips** (no exact flow to compare "
+                     f"with): {speed.mean():.2f} px per frame on average, 95th percentile "
+                     f"{np.percentile(speed, 95):.2f} px, {100 * (speed >= 20).mean():.2f}% of the vectors at the ±20 px clip."))
+    panels = [(est[0], flow_method)]
+else:
+    batch, labels = preview.get_batch(list(range(n_epe)))  # (N, 5, T, H, W): RGB + per-frame flow (dx, dy)
+    est = batch[:, 3:, :-1].permute(0, 2, 3, 4, 1).numpy()  # (N, T-1, H, W, 2): flow t -> t+1
+    gt, mask = zip(*(preview.flow(i, with_mask=True) for i in range(n_epe)))  # (T-1, H, W, 2), (T-1, H, W)
+    gt, mask = np.stack(gt), np.stack(mask)
+    epe_all, epe_fig = end_point_error(est, gt), end_point_error(est, gt, mask)
+    mean_speed = float(np.linalg.norm(gt, axis=-1)[mask].mean())
+    display(Markdown(f"**Flow ({flow_method}) vs ground truth, {n_epe} clips:** mean end-point error {epe_all:.2f} px "
+                     f"over all pixels, {epe_fig:.2f} px on the figure (where it moves {mean_speed:.2f} px per frame "
+                     "on average)."))
+    panels = [(gt[0], "exact"), (est[0], flow_method)]
+fig, axes = plt.subplots(len(panels), T - 1, figsize=(1.3 * (T - 1), 1.45 * len(panels)), squeeze=False)
+lim = max(1.0, float(np.abs(panels[0][0][..., 0]).max()))
 for t in range(T - 1):
-    for r, (f, name) in enumerate(((gt[0], "exact"), (est[0], flow_method))):
+    for r, (f, name) in enumerate(panels):
         axes[r, t].imshow(f[t, ..., 0], cmap="RdBu_r", vmin=-lim, vmax=lim)
         axes[r, t].set_xticks([]), axes[r, t].set_yticks([])
         if t == 0:
@@ -223,9 +243,13 @@ rows, wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras,  # one ru
 # the single-stream baselines; they enter the table as the rows `appearance` and `motion`.
 
 # %%
-test_set = build_dataset(dataset, "test", num_samples=base.test_samples, seed=base.data_seed, **data_kwargs)
-test_x, test_y = test_set.get_batch(list(range(len(test_set))))  # rendered once: (N, 5, T, H, W), (N,)
-loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(test_x, test_y), batch_size=64)
+if real:  # one view per video (centre clip, centre crop), decoded for every network; the flow is read from the cache
+    test_set = A.split_dataset(base, "test")
+    loader = torch.utils.data.DataLoader(test_set, batch_size=64, num_workers=base.num_workers)
+else:
+    test_set = build_dataset(dataset, "test", num_samples=base.test_samples, seed=base.data_seed, **data_kwargs)
+    test_x, test_y = test_set.get_batch(list(range(len(test_set))))  # rendered once: (N, 5, T, H, W), (N,)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(test_x, test_y), batch_size=64)
 torch_threads = torch.get_num_threads()
 torch.set_num_threads(1)  # small networks: one thread is as fast, and a busy second core cannot stall it
 single = []
@@ -283,7 +307,7 @@ short = {v: PAPER[v]["name"] for v in ex.FUSION_PAPER} | {"late": "late fusion",
 bars = []
 for v in order:
     e = by_v[v]
-    bars.append(dict(variant=short[v], source="SynthActions (ours)", mean=1 - e["mean"], ci=e["ci"], n=e["n"]))
+    bars.append(dict(variant=short[v], source=f"{A.dataset_name(dataset)} (ours)", mean=1 - e["mean"], ci=e["ci"], n=e["n"]))
     for ds_name in ("ucf101", "hmdb51"):
         bars.append(dict(variant=short[v], source=f"paper, {ds_name.upper()}", mean=PAPER[v][ds_name] / 100,
                          ci=float("nan"), n=1))
@@ -305,7 +329,8 @@ plt.show()
 # %%
 fig, ax = plt.subplots(figsize=(7.5, 4.2))
 curves = {PAPER[extras[n]["variant"]]["name"]: ex.aggregate_curves(OUT / "runs", n, x="epoch") for n in configs}
-viz.plot_learning_curves(curves, title=f"two_stream_small on SynthActions ({T}×{H}×{W}): validation top-1", ax=ax)
+viz.plot_learning_curves(curves, title=f"two_stream_small on {A.dataset_name(dataset)} ({T}×{H}×{W}): validation top-1",
+                         ax=ax)
 fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
 plt.show()
 
@@ -331,7 +356,7 @@ if "appearance" in by_v and "motion" in by_v:
     notes.append(f"Single streams (the heads of the `late` networks): appearance {pct(a, True)}% error, motion "
                  f"{pct(m, True)}% (paper, Table 4 over three splits: appearance 17.7 / 51.1, motion 13.0 / 44.2).")
 m2a = [v for v in order if v.endswith("_m2a")]
-if "late" in heads["head_appearance"] and m2a:
+if "late" in heads["head_appearance"] and m2a and A.has_reversal_pairs(dataset):  # SynthActions' reversed pairs
     notes.append(f"Appearance head, which on its own cannot see frame order (at most {100 * ORDERLESS_CEILING:.1f}%): "
                  f"{pct(heads['head_appearance']['late'])}% without connections; with motion gating it: "
                  + ", ".join(f"{PAPER[v]['name']} {pct(heads['head_appearance'][v])}%" for v in m2a) + ".")

@@ -60,7 +60,7 @@ test_samples = 256  # test clips (the verdict's numbers)
 batch_size = 16  # clips per step
 lr = 0.01  # AdamW peak learning rate (cosine schedule)
 flow_method = "farneback"  # "farneback" (estimated, cached under out_dir) | "gt" (the renderer's exact flow) | "dis"
-dataset = "synthactions"  # "synthactions" (embedded); video datasets need flow, which their loader lacks (see "Data")
+dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder"
 data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
 split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
 difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
@@ -113,9 +113,10 @@ print(f"results -> {OUT}")
 #
 # SynthActions clips with per-frame optical flow (Farneback, estimated from the rendered frames and
 # cached under `out_dir/flow_cache`; the `ablation_fusion` chapter measures it against the exact
-# flow), 16 classes of which seven pairs are time reversals of each other. (Real videos would need
-# the same flow; their loader decodes RGB only, so `dataset="ucf101"` stops with a
-# `NotImplementedError` that says so.) The network is
+# flow), 16 classes of which seven pairs are time reversals of each other. (Real videos get the
+# same per-frame flow from their loader, `VideoDataset(modality="rgb+flow")`: estimated between
+# consecutive video frames, cropped and flipped with the clip, cached under `out_dir/flow_cache`.)
+# The network is
 # `two_stream_small` (one bottleneck per stage, width 0.125, L = 4 flow fields per stack) with
 # residual ⊙ ← connections, as every row of Table 3; each row adds filters (and pooling) to both
 # streams. Frame order is what the filters add to the appearance stream: without them it averages
@@ -140,9 +141,15 @@ print(f"results -> {OUT}")
 # %%
 T, H, W = clip
 data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
-                            flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow; real videos: NotImplementedError
+                            flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow (real videos: estimated, cached)
 preview = build_dataset(dataset, "train", num_samples=32, seed=0, **data_kwargs)
-fig = viz.clip_grid(preview, indices=range(0, 16, 3), every=1)
+real = P.is_real(dataset)
+if real:  # the RGB channels of the (5, T, H, W) items, shown with the dataset's normalisation
+    shown = [preview[i] for i in range(0, min(16, len(preview)), 3)]
+    fig = viz.clip_grid([(x[:3], y) for x, y in shown], classes=preview.classes, mean=preview.mean.numpy(),
+                        std=preview.std.numpy())
+else:
+    fig = viz.clip_grid(preview, indices=range(0, 16, 3), every=1)
 plt.show()
 
 # %% [markdown]
@@ -180,9 +187,13 @@ rows, wall = A.train_grid(runs, seeds, OUT / "runs", extras=extras,  # one run p
 # across time), averaged over the filters of a stream and over seeds.
 
 # %%
-test_set = build_dataset(dataset, "test", num_samples=base.test_samples, seed=base.data_seed, **data_kwargs)
-test_x, test_y = test_set.get_batch(list(range(len(test_set))))  # rendered once: (N, 5, T, H, W), (N,)
-loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(test_x, test_y), batch_size=64)
+if real:  # one view per video (centre clip, centre crop), decoded for every network; the flow is read from the cache
+    test_set = A.split_dataset(base, "test")
+    loader = torch.utils.data.DataLoader(test_set, batch_size=64, num_workers=base.num_workers)
+else:
+    test_set = build_dataset(dataset, "test", num_samples=base.test_samples, seed=base.data_seed, **data_kwargs)
+    test_x, test_y = test_set.get_batch(list(range(len(test_set))))  # rendered once: (N, 5, T, H, W), (N,)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(test_x, test_y), batch_size=64)
 
 taps = {}  # config -> stream -> list of (diagonal taps (T',), off-diagonal / diagonal norm) per filter and seed
 torch_threads = torch.get_num_threads()
@@ -257,7 +268,8 @@ display(Markdown("\n".join(lines)))
 bars = []
 for c in configs:
     e = by_c[c]
-    bars.append(dict(config=PAPER[c]["name"], source="SynthActions (ours)", mean=1 - e["mean"], ci=e["ci"], n=e["n"]))
+    bars.append(dict(config=PAPER[c]["name"], source=f"{A.dataset_name(dataset)} (ours)", mean=1 - e["mean"], ci=e["ci"],
+                     n=e["n"]))
     for ds_name in ("ucf101", "hmdb51"):
         if PAPER[c][ds_name] is not None:
             bars.append(dict(config=PAPER[c]["name"], source=f"paper, {ds_name.upper()}", mean=PAPER[c][ds_name] / 100,
@@ -280,8 +292,8 @@ plt.show()
 # %%
 fig, ax = plt.subplots(figsize=(7.5, 4.2))
 curves = {PAPER[extras[n]["config"]]["name"]: ex.aggregate_curves(OUT / "runs", n, x="epoch") for n in runs}
-viz.plot_learning_curves(curves, title=f"two_stream_small + filters on SynthActions ({T}×{H}×{W}): validation top-1",
-                         ax=ax)
+viz.plot_learning_curves(curves, title=f"two_stream_small + filters on {A.dataset_name(dataset)} ({T}×{H}×{W}): "
+                         "validation top-1", ax=ax)
 fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
 plt.show()
 

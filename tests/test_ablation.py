@@ -78,8 +78,8 @@ def test_real_data_kwargs(ucf):
         A.data_kwargs("ucf101", [16, 32, 40], data_root=str(ucf))
     with pytest.raises(ValueError, match="data_root"):
         A.data_kwargs("ucf101", [16, 32, 32], data_root="")
-    with pytest.raises(NotImplementedError, match=r"modality='rgb\+flow'"):
-        A.data_kwargs("ucf101", [8, 32, 32], data_root=str(ucf), flow="farneback", flow_cache_dir="/o")
+    kw = A.data_kwargs("ucf101", [8, 32, 32], data_root=str(ucf), flow="farneback", flow_cache_dir="/o")
+    assert kw["modality"] == "rgb+flow" and kw["flow_method"] == "farneback" and kw["flow_cache_dir"] == "/o"
 
 
 # --- base_config ------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ square ``size`` x ``size`` crops of frames resized to a shorter side of ``round(
 one frame from each of ``frames`` equal segments (TSN sampling, ``segments=True``).
 ``train_samples`` / ``test_samples`` = 0 use the whole split. ``difficulty`` applies to
 SynthActions only. Test top-1 on a real dataset is what :func:`actionrec.train.fit` measures on its
-test split: 10 clips x 3 crops per video, each view scored on its own (video-level accuracy:
-``python -m actionrec.evaluate``).
+test split: video level, the softmax scores of 10 clips x 3 crops per video averaged
+(:func:`actionrec.evaluate.evaluate_views`; ``python -m actionrec.evaluate`` for other views).
 
 Two-stream networks read RGB + optical flow (``flow=``): SynthActions renders or estimates it
 (:mod:`actionrec.data.flow`); a real dataset estimates it from the decoded frames
@@ -99,7 +99,7 @@ def data_kwargs(dataset: str, clip: Sequence[int], *, difficulty: str = "easy", 
         return kw
     if flow == "gt":
         raise ValueError(f"flow='gt' is SynthActions' exact rendered flow; dataset={dataset!r} estimates flow from "
-                         "its videos: use flow='farneback' (or another method of actionrec.data.flow.available_methods())")
+                         "its videos: use flow='farneback' (or another of actionrec.data.flow.available_methods())")
     if flow is not None and flow_cache_dir is None:
         raise ValueError(f"flow={flow!r} is estimated from the frames: pass flow_cache_dir= (where the flow is cached)")
     if H != W:

@@ -64,6 +64,40 @@ probes every video at construction and decodes its first and last frame (two sho
 the cost of two clips), so unreadable, truncated and short videos are known before training
 starts (the unreadable and truncated ones become problems).
 
+Optical flow (``modality="rgb+flow"`` | ``"flow"``, for the two-stream networks of
+:mod:`actionrec.models.two_stream`). Paper: Feichtenhofer, Pinz & Wildes, "Spatiotemporal Multiplier
+Networks" (CVPR 2017, ``shared/papers/multiplier.txt``), Sec. 4.1: flow between consecutive frames
+of the video, displacements clipped to 20 px, stored as 8-bit images. Items are laid out exactly as
+SynthActions' (:mod:`actionrec.data.synthetic`): ``(5, T, size, size)`` = the normalised clip (the
+"rgb" item bit for bit), then per-frame flow (dx, dy) in pixels (x right, y down), or the flow
+alone ``(2, T, size, size)``; ``.channels`` is 3, 5 or 2. Per item::
+
+    clip frame indices j_t (T,) ─→ pairs (a_t, b_t) = (clip(j_t, s, e - 2), a_t + 1)   flow_pair_indices
+         (window s .. e - 1: consecutive video frames whatever ``interval``; the last frame repeats
+          the flow into it; e = the frames that actually decode, for a file cut short of its header)
+      ─→ read_frames(j ∪ a ∪ b): uint8 (3T, H, W, 3)   the same single seek and decode as the clip
+      ─→ per distinct a_t: in the last item's flows? in flow_cache_dir? else
+           resize (a_t, b_t) to the clip's shorter side ─→ grey ─→ flow.compute_flow (farneback |
+           tvl1 | dis) ─→ clip ±20 px, 8-bit (flow.quantize_flow) ─→ FlowCache file
+      ─→ (T, H', W', 2) uint8 ─→ the clip's crop ─→ flip (with the clip): mirror, dx code q → 256 - q
+      ─→ dequantize_flow: float32 pixels (step 40/255 px) ─→ (2, T, size, size)
+
+Flow is in pixels of the resized frames the crop is cut from (3-crop test views resize to ``size``,
+so theirs is smaller by that factor). Cache (``flow_cache_dir``): one ``.npz`` per (video, frame
+a_t, method, parameters, shorter side, frame source), ``<dir>/<video_id>/<a_t>-<key>.npz``, written
+atomically by :class:`actionrec.data.flow.FlowCache` (safe with DataLoader workers and DDP ranks),
+so every flow is estimated once and later epochs, workers and runs read it (about 1 ms per frame at
+128x170; at most 2 H' W' bytes before compression, 43 KB at 128x170). Train-time scale jitter
+(``short_side=(lo, hi)``) caches each shorter side separately. Without a cache directory flows are
+estimated for every item (test crops of one clip share them).
+
+Departures (flow): the paper's motion stream stacks L = 10 consecutive flows around a frame; here
+the model stacks the per-frame flows of the clip's frames (:func:`actionrec.data.flow.stack_flow`),
+so with ``interval`` s > 1 a stack holds L flows s frames apart (SynthActions: s = 1). Farneback
+by default (OpenCV without the contrib modules has no TV-L1, the paper's method; ``"tvl1"`` is
+used where it exists), 8-bit arrays instead of JPEG, flow estimated on the fly at the first epoch
+instead of precomputed for every frame.
+
 Randomness (train mode): item ``i`` of epoch ``e`` draws its temporal start, scale, crop and flip
 from ``np.random.default_rng([seed, e, i, attempt])`` (attempt > 0 only for replacements), a pure
 function of those numbers: the same clip whatever the number of DataLoader workers, the order or
@@ -824,7 +858,9 @@ class VideoDataset(Dataset):
         shape = (fh, fw, 2)
         source = f"framecache@{self.cache.short_side}" if self.cache is not None else "decoded"
         ident = f"{record.video_id}|{Path(record.path).name}|{source}|short={short}"
-        disk = _flow.FlowCache(Path(self.flow_cache_dir) / _flow._slug(record.video_id)) if self.flow_cache_dir else None
+        disk = None  # flows of this video on disk: <flow_cache_dir>/<video_id>/<a>-<key>.npz
+        if self.flow_cache_dir is not None:
+            disk = _flow.FlowCache(Path(self.flow_cache_dir) / _flow._slug(record.video_id))
         q: dict[int, np.ndarray] = {}  # pair's first frame -> uint8 flow (fh, fw, 2)
         keys: dict[int, str] = {}
         todo: dict[int, int] = {}  # pair's first frame -> its row in frames
@@ -850,7 +886,8 @@ class VideoDataset(Dataset):
             gray = _flow.to_gray_frames(x.permute(0, 2, 3, 1).contiguous().numpy())  # (2M, fh, fw, 3) -> (2M, fh, fw)
             M = len(rows)
             for m, a in enumerate(todo):
-                f = _flow.compute_flow(gray[[m, M + m]], method=self.flow_method, params=self.flow_params)  # (1, fh, fw, 2)
+                pair = gray[[m, M + m]]  # (2, fh, fw): frames a, a + 1
+                f = _flow.compute_flow(pair, method=self.flow_method, params=self.flow_params)  # (1, fh, fw, 2)
                 q[a] = _flow.quantize_flow(f[0])
                 if disk is not None:
                     disk.save(f"{a:06d}", keys[a], q[a])
@@ -979,7 +1016,8 @@ def build_video_dataset(name: str, split: str, *, data_root: str | os.PathLike, 
     the official split 1-3 (UCF-101, HMDB-51). ``num_samples``: a random subset of that many videos,
     fixed by ``seed`` (all videos if there are fewer). Annotation options (``annotation_dir``,
     ``csv``, ``labels_json``, ``split_json``) go to the parser; every other keyword to
-    :class:`VideoDataset` (SSv2 defaults to ``flip=False``: its labels name directions).
+    :class:`VideoDataset` (SSv2 defaults to ``flip=False``: its labels name directions), e.g.
+    ``modality="rgb+flow", flow_method="farneback", flow_cache_dir=...`` for two-stream networks.
     """
     if name not in ANNOTATIONS:
         raise ValueError(f"unknown video dataset {name!r}; valid names: {', '.join(sorted(ANNOTATIONS))}")
