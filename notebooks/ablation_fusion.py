@@ -243,13 +243,7 @@ rows, wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras,  # one ru
 # the single-stream baselines; they enter the table as the rows `appearance` and `motion`.
 
 # %%
-if real:  # one view per video (centre clip, centre crop), decoded for every network; the flow is read from the cache
-    test_set = A.split_dataset(base, "test")
-    loader = torch.utils.data.DataLoader(test_set, batch_size=64, num_workers=base.num_workers)
-else:
-    test_set = build_dataset(dataset, "test", num_samples=base.test_samples, seed=base.data_seed, **data_kwargs)
-    test_x, test_y = test_set.get_batch(list(range(len(test_set))))  # rendered once: (N, 5, T, H, W), (N,)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(test_x, test_y), batch_size=64)
+loader = A.test_loader(base)  # real data: one view per video (flow from the cache); SynthActions: rendered once
 torch_threads = torch.get_num_threads()
 torch.set_num_threads(1)  # small networks: one thread is as fast, and a busy second core cannot stall it
 single = []

@@ -187,13 +187,7 @@ rows, wall = A.train_grid(runs, seeds, OUT / "runs", extras=extras,  # one run p
 # across time), averaged over the filters of a stream and over seeds.
 
 # %%
-if real:  # one view per video (centre clip, centre crop), decoded for every network; the flow is read from the cache
-    test_set = A.split_dataset(base, "test")
-    loader = torch.utils.data.DataLoader(test_set, batch_size=64, num_workers=base.num_workers)
-else:
-    test_set = build_dataset(dataset, "test", num_samples=base.test_samples, seed=base.data_seed, **data_kwargs)
-    test_x, test_y = test_set.get_batch(list(range(len(test_set))))  # rendered once: (N, 5, T, H, W), (N,)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(test_x, test_y), batch_size=64)
+loader = A.test_loader(base)  # real data: one view per video (flow from the cache); SynthActions: rendered once
 
 taps = {}  # config -> stream -> list of (diagonal taps (T',), off-diagonal / diagonal norm) per filter and seed
 torch_threads = torch.get_num_threads()

@@ -239,3 +239,16 @@ def test_head_top1_reads_each_stream_and_the_fusion(one_thread):
     assert top["fused"] == (fused.argmax(1) == y).sum().item() / 12  # the model's own output is the fusion
     with pytest.raises(ValueError, match="no clips"):
         head_top1(net, [])
+
+
+def test_test_loader_synthactions_renders_the_configs_test_split_once():
+    from actionrec.data import build_dataset
+
+    kw = A.data_kwargs("synthactions", [8, 32, 32], difficulty="easy")
+    cfg = A.base_config(dataset="synthactions", dataset_kwargs=kw, train_samples=32, test_samples=20, epochs=1,
+                        batch_size=8, lr=1e-3, device="cpu")
+    loader = A.test_loader(cfg, batch_size=8)
+    x, y = next(iter(loader))
+    assert isinstance(loader.dataset, torch.utils.data.TensorDataset) and len(loader.dataset) == 20
+    ref = build_dataset("synthactions", "test", num_samples=20, seed=cfg.data_seed, **kw)
+    assert x.shape == (8, 3, 8, 32, 32) and torch.equal(x[3], ref[3][0]) and int(y[3]) == ref[3][1]

@@ -50,6 +50,7 @@ __all__ = [
     "data_kwargs",
     "base_config",
     "split_dataset",
+    "test_loader",
     "build_runs",
     "train_grid",
     "has_reversal_pairs",
@@ -161,6 +162,22 @@ def split_dataset(cfg: TrainConfig, split: str = "test", *, num_samples: int | N
         kw.update(clips=1, crops=1)
     return build_dataset(cfg.dataset, split, num_samples=n if num_samples is None else num_samples,
                          seed=cfg.data_seed, **kw)
+
+
+def test_loader(cfg: TrainConfig, *, batch_size: int = 64):
+    """A DataLoader over ``cfg``'s test split for a notebook's own analyses (e.g. scoring each stream's
+    head): on a real dataset one view per video (:func:`split_dataset`) decoded by ``cfg.num_workers``
+    workers; on SynthActions the split rendered once into memory, so every network reads the same
+    tensors without re-rendering."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    if is_real(cfg.dataset):
+        return DataLoader(split_dataset(cfg, "test"), batch_size=batch_size, num_workers=cfg.num_workers)
+    from .data import build_dataset
+
+    ds = build_dataset(cfg.dataset, "test", num_samples=cfg.test_samples, seed=cfg.data_seed, **cfg.dataset_kwargs)
+    x, y = ds.get_batch(list(range(len(ds))))  # (N, C, T, H, W), (N,)
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size)
 
 
 def build_runs(variants: Mapping[str, tuple[TrainConfig, Mapping[str, Any]]], *, num_classes: int | None = None,

@@ -83,7 +83,6 @@ import argparse
 import contextlib
 import json
 import logging
-import math
 import multiprocessing
 import os
 import re
@@ -99,8 +98,8 @@ import numpy as np
 import torch
 
 from .annotations import ANNOTATIONS, Annotation, VideoRecord
-from .video_io import VideoInfo, VideoReadError, probe, read_frames
-from .videos import _ANNOTATION_KWARGS, _tail_tolerance, resize_short_side
+from .video_io import VideoReadError, probe, read_frames
+from .videos import _ANNOTATION_KWARGS, _tail_tolerance, frame_window, resize_short_side
 
 __all__ = [
     "FORMAT",
@@ -132,22 +131,6 @@ _SHARD_RE = re.compile(r"^shard_(\d{5,})\.(npy|json)$")
 # ------------------------------------------------------------------------------------------------
 
 
-def _window(record: VideoRecord, info: VideoInfo) -> tuple[int, int]:
-    """Frames [a, b) the dataset reads from ``record`` (VideoDataset._window: a start/end in seconds)."""
-    a, b = 0, info.num_frames
-    if record.start is not None or record.end is not None:
-        if info.fps <= 0:
-            raise VideoReadError(record.path, "unknown frame rate: cannot locate the record's start/end times")
-        if record.start is not None:
-            a = max(0, math.floor(record.start * info.fps))
-        if record.end is not None:
-            b = min(b, math.ceil(record.end * info.fps))
-        if b - a < 1:
-            raise VideoReadError(record.path, f"time window [{record.start}, {record.end}] s holds no frame "
-                                 f"({info.num_frames} frames at {info.fps:g} fps)")
-    return a, b
-
-
 def _resized(frames: torch.Tensor, short_side: int | None) -> np.ndarray:
     """uint8 (t, H, W, 3) -> (t, h, w, 3) NumPy, shorter side ``short_side`` (never upsampled)."""
     if short_side is not None and min(frames.shape[1:3]) > short_side:
@@ -170,7 +153,7 @@ def decode_for_cache(record: VideoRecord, *, short_side: int | None = 128,
     """
     path = os.fspath(record.path)
     info = probe(path)
-    a, b = _window(record, info)
+    a, b = frame_window(record, info)
     chunk = max(16, int(decode_mb * 2**20) // max(1, info.width * info.height * 3))
     parts: list[np.ndarray] = []
     pos, padded = a, 0

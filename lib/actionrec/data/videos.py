@@ -152,6 +152,7 @@ __all__ = [
     "OUT_OF_BOUND",
     "DEFAULT_TEST_VIEWS",
     "clip_span",
+    "frame_window",
     "clip_indices",
     "random_clip_start",
     "uniform_clip_starts",
@@ -468,6 +469,24 @@ def _tail_tolerance(num_frames: int) -> int:
     return max(2, int(0.02 * num_frames))
 
 
+def frame_window(record: VideoRecord, info: VideoInfo) -> tuple[int, int]:
+    """Frames ``[a, b)`` of ``record`` that belong to it: all of them, or its ``start``/``end``
+    window in seconds (an untrimmed Kinetics video); raises VideoReadError if the window is empty
+    or the frame rate is unknown."""
+    a, b = 0, info.num_frames
+    if record.start is not None or record.end is not None:
+        if info.fps <= 0:
+            raise VideoReadError(record.path, "unknown frame rate: cannot locate the record's start/end times")
+        if record.start is not None:
+            a = max(0, math.floor(record.start * info.fps))
+        if record.end is not None:
+            b = min(b, math.ceil(record.end * info.fps))
+        if b - a < 1:
+            raise VideoReadError(record.path, f"time window [{record.start}, {record.end}] s holds no frame "
+                                 f"({info.num_frames} frames at {info.fps:g} fps)")
+    return a, b
+
+
 class VideoDataset(Dataset):
     """Clips from a list of video records (module docstring: sampling, views, bad input, randomness).
 
@@ -721,17 +740,7 @@ class VideoDataset(Dataset):
 
     def _window(self, record: VideoRecord, info: VideoInfo) -> tuple[int, int]:
         """First usable frame and usable frame count (a record's start/end window, in frames)."""
-        a, b = 0, info.num_frames
-        if record.start is not None or record.end is not None:
-            if info.fps <= 0:
-                raise VideoReadError(record.path, "unknown frame rate: cannot locate the record's start/end times")
-            if record.start is not None:
-                a = max(0, math.floor(record.start * info.fps))
-            if record.end is not None:
-                b = min(b, math.ceil(record.end * info.fps))
-            if b - a < 1:
-                raise VideoReadError(record.path, f"time window [{record.start}, {record.end}] s holds no frame "
-                                     f"({info.num_frames} frames at {info.fps:g} fps)")
+        a, b = frame_window(record, info)
         return a, b - a
 
     def _note_short(self, record: VideoRecord, reason: str, i: int) -> None:
