@@ -230,6 +230,7 @@ def test_folder_flat_and_subsets(tmp_path):
     tr, va = folder(sub, subset="train"), folder(sub, subset="val")
     assert tr.classes == va.classes == ["jump", "run", "sit"]
     assert [r.label for r in va.records] == [2]
+    assert [r.video_id for r in tr.records] == ["train/jump/b", "train/run/a"] and va.records[0].video_id == "val/sit/c"
     with pytest.raises(FileNotFoundError, match="subset folder"):
         folder(sub, subset="test")
 

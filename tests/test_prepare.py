@@ -238,3 +238,15 @@ def test_file_a_frame_short_of_its_header_is_cached_with_the_tail_held(tmp_path)
     dec, cac = VideoDataset([rec], ["a"], **kw), VideoDataset([rec], ["a"], cache_dir=tmp_path / "c", **kw)
     assert cac.problems == [] and torch.equal(dec[0][0], cac[0][0])  # frame 23 holds frame 22 in both
     assert "decoding stops after 23" in dec.short_videos[0].reason
+
+
+def test_dataset_warns_when_its_short_side_differs_from_the_caches(ucf, cache, caplog):
+    import logging
+
+    out, _ = cache  # prepared with short_side=32
+    with caplog.at_level(logging.WARNING, logger="actionrec.data.videos"):
+        build_video_dataset("ucf101", "val", data_root=ucf, cache_dir=out, **KW)
+    assert not [r for r in caplog.records if "resized a second time" in r.getMessage()]
+    with caplog.at_level(logging.WARNING, logger="actionrec.data.videos"):
+        build_video_dataset("ucf101", "val", data_root=ucf, cache_dir=out, **{**KW, "short_side": 40})
+    assert any("--short-side 40" in r.getMessage() for r in caplog.records)

@@ -507,7 +507,9 @@ def folder(root, *, subset: str | None = None) -> Annotation:
             if os.path.splitext(name)[1].lower() not in VIDEO_EXTENSIONS:
                 problems.append(Problem(str(p), f"skipped: not a video file (extensions {', '.join(VIDEO_EXTENSIONS)})"))
                 continue
-            records.append(VideoRecord(path=p, label=label, video_id=f"{cls}/{Path(name).stem}"))
+            # the subset is part of the id: train/run/a and val/run/a are different videos (frame and flow caches key on it)
+            vid = f"{cls}/{Path(name).stem}" if subset is None else f"{subset}/{cls}/{Path(name).stem}"
+            records.append(VideoRecord(path=p, label=label, video_id=vid))
     return Annotation(records=records, classes=classes, problems=problems)
 
 

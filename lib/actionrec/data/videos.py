@@ -565,6 +565,11 @@ class VideoDataset(Dataset):
         self.num_classes = len(self.classes)
         self.failures_file = os.fspath(failures_file) if failures_file is not None else None
         self.cache = FrameCache(cache_dir) if cache_dir is not None else None
+        lo, hi = self.short_side
+        if self.cache is not None and self.cache.short_side not in (None, 0) and lo == hi != self.cache.short_side:
+            logger.warning("cache_dir=%s holds frames with shorter side %s but short_side=%s: frames are resized "
+                           "a second time (close to, not equal to, decoding the videos); prepare a cache with "
+                           "--short-side %s for identical clips", cache_dir, self.cache.short_side, lo, lo)
         self.problems: list[Problem] = list(problems)
         self.failures: list[Problem] = []
         self.short_videos: list[Problem] = []
