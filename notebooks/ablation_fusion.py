@@ -91,7 +91,6 @@ from actionrec import ablation as A
 from actionrec import experiments as ex
 from actionrec import params as P
 from actionrec import viz
-from actionrec.data import build_dataset
 from actionrec.data.flow import end_point_error
 from actionrec.data.synthetic import ORDERLESS_CEILING
 from actionrec.models.two_stream import head_top1
@@ -159,14 +158,8 @@ print(f"results -> {OUT}")
 T, H, W = clip
 data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
                             flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow (real videos: estimated, cached)
-preview = build_dataset(dataset, "train", num_samples=32, seed=0, **data_kwargs)
+preview, fig = A.preview(dataset, data_kwargs)  # a few training clips (their RGB channels)
 real = P.is_real(dataset)
-if real:  # the RGB channels of the (5, T, H, W) items, shown with the dataset's normalisation
-    shown = [preview[i] for i in range(0, min(16, len(preview)), 3)]
-    fig = viz.clip_grid([(x[:3], y) for x, y in shown], classes=preview.classes, mean=preview.mean.numpy(),
-                        std=preview.std.numpy())
-else:
-    fig = viz.clip_grid(preview, indices=range(0, 16, 3), every=1)
 plt.show()
 
 # How good is the flow the motion stream sees? End-point error against the renderer's exact flow.

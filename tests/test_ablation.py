@@ -252,3 +252,12 @@ def test_test_loader_synthactions_renders_the_configs_test_split_once():
     assert isinstance(loader.dataset, torch.utils.data.TensorDataset) and len(loader.dataset) == 20
     ref = build_dataset("synthactions", "test", num_samples=20, seed=cfg.data_seed, **kw)
     assert x.shape == (8, 3, 8, 32, 32) and torch.equal(x[3], ref[3][0]) and int(y[3]) == ref[3][1]
+
+
+def test_preview_shows_the_rgb_of_flow_items():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    kw = A.data_kwargs("synthactions", [8, 32, 32], difficulty="easy", flow="gt")
+    ds, fig = A.preview("synthactions", kw, num_samples=16)
+    assert len(ds) == 16 and ds[0][0].shape == (5, 8, 32, 32) and len(fig.axes) >= 6  # rows 0, 3, ..., 15

@@ -51,6 +51,7 @@ __all__ = [
     "base_config",
     "split_dataset",
     "test_loader",
+    "preview",
     "build_runs",
     "train_grid",
     "has_reversal_pairs",
@@ -178,6 +179,21 @@ def test_loader(cfg: TrainConfig, *, batch_size: int = 64):
     ds = build_dataset(cfg.dataset, "test", num_samples=cfg.test_samples, seed=cfg.data_seed, **cfg.dataset_kwargs)
     x, y = ds.get_batch(list(range(len(ds))))  # (N, C, T, H, W), (N,)
     return DataLoader(TensorDataset(x, y), batch_size=batch_size)
+
+
+def preview(dataset: str, data_kwargs: Mapping[str, Any], *, num_samples: int = 32, every: int = 1):
+    """``(dataset object, figure)``: a few training clips of ``dataset`` built with ``data_kwargs``, one
+    row each (every third of the first 16). Items with flow channels (``(5, T, H, W)``) show their
+    RGB; real videos are shown with the dataset's normalisation undone."""
+    from . import viz
+    from .data import build_dataset
+
+    ds = build_dataset(dataset, "train", num_samples=num_samples, seed=0, **data_kwargs)
+    if not is_real(dataset):
+        return ds, viz.clip_grid(ds, indices=range(0, min(16, len(ds)), 3), every=every)
+    shown = [ds[i] for i in range(0, min(16, len(ds)), 3)]
+    return ds, viz.clip_grid([(x[:3], y) for x, y in shown], classes=ds.classes, every=every,
+                             mean=ds.mean.numpy(), std=ds.std.numpy())
 
 
 def build_runs(variants: Mapping[str, tuple[TrainConfig, Mapping[str, Any]]], *, num_classes: int | None = None,
