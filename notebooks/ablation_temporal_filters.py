@@ -132,7 +132,8 @@ print(f"results -> {OUT}")
 # **Table 3's nine rows** (27 runs, ≈ 300 ms per step on average). At 384 clips × 4 epochs
 # (96 steps) that is ≈ 8.3 minutes for the notebook, too close to the ten-minute budget; at
 # **320 clips × 4 epochs = 80 steps** it is 27 × (80 × 0.30 s + 3.5 s) / 2 cores ≈ 6.2 minutes of
-# training, ≈ 7 for the notebook. In probes (one seed, 96 steps) residual ⊙ ← without filters
+# training, ≈ 7 for the notebook; measured: `make run-ablation_temporal_filters` on a fresh `build/`
+# took **7.9 minutes** (with other jobs sharing the machine, so an upper bound). In probes (one seed, 96 steps) residual ⊙ ← without filters
 # reached 70% test top-1, † [0,1,0] 69%, ‡ [0,1,0] with pooling 62% (chance 6.25%): clearly
 # learning, far from converged, so the table measures how fast each design learns as much as where
 # it ends. `-p configs` takes any subset of the 14 keys (it must keep "none").

@@ -268,7 +268,8 @@ display(Markdown(
 # the gates are followed over the whole course of learning. Measured on the shared 2-core machine
 # (one core, load ≈ 5 from other jobs): training 282 s, the gate statistics of the 9 snapshots
 # 26–32 s, the whole notebook 5.6 minutes; 44 s when the run is reused. On an idle machine the
-# estimate is ≈ 160 × 0.9 s + evaluation + statistics ≈ 3.5 minutes.
+# estimate was ≈ 160 × 0.9 s + evaluation + statistics ≈ 3.5 minutes; measured later, `make
+# run-gradient_gating` on a fresh `build/` took **2.4 minutes** (other jobs sharing the machine).
 #
 # `actionrec.runs.fit_with_snapshots` trains with `actionrec.train.fit`, stopping after every
 # epoch (fit's exact resume) to keep the weights; the run is the ordinary run of this config.

@@ -330,7 +330,8 @@ display(Markdown(
 # (MTNet-32), 0.9–1.3 s (MSTNet: 2D convs over 16 frames folded into the batch); 640 clips ×
 # 5 epochs = 100 steps per run,
 # about 2.5 minutes for the four runs on two cores (one run per core; the MSTNet run starts first
-# and takes as long as the other three together).
+# and takes as long as the other three together); the whole notebook, `make run-receptive_fields` on
+# a fresh `build/`, took **3.2 minutes** (other jobs sharing the machine).
 # Accuracies after so few steps are modest (the table shows them); the point is the *change* in
 # the fields, which is visible long before the networks are good. Finished runs are reused.
 
