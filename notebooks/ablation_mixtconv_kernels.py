@@ -78,7 +78,6 @@ from actionrec import ablation as A
 from actionrec import experiments as ex
 from actionrec import params as P
 from actionrec import viz
-from actionrec.data import build_dataset
 from actionrec.data.synthetic import ORDERLESS_CEILING
 from actionrec.models.tsn import temporal_modules
 from actionrec.train import load_model
@@ -134,8 +133,7 @@ print(f"results -> {OUT}")
 T, H, W = clip
 data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split,
                             segments=True)  # real videos: TSN sampling, one frame from each of T segments
-preview = build_dataset(dataset, "train", num_samples=32, seed=0, **data_kwargs)
-fig = viz.clip_grid(preview, indices=range(0, min(16, len(preview)), 3))
+preview, fig = A.preview(dataset, data_kwargs)  # a few training clips
 plt.show()
 
 # %% [markdown]

@@ -75,7 +75,6 @@ from actionrec import ablation as A
 from actionrec import experiments as ex
 from actionrec import params as P
 from actionrec import viz
-from actionrec.data import build_dataset
 from actionrec.layers.srtg import gate_stats
 from actionrec.train import load_model
 
@@ -115,8 +114,7 @@ print(f"results -> {OUT}")
 # %%
 T, H, W = clip
 data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
-preview = build_dataset(dataset, "train", num_samples=32, seed=0, **data_kwargs)
-fig = viz.clip_grid(preview, indices=range(0, min(16, len(preview)), 3), every=2)
+preview, fig = A.preview(dataset, data_kwargs, every=2)  # a few training clips
 plt.show()
 
 # %% [markdown]

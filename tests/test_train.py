@@ -193,13 +193,7 @@ def test_resume_mid_epoch_after_crash_is_exact(tmp_path, monkeypatch):
     fit(cfg, tmp_path / "full", progress=False)
 
     real_write = train._MetricsLog.write
-
-    def crashing_write(self, kind, **rec):
-        if rec["step"] == 8 and kind == "train":
-            raise RuntimeError("simulated crash")
-        return real_write(self, kind, **rec)
-
-    monkeypatch.setattr(train._MetricsLog, "write", crashing_write)
+    monkeypatch.setattr(train._MetricsLog, "write", _crash_at_step_8(real_write))
     with pytest.raises(RuntimeError, match="simulated crash"):
         fit(cfg, tmp_path / "cut", progress=False)
     ckpt = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
@@ -587,13 +581,7 @@ def test_tensorboard_after_a_crash_has_no_duplicate_steps(tmp_path, monkeypatch)
 
     cfg = tiny_cfg(epochs=3, checkpoint_every=3, log_every=1, tensorboard=True)
     real_write = train._MetricsLog.write
-
-    def crashing_write(self, kind, **rec):
-        if rec["step"] == 8 and kind == "train":
-            raise RuntimeError("simulated crash")
-        return real_write(self, kind, **rec)
-
-    monkeypatch.setattr(train._MetricsLog, "write", crashing_write)
+    monkeypatch.setattr(train._MetricsLog, "write", _crash_at_step_8(real_write))
     with pytest.raises(RuntimeError, match="simulated crash"):
         fit(cfg, tmp_path, progress=False)  # wrote train lines 7 (after the step-6 checkpoint) to tb
     monkeypatch.setattr(train._MetricsLog, "write", real_write)
@@ -620,3 +608,14 @@ def test_data_root_and_runtime_fields_do_not_change_what_a_run_computes():
     assert config_tag(a) == config_tag(b)
     assert _config_diff(a.to_dict(), c) == ["dataset_kwargs"]
     assert config_tag(a) != config_tag(c)
+
+
+def _crash_at_step_8(real_write):
+    """A ``_MetricsLog.write`` that raises when it is asked to log train step 8 (a simulated crash)."""
+
+    def crashing_write(self, kind, **rec):
+        if rec["step"] == 8 and kind == "train":
+            raise RuntimeError("simulated crash")
+        return real_write(self, kind, **rec)
+
+    return crashing_write

@@ -363,21 +363,7 @@ def read_frames(path: str | os.PathLike, indices, *, info: VideoInfo | None = No
     ``info`` (from :func:`probe`) to skip the frame count. Raises :class:`VideoReadError` for a bad
     file (reasons in the module docstring) and ``ValueError`` for indices outside the video.
     """
-    path = os.fspath(path)
-    container, stream = _open(path)
-    try:
-        touched = info is None or info.start_pts is None  # decoding frame 0 leaves it mid-stream
-        if info is None:
-            info = _info(container, stream, path)
-        elif info.start_pts is None:  # a VideoInfo made elsewhere: learn frame 0's pts here
-            info = dataclasses.replace(info, start_pts=_first_pts(container, stream, path))
-        idx = _check_indices(indices, info)
-        return _read_open(container, stream, info, idx, at_start=not touched)
-    except VideoReadError as e:
-        e.info = e.info or info
-        raise
-    finally:
-        container.close()
+    return read_clip(path, lambda _info: indices, info=info)[0]
 
 
 def read_clip(path: str | os.PathLike, index_fn: Callable[[VideoInfo], Sequence[int]], *,
@@ -393,7 +379,7 @@ def read_clip(path: str | os.PathLike, index_fn: Callable[[VideoInfo], Sequence[
         touched = info is None or info.start_pts is None  # decoding frame 0 leaves it mid-stream
         if info is None:
             info = _info(container, stream, path)
-        elif info.start_pts is None:
+        elif info.start_pts is None:  # a VideoInfo made elsewhere: learn frame 0's pts here
             info = dataclasses.replace(info, start_pts=_first_pts(container, stream, path))
         idx = _check_indices(index_fn(info), info)
         return _read_open(container, stream, info, idx, at_start=not touched), info, idx
