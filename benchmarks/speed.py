@@ -1,7 +1,7 @@
 """CPU train-step time of MTNet across channel ratios r and sub-streams g, measured side by side.
 
 Run: ``taskset -c 1 .venv/bin/python benchmarks/speed.py --threads 1`` (a few minutes;
-``--quick`` times r in {0.875, 1} at g = 1 only).
+``--quick`` times r in {0.875, 1} at g = 1 only; ``--bounds`` adds the lower bounds below).
 
 Default configuration = the ratio notebook's (``notebooks/ablation_ratio.py``): ``build_model(
 "mtnet32", num_classes=16, r=r, g=g, width=0.25)``, clips 16x32x32, batch 32, contiguous
@@ -55,7 +55,21 @@ and batch, measured 2026-11-22 on an idle machine): width 0.25 -> 1.33 (289 vs 2
 -> 1.08 (573 vs 529 ms), width 1.0 -> 0.92 (2632 vs 2874 ms). So "fewer MACs, less time" holds from
 about width 0.75 up; at the notebook's width the extra per-op work of the long stream wins.
 
-Tried this session and rejected (measured, per MTConv at (32, 14|2, 16, 8, 8), fwd+bwd): folding
+What no implementation of the long stream can fix (``--bounds``, measured 2026-11-22, idle machine,
+one thread, interleaved): with every MTConv's long path made free (zeros, no ops), r = 0.875 still
+takes 1.08x the time of r = 1 (312.7 vs 290.6 ms; the long-stream shortcuts, its GRUs and the stem
+split remain), and its short stream *alone* -- a plain network of 14/28/56/112 channels, 0.86x the
+MACs of r = 1's 16/32/64/128, no long stream at all, both without Squeeze-and-Recursion -- takes
+1.00x the time of r = 1 (267.9 vs 266.6 ms). At this width a layer with 14 channels costs what one
+with 16 costs (oneDNN conv3d and ATen's BatchNorm are bound by per-call costs, and BatchNorm's
+channels_last kernel vectorises over 8/16 channels), so whatever the long stream adds makes r = 0.875 slower; any speed-up of the short stream's
+layers (same conv3d/BatchNorm as r = 1's) speeds r = 1 up as much. Fusing or hand-writing the long
+path and the lateral could win at most the 1.39 -> 1.08 part. The same holds with more work per
+call: batch 128 gives 1.24 (1270 vs 1024 ms), clip 16x64x64 gives 1.17. The whole table above is
+above 1 at this width (r = 0.5 with 0.59x the MACs: 1.16). The target "r = 0.875 at least as fast
+as r = 1" is met from width 0.75 (0.93, 1150 vs 1235 ms) and at the paper's width 1.0 (0.92).
+
+Tried and rejected (measured, per MTConv at (32, 14|2, 16, 8, 8), fwd+bwd): folding
 the lateral 1x1x1 conv into the short-stream conv as extra output channels (one conv call, the
 input gradient summed inside oneDNN) -- 24.3 vs 21.7 ms, slower, because BatchNorm on the channel
 slice of a channels_last tensor copies; keeping the long stream channels-first while the short
@@ -74,7 +88,9 @@ import torch
 from _bench import interleaved_medians, train_step
 
 from actionrec.complexity import count_macs
+from actionrec.layers.mtconv import MTConv, conv1x1x1
 from actionrec.models import build_model
+from actionrec.models.mtnet import MTShortcut
 from actionrec.train import TrainConfig, build_optimizer
 
 RATIOS = (0.5, 0.625, 0.75, 0.875, 1.0)
@@ -95,6 +111,84 @@ def compare(configs, *, model, width, clip, batch, warmup, reps):
     y = torch.randint(0, NUM_CLASSES, (batch,))
     nets = {c: build(model, c[0], c[1], width) for c in configs}
     return interleaved_medians(nets, x, y, warmup=warmup, reps=reps)
+
+
+# -- lower bounds: what any implementation of the long stream could reach ------------------------
+# Timing probes, not models: their long stream is zeros (wrong outputs). Swapping a module's class
+# keeps its weights and the short stream's arithmetic exactly as in MTConv / MTShortcut.
+
+
+def _zeros_like_long(x_l: torch.Tensor, channels: int, stride) -> torch.Tensor:
+    size = [-(-n // s) for n, s in zip(x_l.shape[2:], stride)]  # ceil, as the real long stream
+    return torch.zeros(x_l.shape[0], channels, *size, device=x_l.device).contiguous(
+        memory_format=torch.channels_last_3d)
+
+
+class _FreeLongMTConv(MTConv):
+    """MTConv whose long path (conv_l, bn_l, the lateral pool + conv_s2l + bn_s2l, add, relu) costs nothing."""
+
+    def forward(self, x):
+        x_s, x_l = x
+        y_s = self.act(self.bn_s(conv1x1x1(self.conv_s, x_s)))
+        return y_s, (_zeros_like_long(x_l, self.cl_out, self.stride) if self.has_long else None)
+
+
+class _FreeLongShortcut(MTShortcut):
+    """MTShortcut whose long-stream projection costs nothing."""
+
+    def forward(self, x):
+        x_s, x_l = x
+        y_s = self.bn_s(conv1x1x1(self.conv_s, self._pool(x_s)))
+        return y_s, (_zeros_like_long(x_l, self.conv_l.out_channels, self.stride) if self.has_long else None)
+
+
+def free_long(net: torch.nn.Module, *, shortcuts: bool) -> torch.nn.Module:
+    """Swap every MTConv (and with ``shortcuts`` every MTShortcut) of ``net`` for its free-long probe."""
+    for m in net.modules():
+        if type(m) is MTConv:
+            m.__class__ = _FreeLongMTConv
+        elif shortcuts and type(m) is MTShortcut:
+            m.__class__ = _FreeLongShortcut
+    return net
+
+
+def bounds(*, model, width, clip, batch, warmup, reps):
+    """r = 0.875 with parts of its long stream made free, beside r = 1, in one interleaved run.
+
+    (a) the real r = 0.875 network; (b) the same with every MTConv's long path free (an upper
+    bound on fusing or hand-writing the long path and the lateral); (c) its short stream alone
+    (every long-stream op free, no Squeeze-and-Recursion) beside (d) r = 1 without
+    Squeeze-and-Recursion: two plain networks of 14/28/56/112 and 16/32/64/128 channels.
+    """
+    torch.manual_seed(0)
+    x = torch.randn(batch, 3, *clip)
+    y = torch.randint(0, NUM_CLASSES, (batch,))
+    variants = {
+        "r=0.875": dict(r=0.875),
+        "r=0.875, MTConv long paths free": dict(r=0.875, probe=dict(shortcuts=False)),
+        "r=1": dict(r=1.0),
+        "r=0.875 short stream only, no SR": dict(r=0.875, recurrent=None, probe=dict(shortcuts=True)),
+        "r=1, no SR": dict(r=1.0, recurrent=None),
+    }
+    nets, macs = {}, {}
+    for name, kw in variants.items():
+        kw = dict(kw)
+        probe = kw.pop("probe", None)
+        torch.manual_seed(0)
+        net = build_model(model, num_classes=NUM_CLASSES, width=width, **kw)
+        nets[name] = (free_long(net, **probe) if probe else net,
+                      build_optimizer(net, TrainConfig(lr=1e-3, weight_decay=0.05)))
+        macs[name] = count_macs(nets[name][0], (3, *clip))
+    res = interleaved_medians(nets, x, y, warmup=warmup, reps=reps)
+    print(f"\nlower bounds ({model} width={width}, clip {'x'.join(map(str, clip))}, batch {batch}):")
+    print(f"{'network':34s} | {'ms/step':>8s} | {'GMACs/clip':>10s}")
+    for name, t in res.items():
+        print(f"{name:34s} | {t * 1000:8.1f} | {macs[name] / 1e9:10.4f}")
+    free, short, base, base_nosr = (res[k] for k in ("r=0.875, MTConv long paths free",
+                                                     "r=0.875 short stream only, no SR", "r=1", "r=1, no SR"))
+    print(f"free MTConv long paths / r=1: {free / base:.2f}; short stream alone / r=1 (no SR): "
+          f"{short / base_nosr:.2f} at {macs['r=0.875 short stream only, no SR'] / macs['r=1, no SR']:.2f}x the MACs")
+    return res
 
 
 def print_table(res, *, model, width, clip, batch):
@@ -148,6 +242,8 @@ def main() -> None:
     ap.add_argument("--widths", type=float, nargs="+", metavar="W",
                     help="also print r=0.875 / r=1 at each of these widths (where the crossover lies)")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--bounds", action="store_true",
+                    help="also time r=0.875 with its long paths made free, and its short stream alone")
     ap.add_argument("--quick", action="store_true", help="only r in {0.875, 1}, g = 1")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -176,6 +272,8 @@ def main() -> None:
                     macs.append(count_macs(build_model(args.model, num_classes=NUM_CLASSES, r=r, width=w), (3, *clip)))
             print(f"{w:6.3g} | {res[0.875, 1] * 1000:10.1f} | {res[1.0, 1] * 1000:8.1f} | "
                   f"{res[0.875, 1] / res[1.0, 1]:5.2f} | {macs[0] / macs[1]:9.2f}")
+    if args.bounds:
+        bounds(model=args.model, width=args.width, clip=clip, batch=args.batch, warmup=args.warmup, reps=args.reps)
     if args.profile:
         profile(model=args.model, width=args.width, clip=clip, batch=args.batch)
 

@@ -112,7 +112,8 @@ plt.show()
 # **Why these defaults.** The whole default grid (5 ratios × 3 seeds) has to train in about ten
 # minutes on a 2-core laptop CPU; it trains one run per core (`run_grid(workers="auto")`, one
 # thread each, the same results as one run at a time), which took 9.1 minutes for 5 epochs on one
-# core and 7.8 minutes for the 7 epochs (140 steps per run) of the default on both. Measured here: an MTNet-32 (width 0.25) step costs 1.8–2.7× more
+# core and 6.3 minutes for the 7 epochs (140 steps per run) of the default on both (`make ablation`
+# on an idle machine; 7.8 minutes while other jobs shared it). Measured here: an MTNet-32 (width 0.25) step costs 1.8–2.7× more
 # at 16×64×64 than at 16×32×32 (`benchmarks/speed.py --clip 16 64 64`), so 32×32 buys about twice
 # the steps per run; the figures stay
 # recognisable at that size (below) and the temporal structure, which is what $r$ is about, is
@@ -164,10 +165,12 @@ speed = A.summarize_by(rows, ("g", "r"), "val_auc")
 ex.write_results(rows, summary, OUT)
 pct = A.pct  # "mean ± 95% CI" in percent
 
-lines = ["| g | r | top-1 (%) | val AUC (%) | GMACs | params (M) | n |", "|---|---|---|---|---|---|---|"]
+run_time = A.summarize_by(rows, ("g", "r"), "wall_s")  # seconds each run trained and evaluated
+lines = ["| g | r | top-1 (%) | val AUC (%) | GMACs | params (M) | run time (s) | n |",
+         "|---|---|---|---|---|---|---|---|"]
 for e in summary:
     lines.append(f"| {e['g']} | {e['r']:g} | {pct(e)} | {pct(speed[(e['g'], e['r'])])} | "
-                 f"{e['gmacs']:.3f} | {e['params_m']:.3f} | {e['n']} |")
+                 f"{e['gmacs']:.3f} | {e['params_m']:.3f} | {run_time[(e['g'], e['r'])]['mean']:.0f} | {e['n']} |")
 display(Markdown("\n".join(lines)))
 
 # %%
@@ -207,10 +210,47 @@ for g in substreams:
     display(Markdown(f"**g = {g}, final test top-1.** {v['sentence']}\n\n"
                      f"**g = {g}, learning speed (val AUC).** {vs['sentence']}"))
 
+# %% [markdown]
+# ## Fewer MACs, less time?
+#
+# The paper's case for $r < 1$ is cost: the long stream runs at half the resolution, so
+# $r = 0.875$ needs 13% fewer multiply-adds than $r = 1$ here and 20% fewer at full width. Whether
+# that buys wall-clock time depends on the network's size. Below, the run times the grid itself
+# measured (each run trains and evaluates; two runs at a time, one per core), against the MACs:
+
+# %%
+timing = A.time_vs_macs(rows)
+for g, t in timing.items():
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    xs = [e["mac_ratio"] for e in t["rows"]]
+    ys = [e["time_ratio"] for e in t["rows"]]
+    ax.plot([min(xs + [0.5]), 1.05], [min(xs + [0.5]), 1.05], "k:", lw=1, label="time ∝ MACs")
+    ax.scatter(xs, ys, zorder=3)
+    for e in t["rows"]:
+        ax.annotate(f"r = {e['r']:g}", (e["mac_ratio"], e["time_ratio"]), textcoords="offset points", xytext=(4, 4))
+    ax.axhline(1, color="grey", lw=0.8)
+    ax.set(xlabel="MACs / MACs at r = 1", ylabel="run time / run time at r = 1", title=f"g = {g}: measured cost")
+    ax.legend(loc="upper left")
+    fig.savefig(OUT / f"time_vs_macs_g{g}.png", dpi=120, bbox_inches="tight")
+    plt.show()
+    display(Markdown(f"**g = {g}.** {t['sentence']}"))
+
+# %% [markdown]
+# On a laptop CPU at quarter width this is expected, and `benchmarks/speed.py` measures it under
+# control (one network at a time, interleaved, one thread): the channel counts are 16–128, so a
+# step is set by per-op and memory costs, not by multiply-adds. Its `--bounds` option shows how far
+# any implementation could go: the short stream *alone* (14/28/56/112 channels, 0.86× the MACs,
+# no long stream at all) takes as long as the whole $r = 1$ network, so adding the long stream can
+# only make $r = 0.875$ slower at this width. At width 0.75 and 1.0 (the paper's MTNet-32) the
+# convolutions dominate and $r = 0.875$ steps at 0.93× and 0.92× the time of $r = 1$.
+
+# %%
 ex.write_results(rows, summary, OUT, extra={"verdicts": {str(g): {k: d["sentence"] for k, d in v.items()}
                                                          for g, v in verdicts.items()},
+                                            "time_vs_macs": {str(g): t for g, t in timing.items()},
                                             "wall_minutes": wall / 60})
-print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'accuracy_vs_gmacs.png'}, {OUT / 'learning_curves.png'}")
+print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'accuracy_vs_gmacs.png'}, {OUT / 'learning_curves.png'}"
+      + "".join(f", {OUT / f'time_vs_macs_g{g}.png'}" for g in timing))
 
 # %% [markdown]
 # ## Reading the result

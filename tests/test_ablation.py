@@ -261,3 +261,19 @@ def test_preview_shows_the_rgb_of_flow_items():
     kw = A.data_kwargs("synthactions", [8, 32, 32], difficulty="easy", flow="gt")
     ds, fig = A.preview("synthactions", kw, num_samples=16)
     assert len(ds) == 16 and ds[0][0].shape == (5, 8, 32, 32) and len(fig.axes) >= 6  # rows 0, 3, ..., 15
+
+
+def test_time_vs_macs_ratios_and_sentence():
+    rows = [dict(g=1, r=r, seed=s, wall_s=t + s, gmacs=m) for s in (0, 1)
+            for r, t, m in ((1.0, 10.0, 2.0), (0.875, 15.0, 1.5), (0.5, 7.0, 1.0))]
+    rows += [dict(g=8, r=0.5, seed=0, wall_s=3.0, gmacs=1.0)]  # no baseline in g = 8: left out
+    res = A.time_vs_macs(rows)
+    assert list(res) == [1]
+    by_r = {e["r"]: e for e in res[1]["rows"]}
+    assert by_r[0.875]["time_ratio"] == pytest.approx(15.5 / 10.5) and by_r[0.875]["mac_ratio"] == 0.75
+    assert by_r[1.0]["time_ratio"] == 1.0 and by_r[0.5]["time_ratio"] == pytest.approx(7.5 / 10.5)
+    s = res[1]["sentence"]
+    assert s.startswith("Fewer MACs did not mean less time for r = 0.875 (0.75x the MACs, 1.48x the time)")
+    assert "it did for r = 0.5." in s
+    fast = [dict(r, wall_s=10 * r["gmacs"]) for r in rows if r["g"] == 1]  # time proportional to MACs
+    assert A.time_vs_macs(fast)[1]["sentence"].startswith("Fewer MACs meant less time")

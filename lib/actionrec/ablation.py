@@ -58,6 +58,7 @@ __all__ = [
     "add_reversal_confusion",
     "summarize_by",
     "pct",
+    "time_vs_macs",
 ]
 
 
@@ -285,3 +286,44 @@ def pct(e: Mapping[str, Any] | None, error: bool = False) -> str:
         return "—"
     m = 100 * (1 - e["mean"]) if error else 100 * e["mean"]
     return f"{m:.1f} ± {100 * e['ci']:.1f}" if e["n"] > 1 else f"{m:.1f}"
+
+
+def time_vs_macs(rows: Sequence[Mapping[str, Any]], *, key: str = "r", baseline: Any = 1.0,
+                 group: str = "g") -> dict[Any, dict[str, Any]]:
+    """Did fewer MACs mean less time? Measured run time and MACs of each ``key`` value against ``baseline``.
+
+    ``rows``: :func:`train_grid` rows (``wall_s`` = seconds the run trained and evaluated, ``gmacs``).
+    Per ``group`` value: ``{"rows": [{key, "time_s", "time_ratio", "mac_ratio"}], "sentence": str}``,
+    ratios to the baseline's mean over seeds; reused runs count with the time they took when they were
+    trained. The sentence names the values whose fewer MACs did and did not come with less time.
+    Groups without the baseline are left out. Runs train side by side (one per core), so these are
+    the notebook's own timings, not a controlled benchmark (``benchmarks/speed.py`` is one).
+    """
+    out: dict[Any, dict[str, Any]] = {}
+    for gv in sorted({r.get(group) for r in rows}, key=str):
+        sub = [r for r in rows if r.get(group) == gv and r.get("wall_s") is not None]
+        vals = sorted({r[key] for r in sub})
+        if baseline not in vals:
+            continue
+
+        def mean(v, field):
+            xs = [float(r[field]) for r in sub if r[key] == v]
+            return sum(xs) / len(xs)
+
+        t0, m0 = mean(baseline, "wall_s"), mean(baseline, "gmacs")
+        table = [{key: v, "time_s": mean(v, "wall_s"), "time_ratio": mean(v, "wall_s") / t0,
+                  "mac_ratio": mean(v, "gmacs") / m0} for v in vals]
+        fewer = [e for e in table if e[key] != baseline and e["mac_ratio"] < 1]
+        faster = [f"{e[key]:g}" for e in fewer if e["time_ratio"] < 1]
+        slower = [f"{e[key]:g} ({e['mac_ratio']:.2f}x the MACs, {e['time_ratio']:.2f}x the time)" for e in fewer
+                  if e["time_ratio"] >= 1]
+        if not fewer:
+            sentence = f"No {key} here has fewer MACs than {key} = {baseline:g}; nothing to compare."
+        elif not slower:
+            sentence = f"Fewer MACs meant less time: every {key} with fewer MACs than {key} = {baseline:g} ran faster."
+        else:
+            sentence = (f"Fewer MACs did not mean less time for {key} = {', '.join(slower)} against "
+                        f"{key} = {baseline:g}" + (f"; it did for {key} = {', '.join(faster)}." if faster else ".")
+                        + " At this size per-op and memory costs, not MACs, set the time (benchmarks/speed.py).")
+        out[gv] = {"rows": table, "sentence": sentence}
+    return out
