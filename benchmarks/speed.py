@@ -60,10 +60,14 @@ one thread, interleaved): with every MTConv's long path made free (zeros, no ops
 takes 1.08x the time of r = 1 (312.7 vs 290.6 ms; the long-stream shortcuts, its GRUs and the stem
 split remain), and its short stream *alone* -- a plain network of 14/28/56/112 channels, 0.86x the
 MACs of r = 1's 16/32/64/128, no long stream at all, both without Squeeze-and-Recursion -- takes
-1.00x the time of r = 1 (267.9 vs 266.6 ms). At this width a layer with 14 channels costs what one
-with 16 costs (oneDNN conv3d and ATen's BatchNorm are bound by per-call costs, and BatchNorm's
-channels_last kernel vectorises over 8/16 channels), so whatever the long stream adds makes r = 0.875 slower; any speed-up of the short stream's
-layers (same conv3d/BatchNorm as r = 1's) speeds r = 1 up as much. Fusing or hand-writing the long
+1.00x the time of r = 1 (267.9 vs 266.6 ms). Why (``--channels``, stage 1's size (32, C, 16, 8, 8),
+channels_last, fwd+bwd, this AVX-512 CPU): a 3x3x3 conv takes 10.35 ms at C = 14 and 10.67 ms at
+C = 16 -- oneDNN blocks channels by the SIMD width, so the 23% fewer MACs of C_s = 14 are padded
+away (28 vs 32: 35.4 vs 36.8 ms) -- and BatchNorm takes 2.73 ms at C = 14 against 1.51 ms at
+C = 16 (its channels_last kernel vectorises over whole 8/16-channel vectors: 2.06x the time per
+element). r = 0.875 splits 16/32/64/128 channels into 14/28/56/112 + 2/4/8/16, so its short stream
+alone already costs what r = 1 does, and whatever the long stream adds makes it slower; any
+speed-up of the short stream's layers (the same conv3d/BatchNorm as r = 1's) speeds r = 1 up as much. Fusing or hand-writing the long
 path and the lateral could win at most the 1.39 -> 1.08 part. The same holds with more work per
 call: batch 128 gives 1.24 (1270 vs 1024 ms), clip 16x64x64 gives 1.17. The whole table above is
 above 1 at this width (r = 0.5 with 0.59x the MACs: 1.16). The target "r = 0.875 at least as fast
@@ -191,6 +195,50 @@ def bounds(*, model, width, clip, batch, warmup, reps):
     return res
 
 
+def channels(*, clip, batch, counts=(8, 12, 14, 16, 24, 28, 32), reps=15):
+    """Fwd+bwd ms of a 3x3x3 conv (C -> C) and of BatchNorm3d at stage 1's size, channels_last, per C.
+
+    Stage 1 of the notebook's MTNet-32 runs at (batch, C, T, H/4, W/4); r = 1 has C = 16 there,
+    r = 0.875 C_s = 14. oneDNN blocks channels by the SIMD width, so 14 channels cost what 16 do.
+    """
+    import statistics
+    import time
+
+    from torch import nn
+
+    if 16 not in counts:
+        raise ValueError(f"channels(counts={counts}) must include 16 (the reference)")
+
+    def ms(fn):
+        for _ in range(3):
+            fn()
+        ts = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+        return statistics.median(ts) * 1000
+
+    size = (clip[0], -(-clip[1] // 4), -(-clip[2] // 4))
+    print(f"\nper-layer cost vs channels at ({batch}, C, {size[0]}, {size[1]}, {size[2]}), channels_last, fwd+bwd:")
+    print(f"{'C':>3s} | {'conv 3x3x3 ms':>13s} {'per MAC vs C=16':>15s} | {'BatchNorm ms':>12s} {'per element vs C=16':>19s}")
+    rows = {}
+    for c in counts:
+        x = torch.randn(batch, c, *size).contiguous(memory_format=torch.channels_last_3d).requires_grad_()
+        conv = nn.Conv3d(c, c, 3, 1, 1, bias=False).to(memory_format=torch.channels_last_3d)
+        bn = nn.BatchNorm3d(c)
+
+        def run(layer):
+            y = layer(x)
+            y.backward(torch.ones_like(y))
+
+        rows[c] = (ms(lambda: run(conv)), ms(lambda: run(bn)))
+    conv16, bn16 = rows[16]
+    for c, (tc, tb) in rows.items():
+        print(f"{c:3d} | {tc:13.2f} {tc / conv16 * (16 / c) ** 2:15.2f} | {tb:12.2f} {tb / bn16 * 16 / c:19.2f}")
+    return rows
+
+
 def print_table(res, *, model, width, clip, batch):
     t_, h_, w_ = clip
     print(f"\n{model} width={width} clip {t_}x{h_}x{w_} batch {batch} (AdamW train step, contiguous input)")
@@ -242,6 +290,8 @@ def main() -> None:
     ap.add_argument("--widths", type=float, nargs="+", metavar="W",
                     help="also print r=0.875 / r=1 at each of these widths (where the crossover lies)")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--channels", action="store_true",
+                    help="also time one conv and one BatchNorm per channel count at stage 1's size")
     ap.add_argument("--bounds", action="store_true",
                     help="also time r=0.875 with its long paths made free, and its short stream alone")
     ap.add_argument("--quick", action="store_true", help="only r in {0.875, 1}, g = 1")
@@ -272,6 +322,8 @@ def main() -> None:
                     macs.append(count_macs(build_model(args.model, num_classes=NUM_CLASSES, r=r, width=w), (3, *clip)))
             print(f"{w:6.3g} | {res[0.875, 1] * 1000:10.1f} | {res[1.0, 1] * 1000:8.1f} | "
                   f"{res[0.875, 1] / res[1.0, 1]:5.2f} | {macs[0] / macs[1]:9.2f}")
+    if args.channels:
+        channels(clip=clip, batch=args.batch)
     if args.bounds:
         bounds(model=args.model, width=args.width, clip=clip, batch=args.batch, warmup=args.warmup, reps=args.reps)
     if args.profile:

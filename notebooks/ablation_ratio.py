@@ -237,11 +237,13 @@ for g, t in timing.items():
 
 # %% [markdown]
 # On a laptop CPU at quarter width this is expected, and `benchmarks/speed.py` measures it under
-# control (one network at a time, interleaved, one thread): the channel counts are 16–128, so a
-# step is set by per-op and memory costs, not by multiply-adds. Its `--bounds` option shows how far
-# any implementation could go: the short stream *alone* (14/28/56/112 channels, 0.86× the MACs,
-# no long stream at all) takes as long as the whole $r = 1$ network, so adding the long stream can
-# only make $r = 0.875$ slower at this width. At width 0.75 and 1.0 (the paper's MTNet-32) the
+# control (one network at a time, interleaved, one thread). The channel counts are 16–128, and at
+# that width fewer channels are not cheaper: oneDNN pads channels to the SIMD width, so a 3×3×3
+# conv with the short stream's 14 channels costs what one with 16 costs, and BatchNorm is slower
+# with 14 than with 16 (`--channels`). Its `--bounds` option shows how far any implementation
+# could go: the short stream *alone* (14/28/56/112 channels, 0.86× the MACs, no long stream at all)
+# takes as long as the whole $r = 1$ network, so adding the long stream can only make
+# $r = 0.875$ slower at this width. At width 0.75 and 1.0 (the paper's MTNet-32) the
 # convolutions dominate and $r = 0.875$ steps at 0.93× and 0.92× the time of $r = 1$.
 
 # %%
