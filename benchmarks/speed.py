@@ -66,8 +66,11 @@ C = 16 -- oneDNN blocks channels by the SIMD width, so the 23% fewer MACs of C_s
 away (28 vs 32: 35.4 vs 36.8 ms) -- and BatchNorm takes 2.73 ms at C = 14 against 1.51 ms at
 C = 16 (its channels_last kernel vectorises over whole 8/16-channel vectors: 2.06x the time per
 element). r = 0.875 splits 16/32/64/128 channels into 14/28/56/112 + 2/4/8/16, so its short stream
-alone already costs what r = 1 does, and whatever the long stream adds makes it slower; any
-speed-up of the short stream's layers (the same conv3d/BatchNorm as r = 1's) speeds r = 1 up as much. Fusing or hand-writing the long
+alone already costs what r = 1 does, and whatever the long stream adds makes it slower. A faster
+conv3d speeds r = 1 up as much. A BatchNorm without the 14-channel penalty would help r = 0.875
+only, but all of its 91 BatchNorms take 36 ms per step (profile; r = 1's 32 take 27 ms): even
+free they could not close a gap of 70-80 ms. (A hand-written channels_last BatchNorm, var_mean
+over (N/8, 8C) views, was 1.9-3.6x slower than ATen's; dropped.) Fusing or hand-writing the long
 path and the lateral could win at most the 1.39 -> 1.08 part. The same holds with more work per
 call: batch 128 gives 1.24 (1270 vs 1024 ms), clip 16x64x64 gives 1.17. The whole table above is
 above 1 at this width (r = 0.5 with 0.59x the MACs: 1.16). The target "r = 0.875 at least as fast
