@@ -309,6 +309,9 @@ def main() -> None:
     ratio = res[0.875, 1] / res[1.0, 1]
     print(f"\n{'PASS' if ratio <= 1.0 else 'FAIL'}: r=0.875 <= r=1 (g=1): "
           f"{res[0.875, 1] * 1000:.1f} vs {res[1.0, 1] * 1000:.1f} ms/step, ratio {ratio:.2f}")
+    if ratio > 1.0:
+        print("  why: --channels (14 channels cost what 16 do), --bounds (what any long-stream implementation "
+              "could reach), --widths 0.25 0.75 1.0 (where the MACs start to count)")
     if args.wide:
         res = compare([(0.75, 1), (0.875, 1), (1.0, 1)], model=args.model, width=1.0, clip=clip,
                       batch=args.batch, warmup=1, reps=3)
