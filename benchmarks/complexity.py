@@ -26,11 +26,11 @@ Why the absolute numbers cannot match (printed at the end as well)
      below. The paper's own increments imply ~2.5M parameters per stage-3 repeat block (MTNet-132
      minus -64: +42.3M for 17 blocks); ours hold 1.86M (3x3x3 + 1x3x3 MTConvs as Fig. 3b draws;
      two 3x3x3 would hold 2.77M). So the paper's deeper rows do not follow Fig. 3b / Table 1 exactly.
-  4. Ratios are the comparable quantities: r = 0.875 vs r = 1 matches the paper (-20.6 % vs
-     -20.52 %); r = 0.75 removes a little more than the paper says (-38 % vs -35 %). For g = 8 the
-     paper contradicts itself: its text says params -58.67 %/-59.98 % and GFLOPs -71.82 %/-76.14 %
-     for MTNet-64/-132, but its Table 3 rows give -69.6 %/-71.1 % params and -85.8 %/-89.7 %
-     GFLOPs. Ours (every conv of both streams and the shortcuts grouped, GRUs not) lands in
+  4. Ratios are the comparable quantities: r = 0.875 vs r = 1 matches the paper (-20.2 % vs
+     -20.52 %, averaged over MTNet-32/48/64/132 at 16x224^2); r = 0.75 removes a little more than
+     the paper says (-37.3 % vs -35.06 %). For g = 8 the paper contradicts itself: its text says
+     params -58.67 %/-59.98 % and GFLOPs -71.82 %/-76.14 % for MTNet-64/-132, but its Table 3 rows
+     give -69.6 %/-71.1 % params and -85.8 %/-89.7 % GFLOPs. Ours (every conv of both streams and the shortcuts grouped, GRUs not) lands in
      between: about -76 %/-79 % for both params and GMACs.
 """
 
