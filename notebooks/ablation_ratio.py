@@ -236,9 +236,9 @@ for g, t in timing.items():
     display(Markdown(f"**g = {g}.** {t['sentence']}"))
 
 # %% [markdown]
-# On a laptop CPU at quarter width this is expected, and `benchmarks/speed.py` measures it under
-# control (one network at a time, interleaved, one thread). The channel counts are 16–128, and at
-# that width fewer channels are not cheaper: oneDNN pads channels to the SIMD width, so a 3×3×3
+# With the defaults (quarter width, laptop CPU) the ratios with fewer MACs train *slower*, and
+# `benchmarks/speed.py` measures why under control (one network at a time, interleaved, one
+# thread). The channel counts are 16–128, and at that width fewer channels are not cheaper: oneDNN pads channels to the SIMD width, so a 3×3×3
 # conv with the short stream's 14 channels costs what one with 16 costs, and BatchNorm is slower
 # with 14 than with 16 (`--channels`). Its `--bounds` option shows how far any implementation
 # could go: the short stream *alone* (14/28/56/112 channels, 0.86× the MACs, no long stream at all)

@@ -324,6 +324,7 @@ def time_vs_macs(rows: Sequence[Mapping[str, Any]], *, key: str = "r", baseline:
         else:
             sentence = (f"Fewer MACs did not mean less time for {key} = {', '.join(slower)} against "
                         f"{key} = {baseline:g}" + (f"; it did for {key} = {', '.join(faster)}." if faster else ".")
-                        + " At this size per-op and memory costs, not MACs, set the time (benchmarks/speed.py).")
+                        + " Here the time is not set by the MACs (benchmarks/speed.py --channels and --bounds "
+                          "measure why).")
         out[gv] = {"rows": table, "sentence": sentence}
     return out
