@@ -57,24 +57,25 @@ about width 0.75 up; at the notebook's width the extra per-op work of the long s
 
 What no implementation of the long stream can fix (``--bounds``, measured 2026-11-22, idle machine,
 one thread, interleaved): with every MTConv's long path made free (zeros, no ops), r = 0.875 still
-takes 1.08x the time of r = 1 (312.7 vs 290.6 ms; the long-stream shortcuts, its GRUs and the stem
-split remain), and its short stream *alone* -- a plain network of 14/28/56/112 channels, 0.86x the
-MACs of r = 1's 16/32/64/128, no long stream at all, both without Squeeze-and-Recursion -- takes
-1.00x the time of r = 1 (267.9 vs 266.6 ms). Why (``--channels``, stage 1's size (32, C, 16, 8, 8),
-channels_last, fwd+bwd, this AVX-512 CPU): a 3x3x3 conv takes 10.35 ms at C = 14 and 10.67 ms at
-C = 16 -- oneDNN blocks channels by the SIMD width, so the 23% fewer MACs of C_s = 14 are padded
-away (28 vs 32: 35.4 vs 36.8 ms) -- and BatchNorm takes 2.73 ms at C = 14 against 1.51 ms at
-C = 16 (its channels_last kernel vectorises over whole 8/16-channel vectors: 2.06x the time per
-element). r = 0.875 splits 16/32/64/128 channels into 14/28/56/112 + 2/4/8/16, so its short stream
-alone already costs what r = 1 does, and whatever the long stream adds makes it slower. A faster
-conv3d speeds r = 1 up as much. A BatchNorm without the 14-channel penalty would help r = 0.875
-only, but all of its 91 BatchNorms take 36 ms per step (profile; r = 1's 32 take 27 ms): even
-free they could not close a gap of 70-80 ms. (A hand-written channels_last BatchNorm, var_mean
-over (N/8, 8C) views, was 1.9-3.6x slower than ATen's; dropped.) Fusing or hand-writing the long
-path and the lateral could win at most the 1.39 -> 1.08 part. The same holds with more work per
-call: batch 128 gives 1.24 (1270 vs 1024 ms), clip 16x64x64 gives 1.17. The whole table above is
-above 1 at this width (r = 0.5 with 0.59x the MACs: 1.16). The target "r = 0.875 at least as fast
-as r = 1" is met from width 0.75 (0.93, 1150 vs 1235 ms) and at the paper's width 1.0 (0.92).
+takes 1.08x the time of r = 1 (312.7 vs 290.6 ms; 1.12 in a second run; the long-stream shortcuts,
+its GRUs and the stem split remain), and its short stream *alone* -- a plain network of 14/28/56/112
+channels, 0.86x the MACs of r = 1's 16/32/64/128, no long stream at all, both without
+Squeeze-and-Recursion -- takes 1.00x the time of r = 1 (267.9 vs 266.6 ms; 1.01 in a second run).
+Why (``--channels``, stage 1's size (32, C, 16, 8, 8), channels_last, fwd+bwd, this AVX-512 CPU,
+five runs): a 3x3x3 conv at C = 14 takes 0.95-1.13x the time it takes at C = 16 (e.g. 10.35 vs 10.67
+ms) despite 23% fewer MACs -- oneDNN blocks channels by the SIMD width, so 14 are padded to 16 (28
+vs 32: 35.4 vs 36.8 ms) -- and BatchNorm at C = 14 takes 0.98-1.81x its time at C = 16 (e.g. 2.73 vs
+1.51 ms; its channels_last kernel vectorises over whole 8/16-channel vectors). r = 0.875 splits
+16/32/64/128 channels into 14/28/56/112 + 2/4/8/16, so its short stream alone already costs what r =
+1 does, and whatever the long stream adds makes it slower. A faster conv3d speeds r = 1 up as much.
+A BatchNorm without the 14-channel penalty would help r = 0.875 only, but all of its 91 BatchNorms
+take 36 ms per step (profile; r = 1's 32 take 27 ms): even free they could not close a gap of 70-80
+ms. (A hand-written channels_last BatchNorm, var_mean over (N/8, 8C) views, was 1.9-3.6x slower than
+ATen's; dropped.) Fusing or hand-writing the long path and the lateral could win at most the 1.39 ->
+1.08-1.12 part. The same holds with more work per call: batch 128 gives 1.24 (1270 vs 1024 ms), clip
+16x64x64 gives 1.17. The whole table above is above 1 at this width (r = 0.5 with 0.59x the MACs:
+1.16). The target "r = 0.875 at least as fast as r = 1" is met from width 0.75 (0.93, 1150 vs 1235
+ms) and at the paper's width 1.0 (0.92).
 
 Tried and rejected (measured, per MTConv at (32, 14|2, 16, 8, 8), fwd+bwd): folding
 the lateral 1x1x1 conv into the short-stream conv as extra output channels (one conv call, the
@@ -224,7 +225,8 @@ def channels(*, clip, batch, counts=(8, 12, 14, 16, 24, 28, 32), reps=15):
 
     size = (clip[0], -(-clip[1] // 4), -(-clip[2] // 4))
     print(f"\nper-layer cost vs channels at ({batch}, C, {size[0]}, {size[1]}, {size[2]}), channels_last, fwd+bwd:")
-    print(f"{'C':>3s} | {'conv 3x3x3 ms':>13s} {'per MAC vs C=16':>15s} | {'BatchNorm ms':>12s} {'per element vs C=16':>19s}")
+    print(f"{'C':>3s} | {'conv 3x3x3 ms':>13s} {'per MAC vs C=16':>15s} | "
+          f"{'BatchNorm ms':>12s} {'per element vs C=16':>19s}")
     rows = {}
     for c in counts:
         x = torch.randn(batch, c, *size).contiguous(memory_format=torch.channels_last_3d).requires_grad_()

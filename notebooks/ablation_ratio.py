@@ -237,18 +237,18 @@ for g, t in timing.items():
 
 # %% [markdown]
 # With the defaults (quarter width, laptop CPU) the ratios with fewer MACs train *slower*, and
-# `benchmarks/speed.py` measures why under control (one network at a time, interleaved, one
-# thread). The channel counts are 16–128, and at that width fewer channels are not cheaper: oneDNN pads channels to the SIMD width, so a 3×3×3
-# conv with the short stream's 14 channels costs what one with 16 costs, and BatchNorm is slower
-# with 14 than with 16 (`--channels`). Its `--bounds` option shows how far any implementation
-# could go: the short stream *alone* (14/28/56/112 channels, 0.86× the MACs, no long stream at all)
-# takes as long as the whole $r = 1$ network, so adding the long stream can only make
-# $r = 0.875$ slower at this width. At width 0.75 and 1.0 (the paper's MTNet-32) the
-# convolutions dominate and $r = 0.875$ steps at 0.93× and 0.92× the time of $r = 1$ in that
-# benchmark. This notebook with `-p width 0.75` took 25.7 minutes: there $r = 0.5$, 0.625 and 0.75
-# ran in 0.63×, 0.70× and 0.93× the time of $r = 1$, and $r = 0.875$ in 1.03× (two runs share the
-# memory bus, and evaluation counts too); test top-1 was 83.1, 85.0, 78.8, 84.0 and 85.0% for
-# $r = 0.5 … 1$, still within seed noise of each other.
+# `benchmarks/speed.py` measures why under control (one network at a time, interleaved, one thread).
+# The channel counts are 16–128, and at that width fewer channels are not cheaper: oneDNN pads
+# channels to the SIMD width, so a 3×3×3 conv with the short stream's 14 channels takes 0.95–1.13×
+# the time of one with 16, and BatchNorm 0.98–1.81× (`--channels`, five runs). Its `--bounds` option
+# shows how far any implementation could go: the short stream *alone* (14/28/56/112 channels, 0.86×
+# the MACs, no long stream at all) takes as long as the whole $r = 1$ network, so adding the long
+# stream can only make $r = 0.875$ slower at this width. At width 0.75 and 1.0 (the paper's
+# MTNet-32) the convolutions dominate and $r = 0.875$ steps at 0.93× and 0.92× the time of $r = 1$
+# in that benchmark. This notebook with `-p width 0.75` took 25.7 minutes: there $r = 0.5$, 0.625
+# and 0.75 ran in 0.63×, 0.70× and 0.93× the time of $r = 1$, and $r = 0.875$ in 1.03× (two runs
+# share the memory bus, and evaluation counts too); test top-1 was 83.1, 85.0, 78.8, 84.0 and 85.0%
+# for $r = 0.5 … 1$, still within seed noise of each other.
 
 # %%
 ex.write_results(rows, summary, OUT, extra={"verdicts": {str(g): {k: d["sentence"] for k, d in v.items()}
