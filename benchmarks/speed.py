@@ -75,7 +75,7 @@ ATen's; dropped.) Fusing or hand-writing the long path and the lateral could win
 1.08-1.12 part. The same holds with more work per call: batch 128 gives 1.24 (1270 vs 1024 ms), clip
 16x64x64 gives 1.17. The whole table above is above 1 at this width (r = 0.5 with 0.59x the MACs:
 1.16). The target "r = 0.875 at least as fast as r = 1" is met from width 0.75 (0.93, 1150 vs 1235
-ms) and at the paper's width 1.0 (0.92).
+ms) and at the paper's width 1.0 (0.92; 0.95 in a second run, 1865 vs 1958 ms; width 0.5: 1.16).
 
 Tried and rejected (measured, per MTConv at (32, 14|2, 16, 8, 8), fwd+bwd): folding
 the lateral 1x1x1 conv into the short-stream conv as extra output channels (one conv call, the

@@ -244,7 +244,7 @@ for g, t in timing.items():
 # shows how far any implementation could go: the short stream *alone* (14/28/56/112 channels, 0.86×
 # the MACs, no long stream at all) takes as long as the whole $r = 1$ network, so adding the long
 # stream can only make $r = 0.875$ slower at this width. At width 0.75 and 1.0 (the paper's
-# MTNet-32) the convolutions dominate and $r = 0.875$ steps at 0.93× and 0.92× the time of $r = 1$
+# MTNet-32) the convolutions dominate and $r = 0.875$ steps at 0.93× and 0.92–0.95× the time of $r = 1$
 # in that benchmark. This notebook with `-p width 0.75` took 25.7 minutes: there $r = 0.5$, 0.625
 # and 0.75 ran in 0.63×, 0.70× and 0.93× the time of $r = 1$, and $r = 0.875$ in 1.03× (two runs
 # share the memory bus, and evaluation counts too); test top-1 was 83.1, 85.0, 78.8, 84.0 and 85.0%
