@@ -77,6 +77,12 @@ ATen's; dropped.) Fusing or hand-writing the long path and the lateral could win
 1.16). The target "r = 0.875 at least as fast as r = 1" is met from width 0.75 (0.93, 1150 vs 1235
 ms) and at the paper's width 1.0 (0.92; 0.95 in a second run, 1865 vs 1958 ms; width 0.5: 1.16).
 
+Also tried and dropped (fwd+bwd, one thread): a window-major SoftPool (one copy into a (kT*kH*kW,
+...) layout, then contiguous reductions and broadcasts) ran between 2.3x slower and 2.2x faster than
+the tiled one depending on the shape ((32, 7, 16, 8, 8), k = 4: 1.96 vs 2.80 ms; (32, 28, 4, 2, 2),
+k = 2: 0.44 vs 0.20 ms), no net gain; ``slow_conv3d`` (im2col + GEMM) for the tiny long-stream convs
+ran at 0.8-1.2x oneDNN's speed, no consistent gain.
+
 Tried and rejected (measured, per MTConv at (32, 14|2, 16, 8, 8), fwd+bwd): folding
 the lateral 1x1x1 conv into the short-stream conv as extra output channels (one conv call, the
 input gradient summed inside oneDNN) -- 24.3 vs 21.7 ms, slower, because BatchNorm on the channel
