@@ -1,10 +1,7 @@
-"""Small shared helpers: device selection and seeding."""
+"""Device selection and the autocast dtype: CUDA when present (bf16 autocast there), CPU otherwise."""
 
 from __future__ import annotations
 
-import random
-
-import numpy as np
 import torch
 
 
@@ -28,8 +25,11 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
         raise ValueError(f"device={device!r} is not a valid torch device ('auto', 'cpu', 'cuda', 'cuda:1', ...)") from e
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python's ``random``, NumPy and torch (CPU and all CUDA devices)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+def amp_dtype(amp: bool | str | torch.dtype, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``amp`` on ``device``: None (fp32) on CPU or when ``amp`` is False; on CUDA
+    the given ``torch.dtype``, else bf16 (fp16 where bf16 is unsupported)."""
+    if device.type != "cuda" or amp is False:
+        return None
+    if isinstance(amp, torch.dtype):
+        return amp
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
