@@ -1,7 +1,7 @@
 """MTNet parameters and GMACs beside the paper's Table 3 (and the ratio claims of Table 2 / Sec. 4).
 
 Run: ``.venv/bin/python benchmarks/complexity.py`` (about a minute: every network is built on the
-``meta`` device and counted with ``actionrec.complexity.count_macs``, no arithmetic is done).
+``meta`` device and counted with ``actionrec.analysis.complexity.count_macs``, no arithmetic is done).
 
 What is compared
   * Table 3 (r = 0.875): params (M) and "GFLOPs" for MTNet-32/48/64/132/200 with g = 1, and for
@@ -40,7 +40,7 @@ import time
 
 import torch
 
-from actionrec.complexity import count_macs, count_params
+from actionrec.analysis.complexity import count_macs, count_params
 from actionrec.models import mtnet as M
 
 PAPER = {  # Table 3: (params M, GFLOPs) at r = 0.875

@@ -71,7 +71,7 @@ def train_rate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, repeats: int)
 
 
 def main() -> None:
-    from actionrec.data.synthetic import SynthActions
+    from actionrec.data.synthactions import SynthActions
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch-size", type=int, default=32, help="clips per generation batch and train step")

@@ -21,7 +21,7 @@ Rows (UCF-101: 101 classes; clip = C x T x H x W at batch 1)
     chunks per video, L = 10).
 
 Columns
-  * params, GMACs per clip: ``actionrec.complexity.count_params`` / ``count_macs`` (GRU/LSTM
+  * params, GMACs per clip: ``actionrec.analysis.complexity.count_params`` / ``count_macs`` (GRU/LSTM
     counted by hand; 1 MAC = 1 multiply-add).
   * static GiB: weights + grads + AdamW's two moments, 16 bytes per parameter (fp32), plus buffers.
     Independent of the batch.
@@ -101,8 +101,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from actionrec.complexity import count_macs, count_params
-from actionrec.models import MODELS
+from actionrec.analysis.complexity import count_macs, count_params
+from actionrec.models import ALIASES, MODELS, build_model
 
 GiB = 1024**3
 UCF101_TRAIN_CLIPS = 9537  # ucfTrainTestlist/trainlist01.txt
@@ -134,7 +134,7 @@ def make_row(label: str, frames: int, size: int | tuple) -> Row:
     """The row for ``label`` at ``frames`` x ``size``: input channels and builder kwargs per family."""
     h, w = (size, size) if isinstance(size, int) else size
     name, _, extra = label.partition("+")
-    if name not in MODELS:
+    if name not in MODELS and name not in ALIASES:
         raise ValueError(f"--models: unknown model {name!r}; valid names: {', '.join(sorted(MODELS))}")
     if extra not in ("", "srtg"):
         raise ValueError(f"--models: {label!r}: the only suffix is '+srtg' (r3d_* / r2plus1d_*)")
@@ -235,7 +235,7 @@ def saved_bytes(model: torch.nn.Module, x: torch.Tensor, *, backward: bool = Fal
 def cpu_measure(row: Row, reps: int, seed: int = 0) -> tuple[int, float]:
     """Real CPU run at batch 1: saved bytes of the warm-up step, then the median of ``reps`` fwd+loss+bwd seconds."""
     torch.manual_seed(seed)
-    model = MODELS[row.model](**row.kwargs).train()
+    model = build_model(row.model, **row.kwargs).train()
     x = torch.randn(1, *row.clip)
     act = saved_bytes(model, x, backward=True)  # warm-up step (pays oneDNN primitive creation), measured
     times = []
@@ -249,7 +249,7 @@ def cpu_measure(row: Row, reps: int, seed: int = 0) -> tuple[int, float]:
 
 def measure(row: Row, *, reps: int, time_cpu: bool, peak_flops: float) -> dict:
     with torch.device("meta"):
-        net = MODELS[row.model](**row.kwargs)
+        net = build_model(row.model, **row.kwargs)
     params = count_params(net)
     buffers = sum(b.numel() * b.element_size() for b in net.buffers())
     macs = count_macs(net, row.clip)

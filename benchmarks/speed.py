@@ -101,7 +101,7 @@ import torch
 
 from _bench import interleaved_medians, train_step
 
-from actionrec.complexity import count_macs
+from actionrec.analysis.complexity import count_macs
 from actionrec.layers.mtconv import MTConv, conv1x1x1
 from actionrec.models import build_model
 from actionrec.models.mtnet import MTShortcut

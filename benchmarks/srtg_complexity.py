@@ -6,7 +6,7 @@ Run: ``taskset -c 0 .venv/bin/python benchmarks/srtg_complexity.py`` (70 s idle,
 Part 1, complexity at 16x224x224 (paper Sec. 4.5: SRTG adds "approximately 0.15 %" of the vanilla
 network's operations; Sec. 5: 0.03-0.4 GFLOPs). Every network (``actionrec.models.resnet3d``, width
 1, 400 classes, one SRTGate per residual block) is built on the ``meta`` device and counted with
-``actionrec.complexity.count_params`` / ``count_macs``: r3d and r(2+1)d 34/50/101 without SRTG and
+``actionrec.analysis.complexity.count_params`` / ``count_macs``: r3d and r(2+1)d 34/50/101 without SRTG and
 with SRTG Final, and for depth 50 every placement (Start, Top, Mid, End, Res, Final). Overhead =
 GMACs with / without - 1.
 
@@ -52,7 +52,7 @@ import torch
 
 from _bench import interleaved_medians
 
-from actionrec.complexity import count_macs, count_params, rnn_macs
+from actionrec.analysis.complexity import count_macs, count_params, rnn_macs
 from actionrec.models import resnet3d as R
 from actionrec.train import TrainConfig, build_optimizer
 
@@ -83,7 +83,7 @@ def measure(builder: str, srtg) -> dict:
 
 def complexity() -> None:
     print(f"Part 1: complexity at {INPUT[1]}x{INPUT[2]}x{INPUT[3]}, width 1, 400 classes "
-          f"(meta device, actionrec.complexity); paper overhead ~{PAPER_OVERHEAD_PCT}% of GFLOPs")
+          f"(meta device, actionrec.analysis.complexity); paper overhead ~{PAPER_OVERHEAD_PCT}% of GFLOPs")
     print(f"{'network':14s} {'SRTG':6s} {'gates':>5s} | {'params M':>9s} {'(gates M)':>9s} | {'GMACs':>8s} "
           f"{'+GMACs':>7s} {'overhead':>9s} {'paper':>6s} | {'LSTM GMACs':>10s} {'fuse GMul*':>10s}")
     t0 = time.perf_counter()

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import torch
 
-from actionrec import experiments as ex
-from actionrec.data.synthetic import ORDERLESS_CEILING
+from actionrec.experiments.grid import run_grid
+from actionrec.experiments.summary import summarize, write_results
+from actionrec.data.synthactions import ORDERLESS_CEILING
 from actionrec.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,9 +52,9 @@ def main() -> None:
     }
     t0 = time.time()
     tag = f"{args.difficulty}_{args.size}px_{args.epochs}ep_{args.train_samples}"
-    rows = ex.run_grid(configs, range(args.seeds), args.out / tag)
-    summary = ex.summarize(rows, by=("name",), metric="top1")
-    ex.write_results(rows, summary, args.out / tag)
+    rows = run_grid(configs, range(args.seeds), args.out / tag)
+    summary = summarize(rows, by=("name",), metric="top1")
+    write_results(rows, summary, args.out / tag)
     print(f"\nSynthActions ({args.difficulty}, 16x{args.size}x{args.size}, {args.train_samples} train clips, "
           f"{args.epochs} epochs, {args.seeds} seed(s)); wall {time.time() - t0:.0f} s")
     print(f"{'model':<12} {'test top-1':>12} {'target':>10} {'ok':>4}")

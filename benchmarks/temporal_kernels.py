@@ -4,7 +4,7 @@ Run: ``taskset -c 0 .venv/bin/python benchmarks/temporal_kernels.py`` (about 2 m
 ``--quick`` times fewer rounds; ``--skip-complexity`` / ``--skip-timing`` run one part only).
 
 Part 1, complexity at the papers' input sizes. Every network is built on the ``meta`` device and
-counted with ``actionrec.complexity.count_params`` / ``count_macs`` (MACs = multiply-adds; biases,
+counted with ``actionrec.analysis.complexity.count_params`` / ``count_macs`` (MACs = multiply-adds; biases,
 BatchNorm, activations, pooling and elementwise ops not counted):
 
   * MSTI-Net-50 (``msti_net50``), every unit variant (msti, ms_st, ms_s, ms_t, p3d_b), 16x224x224,
@@ -55,7 +55,7 @@ import torch
 
 from _bench import interleaved_medians
 
-from actionrec.complexity import count_macs, count_params
+from actionrec.analysis.complexity import count_macs, count_params
 from actionrec.models import build_model
 from actionrec.train import TrainConfig, build_optimizer
 

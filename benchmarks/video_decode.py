@@ -78,7 +78,7 @@ def synthetic_frames(n: int, seed: int, h: int = 240, w: int = 320) -> np.ndarra
 
 def write_tree(root: Path, videos: int, seconds: float, codec: str, gop: int | None) -> float:
     """UCF-101-shaped tree of synthetic videos; returns the seconds spent writing."""
-    from actionrec.data.video_io import write_video
+    from actionrec.data.videos.video_io import write_video
 
     t0 = time.perf_counter()
     ext = ".avi" if codec == "mpeg4" else ".mp4"
@@ -141,7 +141,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", message=".*worker processes in total.*")  # 4 workers on 2 cores: on purpose
 
-    from actionrec.data.prepare import prepare_cache
+    from actionrec.data.videos.prepare import prepare_cache
     from actionrec.data.videos import build_video_dataset
     from actionrec.models import build_model
 

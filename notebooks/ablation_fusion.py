@@ -83,33 +83,35 @@ smoke = False  # tiny run for the tests (< 1 minute)
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
 from IPython.display import Markdown, display
 
-from actionrec import ablation as A
-from actionrec import experiments as ex
-from actionrec import params as P
 from actionrec import viz
-from actionrec.data.flow import end_point_error
-from actionrec.data.synthetic import ORDERLESS_CEILING
-from actionrec.models.two_stream import head_top1
-from actionrec.train import load_model
+from actionrec.data.synthactions import ORDERLESS_CEILING
+from actionrec.experiments import grid, params, setup
+from actionrec.experiments.reversal import has_reversal_pairs
+from actionrec.experiments.summary import aggregate_curves, markdown_table, summarize, summarize_by, write_results
+from actionrec.papers import multiplier as M
+from actionrec.papers.synthactions import flow_check
+from actionrec.utils.checks import check_list
+from actionrec.utils.paths import make_out_dir
+from actionrec.viz import chapters_b as VB
 
-PAPER = {**ex.FUSION_PAPER, **ex.FUSION_BASELINES_PAPER}  # error (%) on UCF101 / HMDB51 and the paper's notation
-P.check_list("variants", variants, item="str", choices=[*ex.FUSION_PAPER, "late"])
-P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, test_samples=test_samples,
-               batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty,
-               device=device, smoke=smoke)  # shared rules: actionrec.params
-P.check_flow(flow_channels, flow_method)  # 2L even; flow_method "gt" or one this OpenCV build has
-P.check_clip(clip, min_size=(2, 32, 32), why="flow needs T >= 2, the ResNet streams H, W >= 32")
-if "residual_mul_m2a" not in variants or len([v for v in variants if v in ex.FUSION_PAPER]) < 2:
+PAPER = {**M.FUSION_PAPER, **M.FUSION_BASELINES_PAPER}  # error (%) on UCF101 / HMDB51 and the paper's notation
+variants = check_list("variants", variants, item="str", choices=[*M.FUSION_PAPER, "late"])
+(seeds, epochs, width, clip, train_samples, test_samples, batch_size, lr, dataset, data_root, split, difficulty, device,
+ smoke) = params.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples,
+                              test_samples=test_samples, batch_size=batch_size, lr=lr, dataset=dataset,
+                              data_root=data_root, split=split, difficulty=difficulty, device=device,
+                              smoke=smoke).values()  # shared rules: actionrec.experiments.params
+params.check_flow(flow_channels, flow_method)  # 2L even; flow_method "gt" or one this OpenCV build has
+clip = params.check_clip(clip, min_size=(2, 32, 32), why="flow needs T >= 2, the ResNet streams H, W >= 32")
+if "residual_mul_m2a" not in variants or len([v for v in variants if v in M.FUSION_PAPER]) < 2:
     raise ValueError(f"parameter variants={variants!r} must hold 'residual_mul_m2a' (the paper's design) and another "
                      "Table 2 variant: every verdict compares against it")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     variants, seeds, epochs = ["residual_add_m2a", "residual_mul_m2a", "late"], 2, 1
     width, clip, train_samples, test_samples, batch_size = 0.125, [8, 32, 32], 64, 32, 16
-OUT = P.make_out_dir(out_dir, "ablation_fusion")
+OUT = make_out_dir(out_dir, "ablation_fusion")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -125,11 +127,8 @@ print(f"results -> {OUT}")
 #
 # **Which flow.** The paper precomputes TV-L1 flow; this OpenCV build has no TV-L1, so the default
 # is OpenCV's Farneback flow estimated from the rendered frames (`flow_method="gt"` gives the
-# renderer's exact flow instead). On 32×32 frames Farneback is cheap: measured with one pinned
-# thread, an 8-frame `rgb+flow` item costs 4.9 ms against 4.6 ms with ground-truth flow and 1.0 ms
-# for RGB alone (16 frames: 9.7 / 8.7 / 1.1 ms; DIS is twice as slow), i.e. about 4 s for the
-# 768 clips one process renders, once (flow is also cached on disk under `out_dir/flow_cache`, so a
-# rerun or a second worker reads it in 2.7 ms per clip). Estimated flow is what a real two-stream
+# renderer's exact flow instead), cached on disk under `out_dir/flow_cache` so that a rerun or a
+# second worker reads it instead of estimating it again. Estimated flow is what a real two-stream
 # network gets, so it is the default; the cell below measures how far it is from the truth. Real
 # videos (`dataset="ucf101"`, ...) get the same per-frame flow from their loader
 # (`actionrec.data.videos.VideoDataset(modality="rgb+flow")`): estimated between consecutive video
@@ -137,65 +136,26 @@ print(f"results -> {OUT}")
 # cached per frame under `out_dir/flow_cache`. They have no exact flow, so for them the cell shows
 # the estimate without an error.
 #
-# **Why these defaults.** The grid (7 variants × 3 seeds = 21 runs) has to train in about ten
-# minutes on a 2-core laptop CPU, one run per core. A train step (forward, both streams' losses,
-# backward, AdamW) of `two_stream_small` (one bottleneck per stage) at width 0.125, 8×32×32 clips,
-# L = 4 and batch 16 costs 214–259 ms measured with one pinned thread (late fusion 214, residual ⊕ ←
-# 254, residual ⊙ ← 259, direct ⊙ ← 214, ⊙ → 217, ⊙ ↔ 218; a second measurement under other load
-# differed by up to 20%); batch 32 costs twice as much and width 0.25 or 16 frames another 2–2.4×,
-# which is why the streams are this small (frames are folded into the batch of the 2D streams, so
-# batch 16 of 8 frames is 128 images per step). A whole run of 512 clips × 4 epochs = 128 steps,
-# with four validations and the 256-clip test, took 35 s of CPU time (late fusion) and 41 s
-# (residual ⊙ ←), ≈ 7 s of which (imports, rendering the data with flow) a worker pays only once:
-# 21 runs ≈ 21 × 34 s / 2 cores ≈ 6 minutes, ≈ 7 with the notebook's own work (each stream's head
-# on the test set for 21 networks, the flow check, plots); measured: `make run-ablation_fusion` on a
-# fresh `build/` took **6.5 minutes** (with other jobs sharing the machine). In probes at these sizes (one seed,
-# lr 1e-2) late fusion reached 84% test top-1 after 128 steps, residual ⊙ ← 72% and direct ⊙ ← 71%
-# (chance is 6.25%); with 192 steps residual ⊙ ← reached 88%. So the networks clearly learn, are not
-# at the ceiling where variants could no longer be told apart, and the table measures how fast each
-# connection lets them learn as much as where they end. lr 1e-2 learned a little faster than 3e-3.
+# **Why these defaults.** The grid (7 variants × 3 seeds) has to train in about ten minutes on a
+# 2-core laptop CPU, one run per core, so both streams are small (`two_stream_small` at width 0.125,
+# 8×32×32 clips, L = 4, batch 16) and each run takes 128 steps. The measured step and run times,
+# the chapter's wall-clock and the pilot runs behind these choices are in
+# [benchmarks/README.md](../benchmarks/README.md#ablation_fusion).
 
 # %%
 T, H, W = clip
-data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
-                            flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow (real videos: estimated, cached)
-preview, fig = A.preview(dataset, data_kwargs)  # a few training clips (their RGB channels)
-real = P.is_real(dataset)
+data_kwargs = setup.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
+                                flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow (real videos: estimated, cached)
+preview, shown = setup.preview_clips(dataset, data_kwargs)  # a few training clips (their RGB channels)
+fig = viz.clip_grid(**shown, every=1)
 plt.show()
 
 # How good is the flow the motion stream sees? End-point error against the renderer's exact flow.
-n_epe = min(8 if smoke else 32, len(preview))
-if real:  # real videos have no exact flow: show the estimate
-    items = [preview[i] for i in range(n_epe)]
-    batch, labels = torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])  # (N, 5, T, H, W), (N,)
-    est = batch[:, 3:, :-1].permute(0, 2, 3, 4, 1).numpy()  # (N, T-1, H, W, 2): flow t -> t+1
-    epe_all = epe_fig = None
-    speed = np.linalg.norm(est, axis=-1)
-    display(Markdown(f"**Flow ({flow_method}) of {n_epe} {A.dataset_name(dataset)} clips** (no exact flow to compare "
-                     f"with): {speed.mean():.2f} px per frame on average, 95th percentile "
-                     f"{np.percentile(speed, 95):.2f} px, {100 * (speed >= 20).mean():.2f}% of the vectors at the ±20 px clip."))
-    panels = [(est[0], flow_method)]
-else:
-    batch, labels = preview.get_batch(list(range(n_epe)))  # (N, 5, T, H, W): RGB + per-frame flow (dx, dy)
-    est = batch[:, 3:, :-1].permute(0, 2, 3, 4, 1).numpy()  # (N, T-1, H, W, 2): flow t -> t+1
-    gt, mask = zip(*(preview.flow(i, with_mask=True) for i in range(n_epe)))  # (T-1, H, W, 2), (T-1, H, W)
-    gt, mask = np.stack(gt), np.stack(mask)
-    epe_all, epe_fig = end_point_error(est, gt), end_point_error(est, gt, mask)
-    mean_speed = float(np.linalg.norm(gt, axis=-1)[mask].mean())
-    display(Markdown(f"**Flow ({flow_method}) vs ground truth, {n_epe} clips:** mean end-point error {epe_all:.2f} px "
-                     f"over all pixels, {epe_fig:.2f} px on the figure (where it moves {mean_speed:.2f} px per frame "
-                     "on average)."))
-    panels = [(gt[0], "exact"), (est[0], flow_method)]
-fig, axes = plt.subplots(len(panels), T - 1, figsize=(1.3 * (T - 1), 1.45 * len(panels)), squeeze=False)
-lim = max(1.0, float(np.abs(panels[0][0][..., 0]).max()))
-for t in range(T - 1):
-    for r, (f, name) in enumerate(panels):
-        axes[r, t].imshow(f[t, ..., 0], cmap="RdBu_r", vmin=-lim, vmax=lim)
-        axes[r, t].set_xticks([]), axes[r, t].set_yticks([])
-        if t == 0:
-            axes[r, t].set_ylabel(name, fontsize=8)
-    axes[0, t].set_title(f"dx, t={t}", fontsize=8)
-fig.suptitle(f"Horizontal flow of clip 0 ({preview.classes[int(labels[0])]}); red = right, blue = left", fontsize=9)
+flow = flow_check(preview, min(8 if smoke else 32, len(preview)), real=params.is_real(dataset), method=flow_method,
+                  dataset=setup.dataset_name(dataset))
+display(Markdown(flow["sentence"]))
+fig = VB.plot_flow_panels(flow["panels"], title=f"Horizontal flow of clip 0 ({preview.classes[flow['label']]}); "
+                          "red = right, blue = left")
 plt.show()
 
 # %% [markdown]
@@ -209,24 +169,15 @@ plt.show()
 # motion heads *are* the single-stream baselines (the paper's Table 4) at no extra training cost.
 
 # %%
-base = A.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, test_samples=test_samples,
-                     epochs=epochs, batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
-
-
-def model_kwargs(variant):
-    """Builder kwargs for one row: ``"<kind>_<direction>"`` or ``"late"`` (no connections)."""
-    kw = dict(width=width, flow_channels=flow_channels, temporal_filters=None, temporal_pool=False)
-    if variant == "late":
-        return dict(kw, fusion=None)
-    kind, direction = variant.rsplit("_", 1)
-    return dict(kw, fusion=kind, direction=direction)
-
-
-configs, extras = A.build_runs({v: (replace(base, model="two_stream_small", model_kwargs=model_kwargs(v)), dict(variant=v))
-                                for v in variants},
-                               num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs, params
-rows, wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras,  # one run per core
-                          on_diverge="record")  # a NaN loss becomes a row with "error" set instead of stopping the grid
+base = setup.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples,
+                         test_samples=test_samples, epochs=epochs, batch_size=batch_size, lr=lr,
+                         device=device)  # AdamW, cosine schedule
+configs, extras = setup.build_runs(
+    {v: (replace(base, model="two_stream_small",
+                 model_kwargs=M.fusion_model_kwargs(v, width=width, flow_channels=flow_channels)), dict(variant=v))
+     for v in variants}, num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs, params
+rows, wall = grid.train_grid(configs, seeds, OUT / "runs", extras=extras,  # one run per core
+                             on_diverge="record")  # a NaN loss becomes a row with "error" set instead of stopping the grid
 
 # %% [markdown]
 # ## Each stream's own head
@@ -237,23 +188,8 @@ rows, wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras,  # one ru
 # the single-stream baselines; they enter the table as the rows `appearance` and `motion`.
 
 # %%
-loader = A.test_loader(base)  # real data: one view per video (flow from the cache); SynthActions: rendered once
-torch_threads = torch.get_num_threads()
-torch.set_num_threads(1)  # small networks: one thread is as fast, and a busy second core cannot stall it
-single = []
-for row in rows:
-    if row.get("error"):
-        row["head_appearance"] = row["head_motion"] = None
-        continue
-    top1 = head_top1(load_model(row["run_dir"]), loader)  # {"appearance", "motion", "fused"}: each head's test top-1
-    row["head_appearance"], row["head_motion"] = top1["appearance"], top1["motion"]
-    if row["variant"] == "late":  # its streams never met: they are the single-stream baselines
-        for stream in ("appearance", "motion"):
-            single.append({**row, "variant": stream, "top1": row[f"head_{stream}"], "top5": None, "val_top1": None,
-                           "best_val_top1": None, "val_auc": None, "head_appearance": None, "head_motion": None,
-                           "gmacs": None, "params_m": None,
-                           "derived_from": "late", "skipped": True})
-torch.set_num_threads(torch_threads)
+loader = setup.test_loader(base)  # real data: one view per video (flow from the cache); SynthActions: rendered once
+single = M.score_stream_heads(rows, loader, baselines_from="late")  # + rows "appearance", "motion" from `late`
 rows_all = rows + single
 
 # %% [markdown]
@@ -266,46 +202,20 @@ rows_all = rows + single
 # so only roughly comparable) and the cost of one 8×32×32 clip.
 
 # %%
-order = [v for v in [*ex.FUSION_PAPER, "late", "appearance", "motion"] if v in {r["variant"] for r in rows_all}]
-summary = ex.summarize(rows_all, by=("variant",), metric="top1")
+order = [v for v in [*M.FUSION_PAPER, "late", "appearance", "motion"] if v in {r["variant"] for r in rows_all}]
+summary = summarize(rows_all, by=("variant",), metric="top1")
 by_v = {e["variant"]: e for e in summary}
-auc = A.summarize_by(rows, ("variant",), "val_auc")
-heads = {m: A.summarize_by(rows, ("variant",), m, present_only=True) for m in ("head_appearance", "head_motion")}
-ex.write_results(rows_all, summary, OUT)
-pct = A.pct  # "mean ± 95% CI" in percent; pct(e, True): the error, 100 − top-1
-
-
-def num(x, digits):
-    return "—" if x is None else f"{x:.{digits}f}"
-
-
-lines = ["| variant | paper | error (%) | top-1 (%) | val AUC (%) | appearance head (%) | motion head (%) | "
-         "paper error UCF101 / HMDB51 | GMACs | params (M) | n |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-for v in order:
-    e = by_v[v]
-    lines.append(f"| `{v}` | {PAPER[v]['name']} ({PAPER[v]['fig']}) | **{pct(e, True)}** | {pct(e)} | {pct(auc.get(v))} | "
-                 f"{pct(heads['head_appearance'].get(v))} | {pct(heads['head_motion'].get(v))} | "
-                 f"{PAPER[v]['ucf101']} / {PAPER[v]['hmdb51']} | {num(e.get('gmacs'), 4)} | {num(e.get('params_m'), 3)} | "
-                 f"{e['n']} |")
-display(Markdown("\n".join(lines)))
+auc = summarize_by(rows, ("variant",), "val_auc")
+heads = {m: summarize_by(rows, ("variant",), m, present_only=True) for m in ("head_appearance", "head_motion")}
+write_results(rows_all, summary, OUT)
+display(Markdown(markdown_table(*M.results_table(order, by_v, auc, heads, key="variant"))))
 
 # %%
-short = {v: PAPER[v]["name"] for v in ex.FUSION_PAPER} | {"late": "late fusion", "appearance": "appearance only",
-                                                           "motion": "motion only"}
-bars = []
-for v in order:
-    e = by_v[v]
-    bars.append(dict(variant=short[v], source=f"{A.dataset_name(dataset)} (ours)", mean=1 - e["mean"], ci=e["ci"], n=e["n"]))
-    for ds_name in ("ucf101", "hmdb51"):
-        bars.append(dict(variant=short[v], source=f"paper, {ds_name.upper()}", mean=PAPER[v][ds_name] / 100,
-                         ci=float("nan"), n=1))
-fig, ax = plt.subplots(figsize=(max(8.0, 1.45 * len(order)), 4.2))
-viz.plot_grouped_bars(bars, label_key="variant", group_key="source", labels=[short[v] for v in order], ax=ax,
-                      ylabel="test error (%) — mean ± 95% CI", title=f"Cross-stream connections: error, lower is better "
-                      f"(ours: {T}×{H}×{W}, {flow_method} flow; paper: ResNet-50, split 1, single runs)")
-ax.set_xlabel("")
-ax.tick_params(axis="x", labelsize=8)
-fig.tight_layout()
+short = {v: M.FUSION_PAPER[v]["name"] for v in M.FUSION_PAPER} | {"late": "late fusion", "appearance": "appearance only",
+                                                                 "motion": "motion only"}
+fig = VB.plot_error_bars(M.error_bars(order, by_v, short, f"{setup.dataset_name(dataset)} (ours)"),
+                         [short[v] for v in order], title=f"Cross-stream connections: error, lower is better "
+                         f"(ours: {T}×{H}×{W}, {flow_method} flow; paper: ResNet-50, split 1, single runs)")
 fig.savefig(OUT / "fusion_error.png", dpi=120, bbox_inches="tight")
 plt.show()
 
@@ -316,9 +226,9 @@ plt.show()
 
 # %%
 fig, ax = plt.subplots(figsize=(7.5, 4.2))
-curves = {PAPER[extras[n]["variant"]]["name"]: ex.aggregate_curves(OUT / "runs", n, x="epoch") for n in configs}
-viz.plot_learning_curves(curves, title=f"two_stream_small on {A.dataset_name(dataset)} ({T}×{H}×{W}): validation top-1",
-                         ax=ax)
+curves = {PAPER[extras[n]["variant"]]["name"]: aggregate_curves(OUT / "runs", n, x="epoch") for n in configs}
+viz.plot_learning_curves(curves, title=f"two_stream_small on {setup.dataset_name(dataset)} ({T}×{H}×{W}): "
+                         "validation top-1", ax=ax)
 fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
 plt.show()
 
@@ -329,30 +239,16 @@ plt.show()
 # 1 − top-1, so a lower error is a higher top-1 with the same CI.
 
 # %%
-v_top1 = ex.fusion_claim(summary)
-v_auc = ex.fusion_claim(list(auc.values()))
+v_top1 = M.fusion_claim(summary)
+v_auc = M.fusion_claim(list(auc.values()))
 display(Markdown(f"**Final test error.** {v_top1['sentence']}\n\n**Learning speed (1 − val AUC).** {v_auc['sentence']}"))
-notes = []
-if v_top1["vs_late"] is not None:
-    c = v_top1["vs_late"]
-    notes.append(f"Not a Table 2 claim, but the reason for the connections: residual ⊙ ← vs late fusion without "
-                 f"connections: {100 * (1 - c['mean_a']):.1f}% vs {100 * (1 - c['mean_b']):.1f}% error, "
-                 + {"higher": "lower beyond the 95% CIs", "lower": "higher beyond the 95% CIs",
-                    "indistinguishable": "within the 95% CIs"}[c["verdict"]] + ".")
-if "appearance" in by_v and "motion" in by_v:
-    a, m = by_v["appearance"], by_v["motion"]
-    notes.append(f"Single streams (the heads of the `late` networks): appearance {pct(a, True)}% error, motion "
-                 f"{pct(m, True)}% (paper, Table 4 over three splits: appearance 17.7 / 51.1, motion 13.0 / 44.2).")
-m2a = [v for v in order if v.endswith("_m2a")]
-if "late" in heads["head_appearance"] and m2a and A.has_reversal_pairs(dataset):  # SynthActions' reversed pairs
-    notes.append(f"Appearance head, which on its own cannot see frame order (at most {100 * ORDERLESS_CEILING:.1f}%): "
-                 f"{pct(heads['head_appearance']['late'])}% without connections; with motion gating it: "
-                 + ", ".join(f"{PAPER[v]['name']} {pct(heads['head_appearance'][v])}%" for v in m2a) + ".")
+notes = M.fusion_notes(v_top1, by_v, heads, order,  # the ceiling: SynthActions' time-reversed class pairs
+                       orderless_ceiling=ORDERLESS_CEILING if has_reversal_pairs(dataset) else None)
 if notes:
-    display(Markdown(" ".join(notes)))
-ex.write_results(rows_all, summary, OUT, extra={"verdicts": {"top1": v_top1["sentence"], "val_auc": v_auc["sentence"]},
-                                                "flow_epe_px": epe_all, "flow_epe_figure_px": epe_fig,
-                                                "wall_minutes": wall / 60})
+    display(Markdown(notes))
+write_results(rows_all, summary, OUT, extra={"verdicts": {"top1": v_top1["sentence"], "val_auc": v_auc["sentence"]},
+                                             "flow_epe_px": flow["epe"], "flow_epe_figure_px": flow["epe_figure"],
+                                             "wall_minutes": wall / 60})
 print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'fusion_error.png'}, {OUT / 'learning_curves.png'}")
 
 # %% [markdown]

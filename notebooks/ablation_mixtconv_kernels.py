@@ -69,32 +69,39 @@ smoke = False  # tiny run for the tests (< 1 minute)
 
 # %%
 from dataclasses import replace
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from actionrec import ablation as A
-from actionrec import experiments as ex
-from actionrec import params as P
 from actionrec import viz
-from actionrec.data.synthetic import ORDERLESS_CEILING
-from actionrec.models.tsn import temporal_modules
+from actionrec.data.synthactions import ORDERLESS_CEILING
+from actionrec.experiments import params as P
+from actionrec.experiments.grid import run_dir_of, train_grid
+from actionrec.experiments.reversal import has_reversal_pairs
+from actionrec.experiments.setup import base_config, build_runs, data_kwargs, dataset_name, preview_clips
+from actionrec.experiments.summary import aggregate_curves, markdown_table, pct, summarize, summarize_by, write_results
+from actionrec.papers.mixtconv import (MIXTCONV_BASELINES, MIXTCONV_KERNEL_PAPER, mixtconv_frame_order_sentence,
+                                       mixtconv_kernel_claim, mixtconv_kernels_label, mixtconv_learned_taps,
+                                       mixtconv_model, mixtconv_paired)
 from actionrec.train import load_model
+from actionrec.utils.checks import check_list
+from actionrec.utils.paths import make_out_dir
+from actionrec.viz.chapters_a import plot_learned_taps, plot_paper_bars
 
-PAPER = ex.MIXTCONV_KERNEL_PAPER  # the slides' table: top-1, GFLOPs, kernels, dilations per row
-P.check_list("configs", configs, item="str", choices=list(PAPER))
-P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, test_samples=test_samples,
-               batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty,
-               device=device, smoke=smoke)  # shared rules: actionrec.params
-P.check_clip(clip, min_size=(2, 32, 32), why="temporal modelling needs T >= 2, the ResNets H, W >= 32")
-if not set(configs) & set(ex.MIXTCONV_BASELINES) or not set(configs) - set(ex.MIXTCONV_BASELINES):
+PAPER = MIXTCONV_KERNEL_PAPER  # the slides' table: top-1, GFLOPs, kernels, dilations per row
+configs = check_list("configs", configs, item="str", choices=list(PAPER))
+(seeds, epochs, width, clip, train_samples, test_samples, batch_size, lr, dataset, data_root, split, difficulty, device,
+ smoke) = P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples,
+                         test_samples=test_samples, batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root,
+                         split=split, difficulty=difficulty, device=device, smoke=smoke).values()  # normalised values
+clip = P.check_clip(clip, min_size=(2, 32, 32), why="temporal modelling needs T >= 2, the ResNets H, W >= 32")
+if not set(configs) & set(MIXTCONV_BASELINES) or not set(configs) - set(MIXTCONV_BASELINES):
     raise ValueError(f"parameter configs={configs!r} must hold a baseline ('tsn' or 'tsm') and a MixTConv setting "
                      "('ks...'): every verdict compares them")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     configs, seeds, epochs = ["tsn", "tsm", "ks1357"], 2, 1
     width, clip, train_samples, test_samples, batch_size = 0.125, [8, 32, 32], 64, 64, 16
-OUT = P.make_out_dir(out_dir, "ablation_mixtconv_kernels")
+OUT = make_out_dir(out_dir, "ablation_mixtconv_kernels")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -106,34 +113,21 @@ print(f"results -> {OUT}")
 # frame order, such as TSN, can get at most one of each pair right, i.e. at most
 # 9/16 = 56.25% overall. That is SynthActions' stand-in for Something-Something, where TSN drops to 19.7%.
 #
-# **Why these defaults.** The grid (9 configurations × 3 seeds = 27 runs) has to train in about ten
-# minutes on a 2-core laptop CPU, one run per core. Measured here with one pinned thread at width
-# 0.125, 8×32×32 (median train step: forward, backward, AdamW): at batch 16 TSN 85 ms, TSM 103 ms,
-# MSTNet 97–103 ms (kernels 1/3/5/7: 103, 7: 100, 3 dilated 1/2/3: 97); at batch 8 TSN 45 ms, TSM 60,
-# MSTNet 54–58; batch 32 costs twice batch 16, width 0.25 another 2×. The two workers slow each other
-# down: a run of 448 steps of 8 clips (512 clips × 7 epochs, plus 7 validations and the 512-clip
-# test) took 31–38 s with both running, ≈ 1.3× the one-process estimate. The default grid took
-# **8.0 minutes** (8.3 for the whole notebook) on the idle machine. Eight frames is the paper's
-# segment count (`clip[0]` sets it); the test split has 512 clips (32 per class) so that its sampling
-# error (≈ 2 points at 80%) stays below the seed-to-seed spread.
-#
-# *Batch, learning rate, epochs.* These small 2D networks learn SynthActions' frame order in a burst
-# after a plateau at chance whose length depends on the seed (seed 2 is slow for every row: see
-# "paired by seed" below). Probes (8×32×32, `easy`, test top-1): batch 32 at lr 3e-3 (160 steps) had
-# barely started (TSN 30%, TSM 43%, MSTNet 34%); batch 16 at lr 1e-2 gave TSM 81/74/14/73/44% for
-# seeds 0–4 (seed 2 at chance loss for 200 of 320 steps in *every* row; a full grid had 95% CIs of
-# ±35–90 points); batch 16 at lr 5e-3 TSM 75/57/48%, MSTNet {1,3,5,7} 60/58/39% (seeds 0–2); batch 8 at
-# lr 5e-3, the same clips in twice the steps, TSM 81/81/63%, MSTNet 77/81/56%. A longer warm-up,
-# gradient clipping, width 0.25 or zero-initialised last BNs did not rescue seed 2 at lr 1e-2 (TSM 50,
-# 23, 42, 37%); more steps did. Ten epochs of batch 8 (≈ 11 minutes) is where the effect of temporal
-# modelling separates from seed noise (below); seven fit the budget, and the networks are still in
-# their burst at the end of it.
+# **Why these defaults.** The grid (9 configurations × 3 seeds = 27 runs, one per core) is sized to
+# train in about ten minutes on a 2-core laptop CPU; eight frames is the paper's segment count
+# (`clip[0]` sets it), and the test split has 512 clips (32 per class) so that its sampling error
+# stays below the seed-to-seed spread. These small 2D networks learn SynthActions' frame order in a
+# burst after a plateau at chance whose length depends on the seed, which is why the defaults use
+# batch 8 at lr 5e-3 for seven epochs, and why more epochs separate temporal modelling from seed
+# noise better than any other change we tried. The step times, grid timings and learning-rate
+# probes behind these values are in `benchmarks/README.md`, section *ablation_mixtconv_kernels*.
 
 # %%
 T, H, W = clip
-data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split,
-                            segments=True)  # real videos: TSN sampling, one frame from each of T segments
-preview, fig = A.preview(dataset, data_kwargs)  # a few training clips
+train_kwargs = data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split,
+                           segments=True)  # real videos: TSN sampling, one frame from each of T segments
+preview, shown = preview_clips(dataset, train_kwargs)  # a few training clips
+fig = viz.clip_grid(**shown)
 plt.show()
 
 # %% [markdown]
@@ -145,23 +139,12 @@ plt.show()
 # dilations 1, 2, 3" row, built as three channel groups with kernels (3, 3, 3) and dilations (1, 2, 3).
 
 # %%
-base = A.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, test_samples=test_samples,
-                     epochs=epochs, batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
-
-
-def model_of(config):
-    """Builder name and kwargs for one row of the table (TrainConfig fields)."""
-    if config in ex.MIXTCONV_BASELINES:
-        return dict(model=f"{config}_small", model_kwargs=dict(num_segments=T, width=width))
-    p = PAPER[config]
-    return dict(model="mstnet_small", model_kwargs=dict(num_segments=T, width=width, kernels=list(p["kernels"]),
-                                                        dilations=None if p["dilations"] is None else list(p["dilations"])))
-
-
-variants = {c: (replace(base, **model_of(c)), dict(config=c)) for c in configs}
-runs, extras = A.build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
+base = base_config(dataset=dataset, dataset_kwargs=train_kwargs, train_samples=train_samples, test_samples=test_samples,
+                   epochs=epochs, batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
+variants = {c: (replace(base, **mixtconv_model(c, num_segments=T, width=width)), dict(config=c)) for c in configs}
+runs, extras = build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
 # reversal=True: how many test clips of a time-reversed pair were called their reverse (SynthActions)
-rows, wall = A.train_grid(runs, seeds, OUT / "runs", extras=extras, reversal=True)  # one run per core
+rows, wall = train_grid(runs, seeds, OUT / "runs", extras=extras, reversal=True)  # one run per core
 
 # %% [markdown]
 # ## Results (the kernel-size table on SynthActions)
@@ -172,68 +155,41 @@ rows, wall = A.train_grid(runs, seeds, OUT / "runs", extras=extras, reversal=Tru
 # network swaps about half). Beside them the paper's Something-Something v1 top-1 and FLOPs.
 
 # %%
-summary = ex.summarize(rows, by=("config",), metric="top1")
-auc = A.summarize_by(rows, ("config",), "val_auc")
-swapped = A.summarize_by(rows, ("config",), "swapped", present_only=True)
-ex.write_results(rows, summary, OUT)
-pct = A.pct  # "mean ± 95% CI" in percent
-
-
-def kernels_of(config):
-    p = PAPER[config]
-    if p["kernels"] is None:
-        return "shift ±1 (1/8 + 1/8)" if config == "tsm" else "—"
-    return ",".join(map(str, p["kernels"])) + ("" if p["dilations"] is None else f" (dil. {','.join(map(str, p['dilations']))})")
-
-
-lines = ["| config | temporal kernels | top-1 (%) | val AUC (%) | swapped (%) | GMACs | params (M) | n "
-         "| paper top-1 (SSv1) | paper GFLOPs |", "|---|---|---|---|---|---|---|---|---|---|"]
-for e in summary:
-    c = e["config"]
-    lines.append(f"| {c} | {kernels_of(c)} | {pct(e)} | {pct(auc[c])} | {pct(swapped[c]) if c in swapped else '—'} | "
-                 f"{e['gmacs']:.4f} | {e['params_m']:.4f} | {e['n']} | {PAPER[c]['top1']} | {PAPER[c]['gflops']} |")
-display(Markdown("\n".join(lines)))
+summary = summarize(rows, by=("config",), metric="top1")
+auc = summarize_by(rows, ("config",), "val_auc")
+swapped = summarize_by(rows, ("config",), "swapped", present_only=True)
+write_results(rows, summary, OUT)
+display(Markdown(markdown_table(
+    ["config", "temporal kernels", "top-1 (%)", "val AUC (%)", "swapped (%)", "GMACs", "params (M)", "n",
+     "paper top-1 (SSv1)", "paper GFLOPs"],
+    [[e["config"], mixtconv_kernels_label(e["config"]), pct(e), pct(auc[e["config"]]), pct(swapped.get(e["config"])),
+      f"{e['gmacs']:.4f}", f"{e['params_m']:.4f}", e["n"], PAPER[e["config"]]["top1"], PAPER[e["config"]]["gflops"]]
+     for e in summary])))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8), gridspec_kw={"width_ratios": [3, 2]})
 viz.plot_grouped_bars(summary, label_key="config", labels=configs, ax=axes[0],
-                      title=f"{A.dataset_name(dataset)} ({T}×{H}×{W}, width {width:g}): test top-1")
+                      title=f"{dataset_name(dataset)} ({T}×{H}×{W}, width {width:g}): test top-1")
 axes[0].tick_params(axis="x", rotation=45)
-if A.has_reversal_pairs(dataset):  # SynthActions: an order-blind network gets one class of each reversed pair
+if has_reversal_pairs(dataset):  # SynthActions: an order-blind network gets one class of each reversed pair
     axes[0].axhline(100 * ORDERLESS_CEILING, color="k", ls="--", lw=1)
     axes[0].annotate("order-blind ceiling (9/16)", (-0.45, 100 * ORDERLESS_CEILING), ha="left", va="bottom", fontsize=8)
-axes[1].bar(range(len(configs)), [PAPER[c]["top1"] for c in configs], color="C7", alpha=0.75)
-for i, c in enumerate(configs):
-    axes[1].annotate(f"{PAPER[c]['top1']}", (i, PAPER[c]["top1"]), textcoords="offset points", xytext=(0, 3),
-                     ha="center", fontsize=7)
-axes[1].set_xticks(range(len(configs)), configs, rotation=45)
-axes[1].set_ylabel("top-1 (%)")
-axes[1].set_title("Paper: Something-Something v1, ResNet-50, 8 frames", fontsize=10)
+plot_paper_bars(configs, {"SSv1 top-1": [PAPER[c]["top1"] for c in configs]}, ax=axes[1], rotation=45,
+                title="Paper: Something-Something v1, ResNet-50, 8 frames")
 fig.tight_layout()
 fig.savefig(OUT / "kernels.png", dpi=120, bbox_inches="tight")
 plt.show()
 
 # %% [markdown]
 # **Paired by seed.** For a given seed every row starts from the same weights in every layer the rows
-# share (all 53 parameter tensors of `tsn_small` equal those of `mstnet_small`; only MixTConv's own
-# weights differ) and sees the clips in the same order, so the per-seed difference between two rows
-# removes what the seed does to both. Mean ± 95% CI of those differences (points of test top-1):
+# share (every parameter tensor of `tsn_small` equals its counterpart in `mstnet_small`; only
+# MixTConv's own weights differ) and sees the clips in the same order, so the per-seed difference
+# between two rows removes what the seed does to both. Mean ± 95% CI of those differences (points of
+# test top-1):
 
 # %%
-refs = [r for r in ("tsn", "tsm") if r in configs]
-lines = ["| config | " + " | ".join(f"− {r.upper()} (paired)" for r in refs) + " |", "|---|" + "---|" * len(refs)]
-paired = {}
-for c in configs:
-    cells = []
-    for r in refs:
-        if c == r:
-            cells.append("—")
-            continue
-        d = paired[(c, r)] = ex.paired_difference(rows, "config", c, r)
-        ci = f" ± {100 * d['ci']:.1f}" if d["n"] > 1 else ""
-        cells.append(f"{100 * d['mean']:+.1f}{ci}" + (" *" if d["verdict"] != "indistinguishable" else ""))
-    lines.append(f"| {c} | " + " | ".join(cells) + " |")
-display(Markdown("\n".join(lines) + "\n\n\\* the CI excludes 0."))
+header, table, paired = mixtconv_paired(rows, configs)
+display(Markdown(markdown_table(header, table) + "\n\n\\* the CI excludes 0."))
 
 # %%
 fig = viz.plot_accuracy_vs_gmacs(summary, label_key="config",
@@ -242,17 +198,18 @@ fig.savefig(OUT / "accuracy_vs_gmacs.png", dpi=120, bbox_inches="tight")
 plt.show()
 
 # %% [markdown]
-# All rows cost the same to within 3%: MixTConv adds $\sum_m C_m k_m\,THW$ multiply-adds per block,
-# as in the paper (+0.09 to +0.32 GFLOPs on 33 for ResNet-50; `benchmarks/temporal_kernels.py` checks
-# our counts against those). On a CPU the einsum that runs it costs more than its MACs suggest
-# (≈ +20% per step here); on Something-Something's ResNet-50 the share is smaller.
+# All rows cost about the same (the GMACs column): MixTConv adds $\sum_m C_m k_m\,THW$
+# multiply-adds per block, as in the paper (+0.09 to +0.32 GFLOPs on 33 for ResNet-50;
+# `benchmarks/temporal_kernels.py` checks our counts against those). On a CPU the einsum that runs
+# it costs more per step than its MACs suggest (`benchmarks/README.md`, section
+# *ablation_mixtconv_kernels*); on Something-Something's ResNet-50 the share is smaller.
 #
 # ## Learning speed
 #
 # Validation top-1 after each epoch, mean ± 95% CI over seeds.
 
 # %%
-curves = {extras[n]["config"]: ex.aggregate_curves(OUT / "runs", n, x="epoch") for n in runs}
+curves = {extras[n]["config"]: aggregate_curves(OUT / "runs", n, x="epoch") for n in runs}
 fig = viz.plot_learning_curves(curves, title="Validation top-1 during training")
 fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
 plt.show()
@@ -269,20 +226,7 @@ plt.show()
 # %%
 mix_name = next((n for n in runs if extras[n]["config"] == "ks1357"), None)
 if mix_name is not None:
-    net = load_model(Path(OUT / "runs" / mix_name / "seed_0"))
-    mods = temporal_modules(net)
-    fig, axes = plt.subplots(1, len(mods), figsize=(3.2 * len(mods), 2.8), sharey=True, squeeze=False)
-    for ax, (mod_name, mod) in zip(axes[0], mods):
-        for gi, (w, k, d) in enumerate(zip(mod.weights(), mod.kernels, mod.dilations)):
-            offsets = [j * d - d * (k - 1) // 2 for j in range(k)]
-            ax.plot(offsets, w.detach().abs().mean(dim=(0, 1, 3, 4)).numpy(), marker="o", color=f"C{gi}",
-                    label=f"k = {k}")
-        ax.set_title(mod_name.replace(".temporal", ""), fontsize=9)
-        ax.set_xlabel("tap offset (frames)")
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("mean |weight|")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    fig = plot_learned_taps(mixtconv_learned_taps(load_model(run_dir_of(OUT / "runs", mix_name, 0))))
     fig.savefig(OUT / "learned_taps.png", dpi=120, bbox_inches="tight")
     plt.show()
 else:
@@ -294,49 +238,38 @@ else:
 # Computed from the table above (CIs that overlap count as "cannot tell apart"):
 
 # %%
-v, va = ex.mixtconv_kernel_claim(summary), ex.mixtconv_kernel_claim(list(auc.values()))
+v, va = mixtconv_kernel_claim(summary), mixtconv_kernel_claim(list(auc.values()))
 display(Markdown(f"**Final test top-1.** {v['sentence']}\n\n**Learning speed (val AUC).** {va['sentence']}"))
 pairs = [(a, b) for a, b in (("tsm", "tsn"), (v["mixtconv"], "tsm"), (v["mixtconv"], "tsn")) if (a, b) in paired]
 if pairs:
     display(Markdown("**Paired by seed (test top-1).** " + " ".join(paired[p]["sentence"] for p in pairs)))
-tsn_row = next((e for e in summary if e["config"] == "tsn"), None)
-temporal = [c for c in configs if c != "tsn" and c in swapped]
-if tsn_row is not None and "tsn" in swapped and temporal:
-    fewer = [c for c in temporal if ex.compare(list(swapped.values()), {"config": c}, {"config": "tsn"})["verdict"] == "lower"]
-    display(Markdown(
-        f"**Frame order.** TSN reached {pct(tsn_row)}% (order-blind ceiling {100 * ORDERLESS_CEILING:.2f}%) and "
-        f"called {pct(swapped['tsn'])}% of the time-reversed test clips by their reverse class; the temporal networks "
-        + ", ".join(f"{c} {pct(swapped[c])}%" for c in temporal)
-        + f". {len(fewer)} of {len(temporal)} swap fewer than TSN beyond the 95% CIs"
-        + (f" ({', '.join(fewer)})." if fewer else ".")))
+frame_order = mixtconv_frame_order_sentence(summary, swapped, configs)
+if frame_order:
+    display(Markdown(frame_order))
 
-ex.write_results(rows, summary, OUT, extra={"verdicts": {"top1": v["sentence"], "val_auc": va["sentence"]},
-                                            "claims": {k: v[k] for k in v if k not in ("claims", "sentence")},
-                                            "paired": {f"{a}-{b}": d["sentence"] for (a, b), d in paired.items()},
-                                            "paper": PAPER, "wall_minutes": wall / 60})
+write_results(rows, summary, OUT, extra={"verdicts": {"top1": v["sentence"], "val_auc": va["sentence"]},
+                                         "claims": {k: v[k] for k in v if k not in ("claims", "sentence")},
+                                         "paired": {f"{a}-{b}": d["sentence"] for (a, b), d in paired.items()},
+                                         "paper": PAPER, "wall_minutes": wall / 60})
 print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'kernels.png'}, {OUT / 'accuracy_vs_gmacs.png'}, "
       f"{OUT / 'learning_curves.png'}")
 
 # %% [markdown]
 # ## Reading the result
 #
-# In our default run (8.0 minutes): TSN 41.3 ± 27.7%, TSM 47.2 ± 21.2%, MixTConv settings 42.7–51.6%
-# except kernel 3 with dilations 1/2/3, 67.5 ± 33.5%; the verdict above is computed from these.
-#
-# * **Temporal modelling vs none** is the large effect in the paper (19.7 → 45.6). Here, after 448
-#   steps, most temporal networks are still in the burst in which they learn frame order, and the slow
-#   seed drags every row down; only the dilated kernel's paired difference to TSN excludes 0 (+26 ± 7
-#   points), and only it swaps reversed clips clearly less often (9% vs 36%). With ten epochs (a partial grid:
-#   12 of the 27 runs, stopped to fit the budget) the effect separates: TSN 47/50/34%, TSM 81/80/62%
-#   (paired TSM − TSN +31 ± 7 points), kernel 3 78/78/33%, kernel 5 79/81/32%. TSN stays below the
-#   9/16 = 56% order-blind ceiling in every run, as it must.
+# * **Temporal modelling vs none** is the large effect in the paper (19.7 → 45.6). Within a short
+#   CPU budget most temporal networks are still in the burst in which they learn frame order, and a
+#   slow seed drags every row down, so the paired differences and the "swapped" column are the
+#   sharper test. TSN must stay below the 9/16 = 56% order-blind ceiling in every run.
 # * **Which kernels** is a small effect in the paper (45.8–46.7, one run each, no error bars): a spread
-#   of 0.9 points between settings, far below the seed-to-seed spread of these short CPU runs, so
-#   "cannot tell apart" is the expected answer here. The one setting that stands out, the dilated
-#   kernel 3 (three frames spaced 1, 2 and 3 apart), sees as far as kernel 7 with the parameters of
-#   kernel 3; at 8 frames of a 2-second clip its taps span up to 6 frames.
+#   of 0.9 points between settings, far below the seed-to-seed spread of short CPU runs, so "cannot
+#   tell apart" is the expected answer here. The dilated kernel 3 (three frames spaced 1, 2 and 3
+#   apart) sees as far as kernel 7 with the parameters of kernel 3; at 8 frames of a 2-second clip
+#   its taps span up to 6 frames.
 # * The networks are small (width 0.125, one block per stage) and trained from scratch, where the paper
 #   fine-tunes ImageNet ResNet-50s on 86k videos.
 #
-# To run closer to the paper: `-p epochs 10` (≈ 11 minutes) or `-p width 1.0 -p clip '[8, 112, 112]'
-# -p epochs 30 -p seeds 5 -p difficulty hard` on a GPU (CUDA and mixed precision are used automatically).
+# Runs of this notebook with the defaults and with more epochs are recorded in `benchmarks/README.md`,
+# section *ablation_mixtconv_kernels*. To run closer to the paper: `-p epochs 10` or `-p width 1.0
+# -p clip '[8, 112, 112]' -p epochs 30 -p seeds 5 -p difficulty hard` on a GPU (CUDA and mixed
+# precision are used automatically).

@@ -70,28 +70,33 @@ smoke = False  # tiny run for the tests (< 1 minute)
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
-import torch
 from IPython.display import Markdown, display
 
-from actionrec import ablation as A
-from actionrec import experiments as ex
-from actionrec import params as P
 from actionrec import viz
-from actionrec.models import build_model
+from actionrec.experiments import params as P
+from actionrec.experiments.grid import train_grid
+from actionrec.experiments.setup import base_config, build_runs, data_kwargs, dataset_name, preview_clips
+from actionrec.experiments.summary import aggregate_curves, markdown_table, pct, summarize, summarize_by, write_results
+from actionrec.papers.msti import (MSTI_VARIANT_PAPER, msti_blind_warning, msti_input_support, msti_paired,
+                                   msti_variant_claim)
+from actionrec.utils.checks import check_list
+from actionrec.utils.paths import make_out_dir
+from actionrec.viz.chapters_a import plot_paper_bars
 
-PAPER = ex.MSTI_VARIANT_PAPER  # Table 2: UCF-101 and HMDB-51 top-1 per variant
-P.check_list("variants", variants, item="str", choices=list(PAPER))
-P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, test_samples=test_samples,
-               batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty,
-               device=device, smoke=smoke)  # shared rules: actionrec.params
-P.check_clip(clip, min_size=(16, 32, 32), why="MSTI-Net needs T >= 16 and H, W >= 32")
+PAPER = MSTI_VARIANT_PAPER  # Table 2: UCF-101 and HMDB-51 top-1 per variant
+variants = check_list("variants", variants, item="str", choices=list(PAPER))
+(seeds, epochs, width, clip, train_samples, test_samples, batch_size, lr, dataset, data_root, split, difficulty, device,
+ smoke) = P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples,
+                         test_samples=test_samples, batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root,
+                         split=split, difficulty=difficulty, device=device, smoke=smoke).values()  # normalised values
+clip = P.check_clip(clip, min_size=(16, 32, 32), why="MSTI-Net needs T >= 16 and H, W >= 32")
 if "p3d_b" not in variants or len(variants) < 2:
     raise ValueError(f"parameter variants={variants!r} must include 'p3d_b' (the baseline) and at least one "
                      "multi-scale variant: every verdict compares against P3D-B")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     variants, seeds, epochs = ["p3d_b", "msti"], 2, 1
     width, clip, train_samples, test_samples, batch_size = 0.125, [16, 32, 32], 32, 32, 16
-OUT = P.make_out_dir(out_dir, "ablation_msti")
+OUT = make_out_dir(out_dir, "ablation_msti")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -101,23 +106,19 @@ print(f"results -> {OUT}")
 # seven pairs of classes are exact time reversals of each other, so frame order matters, and the
 # speed range gives the multi-scale temporal branch something to match.
 #
-# **Why these defaults.** The grid (5 variants × 3 seeds = 15 runs) has to train in about ten minutes
-# on a 2-core laptop CPU, one run per core. Measured here with one pinned thread, width 0.25, 16×32×32,
-# batch 16 (median train step: forward, backward, AdamW): P3D-B 100 ms, MS(T) 89, MS(S) 91, MS(ST) 98,
-# MSTI 133 ms (the CAW blocks are many small ops); at width 0.125 the steps were at most 22% cheaper
-# (P3D-B; MSTI not at all: per-op overhead dominates), so the default keeps 0.25. With 1024 clips × 8 epochs (512 steps)
-# single runs took 57 s (P3D-B), 67 s (MS(ST)) and 90 s (MSTI). Since strided stages average-pool
-# before their 1×1×1 convs (see below) a step costs more: 448 steps (1024 clips × 7 epochs) took 12.5
-# minutes for the grid, so the default trains 896 clips × 6 epochs (336 steps): **8.2 minutes** for the
-# grid, 8.4 for the whole notebook, on the idle machine. Probes for the learning rate (P3D-B, 512 clips × 10 epochs): lr 1e-2
-# 41%, 3e-3 59%, 1e-3 45%. Clips are 16×32×32, the
-# smallest MSTI-Net accepts (its first stage halves T), on the `easy` setting. The test split has 512
-# clips so that its sampling error (≈2 points at 80%) stays below the seed-to-seed spread.
+# **Why these defaults.** The grid (5 variants × 3 seeds = 15 runs, one per core) is sized to train
+# in about ten minutes on a 2-core laptop CPU, which sets the number of clips and epochs; width 0.25
+# stays because narrower networks were barely cheaper per step (per-op overhead dominates), and
+# clips are 16×32×32, the smallest MSTI-Net accepts (its first stage halves T), on the `easy`
+# setting. The test split has 512 clips so that its sampling error stays below the seed-to-seed
+# spread; the step times, grid timings and learning-rate probes behind these values are in
+# `benchmarks/README.md`, section *ablation_msti*.
 
 # %%
 T, H, W = clip
-data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
-preview, fig = A.preview(dataset, data_kwargs, every=2)  # a few training clips
+train_kwargs = data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
+preview, shown = preview_clips(dataset, train_kwargs)  # a few training clips
+fig = viz.clip_grid(**shown, every=2)
 plt.show()
 
 # %% [markdown]
@@ -129,12 +130,12 @@ plt.show()
 # the stem's 3-frame conv and max-pool, and MS(T) still sees space through the stem.
 
 # %%
-base = A.base_config(model="msti_net_small", dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples,
-                     test_samples=test_samples, epochs=epochs, batch_size=batch_size, lr=lr,
-                     device=device)  # AdamW, cosine schedule
-runs, extras = A.build_runs({v: (replace(base, model_kwargs=dict(variant=v, width=width)),
-                                 dict(variant=v, unit=PAPER[v]["name"])) for v in variants},
-                            num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
+base = base_config(model="msti_net_small", dataset=dataset, dataset_kwargs=train_kwargs, train_samples=train_samples,
+                   test_samples=test_samples, epochs=epochs, batch_size=batch_size, lr=lr,
+                   device=device)  # AdamW, cosine schedule
+runs, extras = build_runs({v: (replace(base, model_kwargs=dict(variant=v, width=width)),
+                               dict(variant=v, unit=PAPER[v]["name"])) for v in variants},
+                          num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
 
 # %% [markdown]
 # **What each unit can see.** Before training, one backward pass per variant from the summed logits
@@ -143,27 +144,16 @@ runs, extras = A.build_runs({v: (replace(base, model_kwargs=dict(variant=v, widt
 # zero, i.e. that can influence the prediction at all.
 
 # %%
-support = {}
-for name, cfg in runs.items():
-    torch.manual_seed(0)
-    net = build_model(cfg.model, num_classes=preview.num_classes, **cfg.model_kwargs).eval()
-    x = torch.randn(2, 3, T, H, W, requires_grad=True)
-    net(x).sum().backward()
-    g = x.grad.abs().sum(dim=(0, 1))  # (B, 3, T, H, W) -> (T, H, W)
-    support[extras[name]["unit"]] = ((g.sum(dim=0) > 0).float().mean().item(), (g.sum(dim=(1, 2)) > 0).float().mean().item())
-display(Markdown("| unit | input pixels reaching the logits (%) | frames (%) |\n|---|---|---|\n" + "\n".join(
-    f"| {u} | {100 * px:.1f} | {100 * fr:.0f} |" for u, (px, fr) in support.items())))
-blind = {u: px for u, (px, _) in support.items() if px < 0.5}
-if blind:
-    display(Markdown(
-        "**Warning:** " + ", ".join(f"{u} sees {100 * px:.1f}% of the {H}×{W} pixels" for u, px in blind.items())
-        + ". Some input positions never reach the logits, so that row measures a blind network, not its unit. "
-        "(An earlier MSTI-Net strided its 1×1×1 reduce and shortcut convs, which keeps every other pixel; MS(T), "
-        "with no spatial conv, then saw a 6×6 corner of 32×32. Strided stages now average-pool first, ResNet-D style.)"))
+support = msti_input_support(runs, {n: e["unit"] for n, e in extras.items()}, num_classes=preview.num_classes,
+                             input_shape=(3, T, H, W))
+display(Markdown(markdown_table(["unit", "input pixels reaching the logits (%)", "frames (%)"],
+                                [[u, f"{100 * px:.1f}", f"{100 * fr:.0f}"] for u, (px, fr) in support.items()])))
+if msti_blind_warning(support, (H, W)):
+    display(Markdown(msti_blind_warning(support, (H, W))))
 
 # %%
 # reversal=True: how many test clips of a time-reversed pair were called their reverse (SynthActions)
-rows, wall = A.train_grid(runs, seeds, OUT / "runs", extras=extras, reversal=True)  # one run per core
+rows, wall = train_grid(runs, seeds, OUT / "runs", extras=extras, reversal=True)  # one run per core
 
 # %% [markdown]
 # ## Results (Table 2 analogue)
@@ -174,36 +164,23 @@ rows, wall = A.train_grid(runs, seeds, OUT / "runs", extras=extras, reversal=Tru
 # Table 2.
 
 # %%
-summary = ex.summarize(rows, by=("variant",), metric="top1")
-auc = A.summarize_by(rows, ("variant",), "val_auc")
-swapped = A.summarize_by(rows, ("variant",), "swapped", present_only=True)
-ex.write_results(rows, summary, OUT)
-pct = A.pct  # "mean ± 95% CI" in percent
-
-lines = ["| unit | top-1 (%) | val AUC (%) | swapped (%) | GMACs | params (M) | n | paper UCF-101 | paper HMDB-51 |",
-         "|---|---|---|---|---|---|---|---|---|"]
-for e in summary:
-    u = e["variant"]
-    lines.append(f"| {PAPER[u]['name']} | {pct(e)} | {pct(auc[u])} | {pct(swapped[u]) if u in swapped else '—'} | "
-                 f"{e['gmacs']:.4f} | {e['params_m']:.3f} | {e['n']} | {PAPER[u]['ucf101']} | {PAPER[u]['hmdb51']} |")
-display(Markdown("\n".join(lines)))
+summary = summarize(rows, by=("variant",), metric="top1")
+auc = summarize_by(rows, ("variant",), "val_auc")
+swapped = summarize_by(rows, ("variant",), "swapped", present_only=True)
+write_results(rows, summary, OUT)
+display(Markdown(markdown_table(
+    ["unit", "top-1 (%)", "val AUC (%)", "swapped (%)", "GMACs", "params (M)", "n", "paper UCF-101", "paper HMDB-51"],
+    [[PAPER[e["variant"]]["name"], pct(e), pct(auc[e["variant"]]), pct(swapped.get(e["variant"])), f"{e['gmacs']:.4f}",
+      f"{e['params_m']:.3f}", e["n"], PAPER[e["variant"]]["ucf101"], PAPER[e["variant"]]["hmdb51"]] for e in summary])))
 
 # %%
 names = [PAPER[v]["name"] for v in variants]
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [3, 2]})
 viz.plot_grouped_bars(summary, label_key="unit", labels=names, ax=axes[0],
-                      title=f"MSTI-Net (width {width:g}) on {A.dataset_name(dataset)} ({T}×{H}×{W}): test top-1")
-for k, (ds, label) in enumerate([("ucf101", "UCF-101"), ("hmdb51", "HMDB-51")]):
-    xs = [i + (k - 0.5) * 0.4 for i in range(len(variants))]
-    ys = [PAPER[v][ds] for v in variants]
-    axes[1].bar(xs, ys, width=0.38, color=f"C{k + 7}", alpha=0.75, label=label)
-    for x, y in zip(xs, ys):
-        axes[1].annotate(f"{y}", (x, y), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7)
-axes[1].set_xticks(range(len(variants)), names)
-axes[1].set_ylim(50, 100)
-axes[1].set_ylabel("top-1 (%)")
-axes[1].set_title("Paper, Table 2 (Kinetics pre-trained)", fontsize=10)
-axes[1].legend(fontsize=8)
+                      title=f"MSTI-Net (width {width:g}) on {dataset_name(dataset)} ({T}×{H}×{W}): test top-1")
+plot_paper_bars(names, {"UCF-101": [PAPER[v]["ucf101"] for v in variants],
+                        "HMDB-51": [PAPER[v]["hmdb51"] for v in variants]},
+                ax=axes[1], ylim=(50, 100), title="Paper, Table 2 (Kinetics pre-trained)")
 fig.tight_layout()
 fig.savefig(OUT / "variants.png", dpi=120, bbox_inches="tight")
 plt.show()
@@ -218,15 +195,15 @@ plt.show()
 # The multi-scale units cost *fewer* MACs and parameters than P3D-B: each of their 3×3 (or 3×1×1)
 # convs acts on a quarter of the channels, P3D-B's on all of them. MSTI's CAW blocks add parameters
 # (three C/4 × C/4 maps per group and branch, plus the FC) but almost no MACs: they act on pooled
-# vectors (see `actionrec.layers.msti`). On the CPU the CAW's many small ops make MSTI the slowest
-# per step (1.3× P3D-B above).
+# vectors (see `actionrec.layers.msti`). On a CPU the CAW's many small ops make MSTI the slowest
+# unit per step (`benchmarks/README.md`, section *ablation_msti*).
 #
 # ## Learning speed
 #
 # Validation top-1 after each epoch, mean ± 95% CI over seeds.
 
 # %%
-curves = {extras[n]["unit"]: ex.aggregate_curves(OUT / "runs", n, x="epoch") for n in runs}
+curves = {extras[n]["unit"]: aggregate_curves(OUT / "runs", n, x="epoch") for n in runs}
 fig = viz.plot_learning_curves(curves, title="Validation top-1 during training")
 fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
 plt.show()
@@ -237,12 +214,12 @@ plt.show()
 # Computed from the table above (CIs that overlap count as "cannot tell apart"):
 
 # %%
-v, va = ex.msti_variant_claim(summary), ex.msti_variant_claim(list(auc.values()))
+v, va = msti_variant_claim(summary), msti_variant_claim(list(auc.values()))
 display(Markdown(f"**Final test top-1.** {v['sentence']}\n\n**Learning speed (val AUC).** {va['sentence']}"))
 
-ex.write_results(rows, summary, OUT, extra={"verdicts": {"top1": v["sentence"], "val_auc": va["sentence"]},
-                                            "claims": {k: v[k] for k in v if k not in ("claims", "sentence", "vs_p3d", "st_vs")},
-                                            "paper": PAPER, "wall_minutes": wall / 60})
+write_results(rows, summary, OUT, extra={"verdicts": {"top1": v["sentence"], "val_auc": va["sentence"]},
+                                         "claims": {k: v[k] for k in v if k not in ("claims", "sentence", "vs_p3d", "st_vs")},
+                                         "paper": PAPER, "wall_minutes": wall / 60})
 print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'variants.png'}, {OUT / 'accuracy_vs_gmacs.png'}, "
       f"{OUT / 'learning_curves.png'}")
 
@@ -252,44 +229,29 @@ print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'variants.png'}, {OUT / 'acc
 # mean ± 95% CI of (variant − reference) over the seeds both trained.
 
 # %%
-pairs = [(u, "p3d_b") for u in variants if u != "p3d_b"] + [("ms_st", u) for u in ("ms_t", "ms_s")
-                                                            if "ms_st" in variants and u in variants]
-paired = [ex.paired_difference(rows, "variant", a, b) for a, b in pairs] if seeds > 1 else []
-if paired:
-    display(Markdown("| variant − reference | top-1 difference (points) | per seed | verdict |\n|---|---|---|---|\n" + "\n".join(
-        f"| {PAPER[d['a']]['name']} − {PAPER[d['b']]['name']} | {100 * d['mean']:+.1f} ± {100 * d['ci']:.1f} | "
-        f"{', '.join(f'{100 * x:+.1f}' for x in d['diffs'])} | {d['verdict']} |" for d in paired)))
+if seeds > 1:
+    header, table, paired = msti_paired(rows, variants)
+    display(Markdown(markdown_table(header, table)))
 
 # %% [markdown]
 # ## Reading the result
 #
-# In our default run (3 seeds, 336 steps each; **8.4 minutes** for the whole notebook on the idle
-# 2-core machine, 8.2 for the grid): P3D-B 81.4 ± 28.7%, MS(T) 76.4 ± 4.6%, MS(S) 63.0 ± 8.7%,
-# MS(ST) 79.8 ± 16.0%, MSTI 84.2 ± 20.9%. The paper's ordering is not supported:
-#
-# * **MSTI (with CAW) has the best mean**, as in the paper, but within the CIs of every other unit;
-#   paired by seed it is +2.9 ± 48.7 points over P3D-B (seeds: −12.3, +25.0, −4.1), i.e. no
-#   evidence either way. P3D-B is second; MS(T), MS(S) and MS(ST) sit below it, within the CIs.
-# * **The temporal branch matters, the spatial scales less so.** The one difference the seeds
-#   resolve is MS(ST) over MS(S): +16.7 ± 16.0 points paired (+19.5, +21.3, +9.4), just beyond
-#   the CI. MS(S) has no temporal kernel after the stem, and it also swaps the time-reversed pairs
-#   most often (18–21% of their test clips in every seed; the others 2–12%, except one P3D-B seed
-#   at 20%). MS(ST) over MS(T) is
-#   +3.3 ± 18.2: not resolved.
-# * **A fixed defect.** An earlier version of this network strided its 1×1×1 reduce and shortcut
-#   convs; MS(T), which has no spatial conv, then saw only a 6×6 corner of the 32×32 clip and stayed
-#   at chance (5.9 ± 0.5%), and every row was lower (P3D-B 80.0%, MSTI 68.5%). Strided stages now
-#   average-pool first (ResNet-D); the check above and a test make sure every unit sees every pixel.
-# * **P3D-B is the biggest unit in this layout**: 0.585M parameters and 0.042 GMACs against
-#   0.34–0.42M and 0.036–0.037 (its 1×3×3 and 3×1×1 convs see all P channels, each multi-scale group
-#   P/4), while Table 2 gives no costs.
+# * **Where the units differ.** MS(S) has no temporal kernel after the stem, so it is the unit most
+#   likely to confuse the time-reversed pairs (the "swapped" column); MS(T) has no spatial kernel
+#   after the stem; MS(ST) has both, and MSTI adds the attention across scales. The paired
+#   differences above are the sharpest test of each step.
+# * **Every unit must see every pixel.** A network that strides its 1×1×1 reduce and shortcut convs
+#   keeps every other pixel, and MS(T), with no spatial conv, then sees only a corner of the clip
+#   and stays at chance; strided stages therefore average-pool first (ResNet-D), and the check above
+#   and a test make sure every unit sees every pixel and frame.
+# * **P3D-B is the biggest unit in this layout** (the GMACs and parameter columns): its 1×3×3 and
+#   3×1×1 convs see all P channels, each multi-scale group P/4, while Table 2 gives no costs.
 # * The paper's gaps are 1.1–5.9 points on UCF-101 (3.4–9.6 on HMDB-51), one run each, after
-#   Kinetics pre-training; ours come from 336 steps from scratch on 16 synthetic classes, with every
-#   variant still learning at the end (learning curves). With 448 steps (1024 clips × 7 epochs,
-#   12.5 minutes, over this book's 10-minute budget) every row was higher (P3D-B 91.5 ± 3.7%,
-#   MS(T) 90.4 ± 3.2%, MS(S) 85.2 ± 35.9%, MS(ST) 88.9 ± 12.6%, MSTI 93.8 ± 5.8%) and the verdict
-#   the same: `-p epochs 7 -p train_samples 1024` reproduces it.
+#   Kinetics pre-training; ours come from a few hundred steps from scratch on 16 synthetic classes,
+#   with every variant still learning at the end (learning curves), so seed noise of that size is
+#   expected.
 #
-# To run closer to the paper: `-p width 1.0 -p clip '[16, 112, 112]' -p epochs 30 -p seeds 5
-# -p difficulty hard` on a GPU (CUDA and mixed precision are used automatically), or
-# `msti_net50` for Table 1's full depth.
+# Runs of this notebook with the defaults and with a larger budget (`-p epochs 7 -p train_samples
+# 1024`) are recorded in `benchmarks/README.md`, section *ablation_msti*. To run closer to the paper:
+# `-p width 1.0 -p clip '[16, 112, 112]' -p epochs 30 -p seeds 5 -p difficulty hard` on a GPU (CUDA and
+# mixed precision are used automatically), or `msti_net50` for Table 1's full depth.

@@ -58,35 +58,41 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # ## Setup
 #
 # The parameters are checked first, so a bad value fails here, naming the parameter, before anything
-# trains. Every (r, g, seed) run writes its checkpoint, metrics log and result under
+# trains (lists may also be given as strings, as papermill's `-p substreams '[1, 8]'` passes them).
+# Every (r, g, seed) run writes its checkpoint, metrics log and result under
 # `out_dir/runs/r<r>_g<g>-<tag>/seed_<k>`, where the tag hashes every other setting; finished runs are
 # loaded instead of retrained, so re-running the notebook only redraws, and changing a parameter
 # trains new runs beside the old ones.
 
 # %%
-from dataclasses import replace
-
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from actionrec import ablation as A
-from actionrec import experiments as ex
-from actionrec import params as P
 from actionrec import viz
+from actionrec.analysis.probes import stream_receptive_fields
+from actionrec.experiments import params as P
+from actionrec.experiments.grid import train_grid
+from actionrec.experiments.setup import base_config, build_runs, data_kwargs, dataset_name, preview_clips, time_vs_macs
+from actionrec.experiments.summary import aggregate_curves, markdown_table, pct, summarize, summarize_by, write_results
+from actionrec.papers.mtnet import mtnet_ratio_claim, mtnet_ratio_variants
+from actionrec.utils.checks import check_choice, check_list
+from actionrec.utils.paths import make_out_dir
+from actionrec.viz.chapters_a import plot_time_vs_macs
 
-P.check_choice("depth", depth, [32, 48, 64, 132, 200])
-P.check_list("ratios", ratios, min_value=0.5, max_value=1.0)
-P.check_list("substreams", substreams, item="int", min_value=1, max_value=64)
-P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
-               lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty, device=device,
-               smoke=smoke)  # shared rules: actionrec.params
-P.check_clip(clip, min_size=(16, 32, 32), why="MTNet needs T >= 16 and H, W >= 32")
+depth = check_choice("depth", depth, [32, 48, 64, 132, 200])
+ratios = check_list("ratios", ratios, min_value=0.5, max_value=1.0)
+substreams = check_list("substreams", substreams, item="int", min_value=1, max_value=64)
+seeds, epochs, width, clip, train_samples, batch_size, lr, dataset, data_root, split, difficulty, device, smoke = (
+    P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples,
+                   batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split,
+                   difficulty=difficulty, device=device, smoke=smoke).values())  # shared rules, values normalised
+clip = P.check_clip(clip, min_size=(16, 32, 32), why="MTNet needs T >= 16 and H, W >= 32")
 
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     ratios, substreams, seeds, epochs = [0.5, 1.0], [1], 2, 1
     width, clip, train_samples, batch_size = 0.125, [16, 32, 32], 64, 16
 
-OUT = P.make_out_dir(out_dir, "ablation_ratio")
+OUT = make_out_dir(out_dir, "ablation_ratio")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -98,7 +104,8 @@ print(f"results -> {OUT}")
 # resolution, covers about twice the frames and pixels of the short one.
 
 # %%
-fig = viz.plot_stream_receptive_fields(num_layers=3, frames=clip[0], size=clip[1])
+fig = viz.plot_stream_receptive_fields(stream_receptive_fields(num_layers=3, frames=clip[0], size=clip[1]),
+                                       num_layers=3)
 plt.show()
 
 # %% [markdown]
@@ -109,49 +116,36 @@ plt.show()
 # walk left ↔ walk right, arm circles clockwise ↔ counter-clockwise, …), so a model has to use the
 # order of frames, at whatever speed the action happens.
 #
-# **Why these defaults.** The whole default grid (5 ratios × 3 seeds) has to train in about ten
-# minutes on a 2-core laptop CPU; it trains one run per core (`run_grid(workers="auto")`, one
-# thread each, the same results as one run at a time), which took 9.1 minutes for 5 epochs on one
-# core and 6.3 minutes for the 7 epochs (140 steps per run) of the default on both (`make ablation`
-# on an idle machine; 7.8 minutes while other jobs shared it). Measured here: an MTNet-32 (width 0.25) step costs 1.8–2.7× more
-# at 16×64×64 than at 16×32×32 (`benchmarks/speed.py --clip 16 64 64`), so 32×32 buys about twice
-# the steps per run; the figures stay
-# recognisable at that size (below) and the temporal structure, which is what $r$ is about, is
-# untouched: all 16 frames are kept. `difficulty="easy"` (plain background, no camera pan) lets a
-# quarter-width MTNet-32 get well above chance (6.25%) within about a hundred steps, so that differences
-# between ratios are not differences between models at chance. Every residual block starts as the
-# identity (`zero_init_residual=True`, the last BN scale of each branch is zero, as in timm): with
-# the plain init, at lr 3e-3 some seeds stalled near chance (18% vs 54% test top-1 for the same
-# seed at r = 0.875); with it, lr 3e-3 gave 47/76/56% (seeds 0–2, r = 0.875) where the plain init
-# at 1.5e-3 gave 31/29/43% (5 epochs). Even so the networks are still learning at the end of the default
-# budget (validation accuracy rises every epoch), so the table compares *learning speed* within
-# 140 steps as much as capacity: the learning curves below show both. Raise `epochs`, `train_samples` or
-# `difficulty` for a longer, harder run.
+# **Why these defaults.** The default grid (5 ratios × 3 seeds, one run per core) is sized to train
+# in about ten minutes on a 2-core laptop CPU: 16×32×32 clips keep all 16 frames, which is what $r$
+# is about, `difficulty="easy"` lets a quarter-width MTNet-32 get well above chance (6.25%) within
+# that budget, and every residual block starts as the identity (`zero_init_residual=True`) so that
+# no seed stalls at chance. The networks may still be learning at the end of it, so the table
+# compares learning speed as much as capacity (the learning curves show both); raise `epochs`,
+# `train_samples` or `difficulty` for a longer, harder run. The timings and probes behind these
+# choices are in `benchmarks/README.md`, section *ablation_ratio*.
 #
 # **Squeeze and Recursion.** MTNet multiplies each stage's features by a GRU's output. The official
-# code multiplies directly ($x \cdot a^*$); in our runs that network did not learn SynthActions at all
-# (val top-1 at chance after 6 epochs), so `actionrec` fuses as $x + x \cdot a^*$ by default (SRTG's
-# "added back", identity at $a^* = 0$); see `actionrec.layers.squeeze_recursion` for the numbers.
+# code multiplies directly ($x \cdot a^*$); `actionrec` fuses as $x + x \cdot a^*$ by default (SRTG's
+# "added back", identity at $a^* = 0$), because the direct product did not learn SynthActions in our
+# runs (`actionrec.layers.squeeze_recursion`; `benchmarks/README.md`, section *ablation_ratio*).
 
 # %%
-from actionrec.data import build_dataset
-
 T, H, W = clip
-train_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
-preview = build_dataset(dataset, "train", num_samples=32, seed=0, **train_kwargs)
-fig = viz.clip_grid(preview, indices=range(0, min(16, len(preview)), 3), every=2)
+train_kwargs = data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
+preview, shown = preview_clips(dataset, train_kwargs)  # a few training clips
+fig = viz.clip_grid(**shown, every=2)
 plt.show()
 
 # %% [markdown]
 # ## Train every (r, g, seed)
 
 # %%
-base = A.base_config(model=f"mtnet{depth}", dataset=dataset, dataset_kwargs=train_kwargs, train_samples=train_samples,
-                     epochs=epochs, batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
-variants = {f"r{r:g}_g{g}": (replace(base, model_kwargs=dict(r=r, g=g, width=width)), dict(r=r, g=g))
-            for g in substreams for r in ratios}
-configs, extras = A.build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
-rows, wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras)  # one run per core
+base = base_config(model=f"mtnet{depth}", dataset=dataset, dataset_kwargs=train_kwargs, train_samples=train_samples,
+                   epochs=epochs, batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
+variants = mtnet_ratio_variants(base, ratios=ratios, substreams=substreams, width=width)  # one run per (r, g)
+configs, extras = build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
+rows, wall = train_grid(configs, seeds, OUT / "runs", extras=extras)  # one run per core
 
 # %% [markdown]
 # ## Results: top-1 per ratio (Table 2 analogue)
@@ -160,22 +154,18 @@ rows, wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras)  # one ru
 # validation accuracy over all epochs, which measures how fast a configuration learns.
 
 # %%
-summary = ex.summarize(rows, by=("g", "r"), metric="top1")
-speed = A.summarize_by(rows, ("g", "r"), "val_auc")
-ex.write_results(rows, summary, OUT)
-pct = A.pct  # "mean ± 95% CI" in percent
-
-run_time = A.summarize_by(rows, ("g", "r"), "wall_s")  # seconds each run trained and evaluated
-lines = ["| g | r | top-1 (%) | val AUC (%) | GMACs | params (M) | run time (s) | n |",
-         "|---|---|---|---|---|---|---|---|"]
-for e in summary:
-    lines.append(f"| {e['g']} | {e['r']:g} | {pct(e)} | {pct(speed[(e['g'], e['r'])])} | "
-                 f"{e['gmacs']:.3f} | {e['params_m']:.3f} | {run_time[(e['g'], e['r'])]['mean']:.0f} | {e['n']} |")
-display(Markdown("\n".join(lines)))
+summary = summarize(rows, by=("g", "r"), metric="top1")
+speed = summarize_by(rows, ("g", "r"), "val_auc")
+run_time = summarize_by(rows, ("g", "r"), "wall_s")  # seconds each run trained and evaluated
+write_results(rows, summary, OUT)
+display(Markdown(markdown_table(
+    ["g", "r", "top-1 (%)", "val AUC (%)", "GMACs", "params (M)", "run time (s)", "n"],
+    [[e["g"], f"{e['r']:g}", pct(e), pct(speed[(e["g"], e["r"])]), f"{e['gmacs']:.3f}", f"{e['params_m']:.3f}",
+      f"{run_time[(e['g'], e['r'])]['mean']:.0f}", e["n"]] for e in summary])))
 
 # %%
 fig = viz.plot_accuracy_vs_gmacs(summary, label_key="r", group_key="g",
-                                 title=f"MTNet-{depth} on {A.dataset_name(dataset)} ({T}×{H}×{W}): top-1 vs GMACs")
+                                 title=f"MTNet-{depth} on {dataset_name(dataset)} ({T}×{H}×{W}): top-1 vs GMACs")
 fig.savefig(OUT / "accuracy_vs_gmacs.png", dpi=120, bbox_inches="tight")
 plt.show()
 
@@ -186,7 +176,8 @@ plt.show()
 # here before (or instead of) in the final accuracy.
 
 # %%
-curves = {f"r = {extras[n]['r']:g}, g = {extras[n]['g']}": ex.aggregate_curves(OUT / "runs", n, x="epoch") for n in configs}
+curves = {f"r = {extras[n]['r']:g}, g = {extras[n]['g']}": aggregate_curves(OUT / "runs", n, x="epoch")
+          for n in configs}
 fig = viz.plot_learning_curves(curves, title="Validation top-1 during training")
 fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
 plt.show()
@@ -200,12 +191,10 @@ plt.show()
 verdicts = {}
 for g in substreams:
     sub = [e for e in summary if e["g"] == g]
-    sub_speed = [speed[(g, e["r"])] for e in sub]
     if len(sub) < 2:
         display(Markdown(f"**g = {g}:** only one ratio was run; nothing to compare."))
         continue
-    v = ex.mtnet_ratio_claim(sub)
-    vs = ex.mtnet_ratio_claim(sub_speed)
+    v, vs = mtnet_ratio_claim(sub), mtnet_ratio_claim([speed[(g, e["r"])] for e in sub])
     verdicts[g] = {"top1": v, "val_auc": vs}
     display(Markdown(f"**g = {g}, final test top-1.** {v['sentence']}\n\n"
                      f"**g = {g}, learning speed (val AUC).** {vs['sentence']}"))
@@ -213,48 +202,35 @@ for g in substreams:
 # %% [markdown]
 # ## Fewer MACs, less time?
 #
-# The paper's case for $r < 1$ is cost: the long stream runs at half the resolution, so
-# $r = 0.875$ needs 13% fewer multiply-adds than $r = 1$ here and 20% fewer at full width. Whether
-# that buys wall-clock time depends on the network's size. Below, the run times the grid itself
-# measured (each run trains and evaluates; two runs at a time, one per core), against the MACs:
+# The paper's case for $r < 1$ is cost: the long stream runs at half the resolution, so every
+# $r < 1$ needs fewer multiply-adds than $r = 1$ (the GMACs column above; the paper: 20.5% fewer
+# for $r = 0.875$ at full width). Whether that buys wall-clock time depends on the network's size.
+# Below, the run times the grid itself measured (each run trains and evaluates; two runs at a time,
+# one per core), against the MACs:
 
 # %%
-timing = A.time_vs_macs(rows)
+timing = time_vs_macs(rows)
 for g, t in timing.items():
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    xs = [e["mac_ratio"] for e in t["rows"]]
-    ys = [e["time_ratio"] for e in t["rows"]]
-    ax.plot([min(xs + [0.5]), 1.05], [min(xs + [0.5]), 1.05], "k:", lw=1, label="time ∝ MACs")
-    ax.scatter(xs, ys, zorder=3)
-    for e in t["rows"]:
-        ax.annotate(f"r = {e['r']:g}", (e["mac_ratio"], e["time_ratio"]), textcoords="offset points", xytext=(4, 4))
-    ax.axhline(1, color="grey", lw=0.8)
-    ax.set(xlabel="MACs / MACs at r = 1", ylabel="run time / run time at r = 1", title=f"g = {g}: measured cost")
-    ax.legend(loc="upper left")
+    fig = plot_time_vs_macs(t["rows"], key="r", title=f"g = {g}: measured cost")
     fig.savefig(OUT / f"time_vs_macs_g{g}.png", dpi=120, bbox_inches="tight")
     plt.show()
     display(Markdown(f"**g = {g}.** {t['sentence']}"))
 
 # %% [markdown]
-# With the defaults (quarter width, laptop CPU) the ratios with fewer MACs train *slower*, and
-# `benchmarks/speed.py` measures why under control (one network at a time, interleaved, one thread).
-# The channel counts are 16–128, and at that width fewer channels are not cheaper: oneDNN pads
-# channels to the SIMD width, so a 3×3×3 conv with the short stream's 14 channels takes 0.95–1.13×
-# the time of one with 16, and BatchNorm 0.98–1.81× (`--channels`, five runs). Its `--bounds` option
-# shows how far any implementation could go: the short stream *alone* (14/28/56/112 channels, 0.86×
-# the MACs, no long stream at all) takes as long as the whole $r = 1$ network, so adding the long
-# stream can only make $r = 0.875$ slower at this width. At width 0.75 and 1.0 (the paper's
-# MTNet-32) the convolutions dominate and $r = 0.875$ steps at 0.93× and 0.92–0.95× the time of $r = 1$
-# in that benchmark. This notebook with `-p width 0.75` took 25.7 minutes: there $r = 0.5$, 0.625
-# and 0.75 ran in 0.63×, 0.70× and 0.93× the time of $r = 1$, and $r = 0.875$ in 1.03× (two runs
-# share the memory bus, and evaluation counts too); test top-1 was 83.1, 85.0, 78.8, 84.0 and 85.0%
-# for $r = 0.5 … 1$, still within seed noise of each other.
+# At a small width, fewer multiply-adds need not mean less time: with a few tens of channels per
+# convolution the CPU kernels pad channels to the SIMD width and per-op overheads dominate, so a
+# stream with fewer channels is not proportionally cheaper, and the long stream's extra
+# convolutions, pooling and upsampling cost time of their own. At larger widths the convolutions
+# dominate and the MAC savings show. `benchmarks/speed.py` measures this under control (one network
+# at a time, interleaved, one thread; `--channels` per layer, `--bounds` for what any implementation
+# could gain), and `benchmarks/README.md`, section *ablation_ratio*, has the numbers, including a
+# run of this notebook at `-p width 0.75`.
 
 # %%
-ex.write_results(rows, summary, OUT, extra={"verdicts": {str(g): {k: d["sentence"] for k, d in v.items()}
-                                                         for g, v in verdicts.items()},
-                                            "time_vs_macs": {str(g): t for g, t in timing.items()},
-                                            "wall_minutes": wall / 60})
+write_results(rows, summary, OUT, extra={"verdicts": {str(g): {k: d["sentence"] for k, d in v.items()}
+                                                      for g, v in verdicts.items()},
+                                         "time_vs_macs": {str(g): t for g, t in timing.items()},
+                                         "wall_minutes": wall / 60})
 print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'accuracy_vs_gmacs.png'}, {OUT / 'learning_curves.png'}"
       + "".join(f", {OUT / f'time_vs_macs_g{g}.png'}" for g in timing))
 
@@ -262,13 +238,13 @@ print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'accuracy_vs_gmacs.png'}, {O
 # ## Reading the result
 #
 # The paper's numbers come from MTNet-32…132 at full width, trained on HACS (≈500k clips of 200
-# classes) at ≈8×180² for many epochs; here a quarter-width MTNet learns 16 synthetic classes from
-# about a thousand 16×32×32 clips in a few minutes. Two things differ structurally:
+# classes) at ≈8×180² for many epochs; here a narrow MTNet learns 16 synthetic classes from a few
+# hundred small clips on a CPU. Two things differ structurally:
 #
 # * at 32×32 the long stream of the last stages is only 1–2 pixels wide, so its spatial advantage
 #   vanishes and only the temporal one remains;
-# * the seed-to-seed spread of a short CPU run is of the same order as the 1–2 points the paper
-#   reports between ratios, so unless the CIs separate, the honest answer is "cannot tell apart".
+# * the seed-to-seed spread of a short CPU run can be as large as the 1–2 points the paper reports
+#   between ratios, so unless the CIs separate, the honest answer is "cannot tell apart".
 #
 # To run closer to the paper: `-p clip '[16, 64, 64]' -p width 0.5 -p epochs 30 -p seeds 5` on a
 # GPU (the notebook uses CUDA and mixed precision automatically), or on real videos:

@@ -65,35 +65,36 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # `out_dir/runs/<backbone>-<placement>-<tag>/seed_<k>`; finished runs are loaded instead of retrained.
 
 # %%
-from dataclasses import replace
-
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
 
-from actionrec import ablation as A
-from actionrec import experiments as ex
-from actionrec import params as P
 from actionrec import viz
-from actionrec.layers.srtg import gate_stats
-from actionrec.train import load_model
+from actionrec.experiments import params as P
+from actionrec.experiments.grid import train_grid
+from actionrec.experiments.setup import base_config, build_runs, data_kwargs, dataset_name, preview_clips, split_dataset
+from actionrec.experiments.summary import aggregate_curves, markdown_table, pct, summarize, summarize_by, write_results
+from actionrec.papers.srtg import (add_gate_open_rates, gate_open_sentence, srtg_placement_claim,
+                                   srtg_placement_variants, srtg_placements)
+from actionrec.utils.checks import check_choice, check_list
+from actionrec.utils.paths import make_out_dir
 
-SIMPLE, BOTTLENECK = ["none", "start", "mid", "res", "final"], ["none", "start", "top", "mid", "end", "res", "final"]
-P.check_list("backbones", backbones, item="str", choices=["r3d", "r2plus1d"])
-P.check_choice("depth", depth, [18, 34, 50, 101])
-P.check_list("placements", placements, item="str", choices=SIMPLE if depth in (18, 34) else BOTTLENECK)
-P.check_choice("gate", gate, ["hard", "soft", "open"])
-P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
-               lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty, device=device,
-               smoke=smoke)  # shared rules: actionrec.params
-P.check_clip(clip, min_size=(16, 32, 32), why="the ResNets need T >= 16 and H, W >= 32")
+backbones = check_list("backbones", backbones, item="str", choices=["r3d", "r2plus1d"])
+depth = check_choice("depth", depth, [18, 34, 50, 101])
+placements = check_list("placements", placements, item="str", choices=srtg_placements(depth))
+gate = check_choice("gate", gate, ["hard", "soft", "open"])
+seeds, epochs, width, clip, train_samples, batch_size, lr, dataset, data_root, split, difficulty, device, smoke = (
+    P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples,
+                   batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split,
+                   difficulty=difficulty, device=device, smoke=smoke).values())  # shared rules, values normalised
+clip = P.check_clip(clip, min_size=(16, 32, 32), why="the ResNets need T >= 16 and H, W >= 32")
 if "none" not in placements:
     raise ValueError(f"parameter placements={placements!r} must include 'none' (the network without SRTG): "
                      "every verdict compares against it")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     backbones, placements, seeds, epochs = backbones[:1], ["none", "final"], 2, 1
     width, clip, train_samples, batch_size = 0.125, [16, 32, 32], 64, 16
-OUT = P.make_out_dir(out_dir, "ablation_srtg_placement")
+OUT = make_out_dir(out_dir, "ablation_srtg_placement")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -102,40 +103,29 @@ print(f"results -> {OUT}")
 # Stick figures performing 16 actions at ×0.5–×2 speed in a random 30–100% window of the clip;
 # seven pairs of classes are exact time reversals of each other, so frame order matters.
 #
-# **Why these defaults.** The whole grid (2 backbones × 5 configurations × 3 seeds = 30 runs) has
-# to train in about ten minutes on a 2-core laptop CPU, one run per core. Measured here (one
-# thread, 16×32×32, batch 32, SRTG Final): a train step of r3d-18 costs 290 ms at width 0.125 and
-# 560 ms at width 0.25, r(2+1)d-18 410 and 930 ms; the networks run `channels_last_3d` on the CPU
-# (1.3–1.7× faster for these channel counts). With 640 clips the grid took 10.3 minutes, so the
-# default is width 0.125 with 512 clips × 5 epochs (80 steps per run): 7.4 minutes for the grid,
-# 7.8 for the whole notebook. Clips are 16×32×32, the
-# smallest the networks accept, on the `easy` setting, as in the MTNet chapter.
+# **Why these defaults.** The whole grid (2 backbones × 5 configurations × 3 seeds = 30 runs, one
+# per core) is sized to train in about ten minutes on a 2-core laptop CPU, which sets the width
+# (0.125) and the number of clips and epochs. Clips are 16×32×32, the smallest the networks accept,
+# on the `easy` setting, as in the MTNet chapter. The step times and grid timings behind these
+# choices are in `benchmarks/README.md`, section *ablation_srtg_placement*.
 
 # %%
 T, H, W = clip
-data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
-preview, fig = A.preview(dataset, data_kwargs, every=2)  # a few training clips
+train_kwargs = data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
+preview, shown = preview_clips(dataset, train_kwargs)  # a few training clips
+fig = viz.clip_grid(**shown, every=2)
 plt.show()
 
 # %% [markdown]
 # ## Train every (backbone, placement, seed)
 
 # %%
-base = A.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, epochs=epochs,
-                     batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
-
-
-def model_kwargs(placement):
-    """Builder kwargs for one placement: an SRTG with the chosen gate in every block, or none."""
-    if placement == "none":
-        return dict(width=width, srtg=None)
-    return dict(width=width, srtg=placement, srtg_kwargs={"gate": gate})
-
-
-variants = {f"{b}-{p}": (replace(base, model=f"{b}_{depth}", model_kwargs=model_kwargs(p)),
-                         dict(backbone=b, placement=p)) for b in backbones for p in placements}
-configs, extras = A.build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
-rows, wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras)  # one run per core
+base = base_config(dataset=dataset, dataset_kwargs=train_kwargs, train_samples=train_samples, epochs=epochs,
+                   batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
+variants = srtg_placement_variants(base, backbones=backbones, depth=depth, placements=placements, width=width,
+                                   gate=gate)  # one run per (backbone, placement): an SRTG with `gate` in every block
+configs, extras = build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
+rows, wall = train_grid(configs, seeds, OUT / "runs", extras=extras)  # one run per core
 
 # %% [markdown]
 # ## How often did the gates open?
@@ -146,16 +136,8 @@ rows, wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras)  # one ru
 # Recursion.
 
 # %%
-test_set = A.split_dataset(base, "test")  # the clips the runs were tested on (real videos: one view each)
-loader = torch.utils.data.DataLoader(test_set, batch_size=64)
-for row in rows:
-    if row["placement"] == "none" or row.get("error"):
-        row["gate_open"] = None
-        continue
-    stats = gate_stats(load_model(row["run_dir"]), loader)  # per gate: open, score, consistent_frames
-    row["gate_open"] = sum(s["open"] for s in stats.values()) / len(stats)
-    row["gate_score"] = sum(s["score"] for s in stats.values()) / len(stats)
-    row["gate_open_per_layer"] = {name: s["open"] for name, s in stats.items()}
+test_set = split_dataset(base, "test")  # the clips the runs were tested on (real videos: one view each)
+add_gate_open_rates(rows, torch.utils.data.DataLoader(test_set, batch_size=64))  # gate_open, gate_score per row
 
 # %% [markdown]
 # ## Results (Table 1 analogue)
@@ -164,27 +146,22 @@ for row in rows:
 # over all epochs: how fast a configuration learns), and the gates' open rate on the test clips.
 
 # %%
-summary = ex.summarize(rows, by=("backbone", "placement"), metric="top1")
-auc = A.summarize_by(rows, ("backbone", "placement"), "val_auc")
-gates = A.summarize_by(rows, ("backbone", "placement"), "gate_open", present_only=True)
-ex.write_results(rows, summary, OUT)
-pct = A.pct  # "mean ± 95% CI" in percent
-
-lines = ["| backbone | SRTG | top-1 (%) | val AUC (%) | gates open (%) | GMACs | params (M) | n |",
-         "|---|---|---|---|---|---|---|---|"]
-for e in summary:
-    key = (e["backbone"], e["placement"])
-    lines.append(f"| {e['backbone']}-{depth} | {e['placement']} | {pct(e)} | {pct(auc[key])} | "
-                 f"{pct(gates[key]) if key in gates else '—'} | {e['gmacs']:.4f} | {e['params_m']:.3f} | {e['n']} |")
-display(Markdown("\n".join(lines)))
+summary = summarize(rows, by=("backbone", "placement"), metric="top1")
+auc = summarize_by(rows, ("backbone", "placement"), "val_auc")
+gates = summarize_by(rows, ("backbone", "placement"), "gate_open", present_only=True)
+write_results(rows, summary, OUT)
+display(Markdown(markdown_table(
+    ["backbone", "SRTG", "top-1 (%)", "val AUC (%)", "gates open (%)", "GMACs", "params (M)", "n"],
+    [[f"{e['backbone']}-{depth}", e["placement"], pct(e), pct(auc[(e["backbone"], e["placement"])]),
+      pct(gates.get((e["backbone"], e["placement"]))), f"{e['gmacs']:.4f}", f"{e['params_m']:.3f}", e["n"]]
+     for e in summary])))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 viz.plot_grouped_bars(summary, label_key="placement", group_key="backbone", labels=placements, ax=axes[0],
-                      title=f"ResNet-{depth} on {A.dataset_name(dataset)} ({T}×{H}×{W}): test top-1")
-gate_summary = [gates[k] for k in gates]
-if gate_summary:
-    viz.plot_grouped_bars(gate_summary, label_key="placement", group_key="backbone",
+                      title=f"ResNet-{depth} on {dataset_name(dataset)} ({T}×{H}×{W}): test top-1")
+if gates:
+    viz.plot_grouped_bars(list(gates.values()), label_key="placement", group_key="backbone",
                           labels=[p for p in placements if p != "none"], ax=axes[1],
                           ylabel="test clips with the gate open (%)", title="Gate open rate (mean over gates)")
 else:
@@ -192,19 +169,8 @@ else:
 fig.tight_layout()
 fig.savefig(OUT / "placements.png", dpi=120, bbox_inches="tight")
 plt.show()
-
-# %%
-open_rates = [r["gate_open"] for r in rows if r.get("gate_open") is not None]
-if open_rates:
-    mean_open = sum(open_rates) / len(open_rates)
-    if mean_open < 0.05:
-        msg = (f"**The gates were almost always closed:** {100 * mean_open:.2f}% of (gate, test clip) pairs were "
-               f"open, averaged over the {len(open_rates)} trained networks with SRTG. A closed gate passes its input "
-               "unchanged, so these networks compute (almost) the same function as the one without SRTG; differences "
-               "between the rows of the table are then differences between random initialisations, not placements.")
-    else:
-        msg = f"The gates were open for {100 * mean_open:.1f}% of (gate, test clip) pairs on average."
-    display(Markdown(msg))
+if gate_open_sentence(rows):
+    display(Markdown(gate_open_sentence(rows)))
 
 # %% [markdown]
 # ## Learning speed
@@ -214,7 +180,7 @@ if open_rates:
 # %%
 fig, axes = plt.subplots(1, len(backbones), figsize=(6.5 * len(backbones), 3.8), squeeze=False)
 for ax, backbone in zip(axes[0], backbones):
-    curves = {extras[n]["placement"]: ex.aggregate_curves(OUT / "runs", n, x="epoch")
+    curves = {extras[n]["placement"]: aggregate_curves(OUT / "runs", n, x="epoch")
               for n in configs if extras[n]["backbone"] == backbone}
     viz.plot_learning_curves(curves, title=f"{backbone}-{depth}: validation top-1", ax=ax)
 fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
@@ -229,40 +195,40 @@ plt.show()
 verdicts = {}
 for backbone in backbones:
     sub = [e for e in summary if e["backbone"] == backbone]
-    sub_auc = [auc[(backbone, e["placement"])] for e in sub]
-    v, va = ex.srtg_placement_claim(sub), ex.srtg_placement_claim(sub_auc)
+    v, va = srtg_placement_claim(sub), srtg_placement_claim([auc[(backbone, e["placement"])] for e in sub])
     verdicts[backbone] = {"top1": v["sentence"], "val_auc": va["sentence"]}
     display(Markdown(f"**{backbone}-{depth}, final test top-1.** {v['sentence']}\n\n"
                      f"**{backbone}-{depth}, learning speed (val AUC).** {va['sentence']}"))
 
-ex.write_results(rows, summary, OUT, extra={"verdicts": verdicts, "wall_minutes": wall / 60})
+write_results(rows, summary, OUT, extra={"verdicts": verdicts, "wall_minutes": wall / 60})
 print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'placements.png'}, {OUT / 'learning_curves.png'}")
 
 # %% [markdown]
 # ## Reading the result
 #
 # The paper trains 34-layer networks at full width from scratch on HACS (≈500k clips, 200 classes);
-# here 18-layer networks at an eighth of the width learn 16 synthetic classes from 512 clips at
-# 16×32×32 in well under a minute each. Three things to keep in mind:
+# here 18-layer networks at an eighth of the width learn 16 synthetic classes from a few hundred
+# small clips. Things to keep in mind:
 #
 # * **The gate decides per clip whether SRTG does anything.** With the paper's rule (open only when
-#   *every* frame cycles back, in both directions) and our measurements, the gates of trained
-#   networks stay closed: the LSTM's output changes little from frame to frame, so each frame's
-#   soft nearest neighbour (eq. 4) is close to the sequence mean and only short sequences (the
-#   2-frame last stage) cycle back at all. The `srtg_cycle_consistency` chapter shows this frame by
-#   frame. To measure what the placement does when the recurrent path is used, run with
-#   `-p gate soft` (the fused features weighted by the differentiable consistency score) or
-#   `-p gate open` (plain Squeeze and Recursion at that spot).
+#   *every* frame cycles back, in both directions) a gate can stay closed on (almost) every clip: when
+#   the LSTM's output changes little from frame to frame, each frame's soft nearest neighbour
+#   (eq. 4) is close to the sequence mean, and only short sequences (the 2-frame last stage) cycle
+#   back at all. The open rates above say how often that happened here, and the
+#   `srtg_cycle_consistency` chapter takes the mechanism apart frame by frame. To measure what the
+#   placement does when the recurrent path is used, run with `-p gate soft` (the fused features
+#   weighted by the differentiable consistency score) or `-p gate open` (plain Squeeze and
+#   Recursion at that spot).
 # * With every gate closed, Mid, Res and Final networks are the same function *and* start from the
 #   same weights: their gates have the same size and are created at the same point of each block,
 #   so the random initialisation of every other layer is identical for a given seed. Their rows then
 #   differ only where a gate opened for a few clips, and the gap to "none" (or "start", whose gates
 #   have another size) measures how much a different random initialisation matters.
-# * The official code's gate never opens either, for a different reason (an in-place `scatter_`
-#   zeroes its test; see `shared/papers/NOTES.md`): networks trained with it never fuse the LSTM's
-#   output, whatever the placement.
-# * The seed-to-seed spread of such short CPU runs is of the same order as the 1–5 points the paper
-#   reports between placements.
+# * The official code's gate never opens, for a different reason (an in-place `scatter_` zeroes its
+#   test; see `shared/papers/NOTES.md`): networks trained with it never fuse the LSTM's output,
+#   whatever the placement.
+# * The seed-to-seed spread of short CPU runs can be as large as the 1–5 points the paper reports
+#   between placements.
 #
 # To run closer to the paper: `-p depth 34 -p width 1.0 -p clip '[16, 112, 112]' -p epochs 30
 # -p seeds 5` on a GPU (CUDA and mixed precision are used automatically).

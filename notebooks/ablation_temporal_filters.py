@@ -79,32 +79,32 @@ smoke = False  # tiny run for the tests (< 1 minute)
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
 from IPython.display import Markdown, display
 
-from actionrec import ablation as A
-from actionrec import experiments as ex
-from actionrec import params as P
 from actionrec import viz
-from actionrec.layers.temporal_filter import filter_taps
-from actionrec.models.two_stream import head_top1, temporal_filters_of
-from actionrec.train import load_model
+from actionrec.experiments import grid, params, setup
+from actionrec.experiments.summary import aggregate_curves, markdown_table, summarize, summarize_by, write_results
+from actionrec.papers import multiplier as M
+from actionrec.utils.checks import check_list
+from actionrec.utils.paths import make_out_dir
+from actionrec.viz import chapters_b as VB
 
-PAPER = ex.TEMPORAL_FILTER_PAPER  # per configuration: placement, init, pool, error (%) on UCF101 / HMDB51, name
-P.check_list("configs", configs, item="str", choices=list(PAPER))
-P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, test_samples=test_samples,
-               batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty,
-               device=device, smoke=smoke)  # shared rules: actionrec.params
-P.check_flow(flow_channels, flow_method)  # 2L even; flow_method "gt" or one this OpenCV build has
-P.check_clip(clip, min_size=(3, 32, 32), why="the 3-tap filters need T >= 3, the ResNet streams H, W >= 32")
+PAPER = M.TEMPORAL_FILTER_PAPER  # per configuration: placement, init, pool, error (%) on UCF101 / HMDB51, name
+configs = check_list("configs", configs, item="str", choices=list(PAPER))
+(seeds, epochs, width, clip, train_samples, test_samples, batch_size, lr, dataset, data_root, split, difficulty, device,
+ smoke) = params.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples,
+                              test_samples=test_samples, batch_size=batch_size, lr=lr, dataset=dataset,
+                              data_root=data_root, split=split, difficulty=difficulty, device=device,
+                              smoke=smoke).values()  # shared rules: actionrec.experiments.params
+params.check_flow(flow_channels, flow_method)  # 2L even; flow_method "gt" or one this OpenCV build has
+clip = params.check_clip(clip, min_size=(3, 32, 32), why="the 3-tap filters need T >= 3, the ResNet streams H, W >= 32")
 if "none" not in configs or not any(PAPER[c]["placement"] for c in configs):
     raise ValueError(f"parameter configs={configs!r} must hold 'none' (no filters, no pooling: Table 3's baseline) and "
                      "a configuration with filters: every verdict compares against it")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     configs, seeds, epochs = ["none", "every-centre", "every-centre-pool"], 2, 1
     width, clip, train_samples, test_samples, batch_size = 0.125, [8, 32, 32], 64, 32, 16
-OUT = P.make_out_dir(out_dir, "ablation_temporal_filters")
+OUT = make_out_dir(out_dir, "ablation_temporal_filters")
 print(f"results -> {OUT}")
 
 # %% [markdown]
@@ -121,29 +121,18 @@ print(f"results -> {OUT}")
 # streams. Frame order is what the filters add to the appearance stream: without them it averages
 # per-frame predictions and cannot tell a clip from its reversal.
 #
-# **Why these defaults.** A train step (forward, both streams' losses, backward, AdamW; batch 16 of
-# 8×32×32 clips) costs, measured with one pinned thread: no filters 259 ms, § 239, † 244, ‡ 416,
-# ‡ with pooling 419 ms (‡'s shortcut filters act on the 4× wider bottleneck outputs: 2.8× the
-# MACs of the plain network; a measurement under heavier load gave 231 / 315 / 318 / 475 / 498 ms).
-# Whole runs of 96 steps took 36 s († [0,1,0]) and 43 s (‡ [0,1,0] with pooling) of CPU time, ≈ 7 s
-# of which (imports, data with flow) a worker pays once. The full grid of `TEMPORAL_FILTER_PAPER`
-# (3 placements × 2 inits × pooling on/off, plus none with and without pooling: 14 configurations
-# × 3 seeds = 42 runs) would take ≈ 12 minutes on 2 cores at 96 steps, so the default runs
-# **Table 3's nine rows** (27 runs, ≈ 300 ms per step on average). At 384 clips × 4 epochs
-# (96 steps) that is ≈ 8.3 minutes for the notebook, too close to the ten-minute budget; at
-# **320 clips × 4 epochs = 80 steps** it is 27 × (80 × 0.30 s + 3.5 s) / 2 cores ≈ 6.2 minutes of
-# training, ≈ 7 for the notebook; measured: `make run-ablation_temporal_filters` on a fresh `build/`
-# took **7.9 minutes** (with other jobs sharing the machine, so an upper bound). In probes (one seed, 96 steps) residual ⊙ ← without filters
-# reached 70% test top-1, † [0,1,0] 69%, ‡ [0,1,0] with pooling 62% (chance 6.25%): clearly
-# learning, far from converged, so the table measures how fast each design learns as much as where
-# it ends. `-p configs` takes any subset of the 14 keys (it must keep "none").
+# **Why these defaults.** The default runs Table 3's nine rows (27 runs of 80 steps), sized so that
+# the notebook trains in about ten minutes on a 2-core laptop CPU, one run per core; `-p configs`
+# takes any subset of the full grid's 14 keys (it must keep "none"). The measured step times per
+# placement, the chapter's wall-clock and the pilot runs behind these choices are in
+# [benchmarks/README.md](../benchmarks/README.md#ablation_temporal_filters).
 
 # %%
 T, H, W = clip
-data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
-                            flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow (real videos: estimated, cached)
-preview, fig = A.preview(dataset, data_kwargs)  # a few training clips (their RGB channels)
-real = P.is_real(dataset)
+data_kwargs = setup.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
+                                flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow (real videos: estimated, cached)
+preview, shown = setup.preview_clips(dataset, data_kwargs)  # a few training clips (their RGB channels)
+fig = viz.clip_grid(**shown, every=1)
 plt.show()
 
 # %% [markdown]
@@ -154,22 +143,15 @@ plt.show()
 # "… [0,1,0]" differ only by what the filters learn. Avg init changes the function from the start.
 
 # %%
-base = A.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, test_samples=test_samples,
-                     epochs=epochs, batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
-
-
-def model_kwargs(config):
-    """Builder kwargs for one row: residual ⊙ ← connections plus the row's filters and pooling."""
-    p = PAPER[config]
-    return dict(width=width, flow_channels=flow_channels, fusion="residual_mul", direction="m2a",
-                temporal_filters=p["placement"], temporal_init=p["init"] or "centre", temporal_pool=p["pool"])
-
-
-runs, extras = A.build_runs({c: (replace(base, model="two_stream_small", model_kwargs=model_kwargs(c)), dict(config=c))
-                             for c in configs},
-                            num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs, params
-rows, wall = A.train_grid(runs, seeds, OUT / "runs", extras=extras,  # one run per core
-                          on_diverge="record")  # a NaN loss becomes a row with "error" set instead of stopping the grid
+base = setup.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples,
+                         test_samples=test_samples, epochs=epochs, batch_size=batch_size, lr=lr,
+                         device=device)  # AdamW, cosine schedule
+runs, extras = setup.build_runs(
+    {c: (replace(base, model="two_stream_small",
+                 model_kwargs=M.temporal_filter_model_kwargs(c, width=width, flow_channels=flow_channels)),
+         dict(config=c)) for c in configs}, num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs, params
+rows, wall = grid.train_grid(runs, seeds, OUT / "runs", extras=extras,  # one run per core
+                             on_diverge="record")  # a NaN loss becomes a row with "error" set instead of stopping the grid
 
 # %% [markdown]
 # ## Each stream's own head, and what the filters learned
@@ -181,43 +163,11 @@ rows, wall = A.train_grid(runs, seeds, OUT / "runs", extras=extras,  # one run p
 # across time), averaged over the filters of a stream and over seeds.
 
 # %%
-loader = A.test_loader(base)  # real data: one view per video (flow from the cache); SynthActions: rendered once
-
-taps = {}  # config -> stream -> list of (diagonal taps (T',), off-diagonal / diagonal norm) per filter and seed
-torch_threads = torch.get_num_threads()
-torch.set_num_threads(1)  # small networks: one thread is as fast, and a busy second core cannot stall it
-for row in rows:
-    if row.get("error"):
-        row["head_appearance"] = row["head_motion"] = None
-        continue
-    net = load_model(row["run_dir"])
-    top1 = head_top1(net, loader)  # {"appearance", "motion", "fused"}: each head's test top-1
-    row["head_appearance"], row["head_motion"] = top1["appearance"], top1["motion"]
-    for fname, tf in temporal_filters_of(net):
-        w = tf.weight.detach()[..., 0, 0]  # (C, C, T', 1, 1) -> (C, C, T')
-        diag = torch.diagonal(w, dim1=0, dim2=1).T  # (C, T'): W[c, c, :]
-        off = (w.pow(2).sum() - diag.pow(2).sum()).clamp_min(0).sqrt() / diag.norm()
-        stream = fname.split(".")[0]  # "appearance" | "motion"
-        taps.setdefault(row["config"], {}).setdefault(stream, []).append((diag.mean(0).numpy(), float(off)))
-torch.set_num_threads(torch_threads)
-
-filtered = [c for c in configs if c in taps]
-if filtered:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
-    kernel = len(taps[filtered[0]]["appearance"][0][0])  # T' taps
-    k = np.arange(kernel) - kernel // 2  # offsets in time: -1, 0, +1
-    for ax, stream in zip(axes, ("appearance", "motion")):
-        for i, c in enumerate(filtered):
-            mean_taps = np.mean([d for d, _ in taps[c][stream]], axis=0)
-            off = np.mean([o for _, o in taps[c][stream]])
-            ax.plot(k, mean_taps, marker="o", color=f"C{i}", label=f"{PAPER[c]['name']} (off-diag. {off:.2f})")
-            ax.plot(k, filter_taps(PAPER[c]["init"], len(k)).numpy(), ls=":", color=f"C{i}", alpha=0.6)
-        ax.set_xticks(k, [f"t{d:+d}" if d else "t" for d in k])
-        ax.set_title(f"{stream} stream: mean diagonal taps after training (dotted: init)", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    axes[0].set_ylabel("W[c, c, k], mean over c, filters, seeds")
-    fig.tight_layout()
+loader = setup.test_loader(base)  # real data: one view per video (flow from the cache); SynthActions: rendered once
+M.score_stream_heads(rows, loader)  # sets each row's head_appearance, head_motion
+taps = M.learned_filter_taps(rows, key="config")  # config -> stream -> (mean diagonal taps, off-diagonal norm)
+if taps:
+    fig = VB.plot_learned_taps({c: taps[c] for c in configs if c in taps}, {c: PAPER[c]["name"] for c in configs})
     fig.savefig(OUT / "learned_taps.png", dpi=120, bbox_inches="tight")
     plt.show()
 
@@ -230,45 +180,18 @@ if filtered:
 # (Table 3; "—" where the paper has no such row) and the cost of one 8×32×32 clip.
 
 # %%
-summary = ex.summarize(rows, by=("config",), metric="top1")
+summary = summarize(rows, by=("config",), metric="top1")
 by_c = {e["config"]: e for e in summary}
-auc = A.summarize_by(rows, ("config",), "val_auc")
-heads = {m: A.summarize_by(rows, ("config",), m, present_only=True) for m in ("head_appearance", "head_motion")}
-ex.write_results(rows, summary, OUT)
-pct = A.pct  # "mean ± 95% CI" in percent; pct(e, True): the error, 100 − top-1
-
-
-def paper_err(c):
-    p = PAPER[c]
-    return "—" if p["ucf101"] is None else f"{p['ucf101']:.2f} / {p['hmdb51']:.2f}"
-
-
-lines = ["| config | paper | error (%) | top-1 (%) | val AUC (%) | appearance head (%) | motion head (%) | "
-         "paper error UCF101 / HMDB51 | GMACs | params (M) | n |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-for c in configs:
-    e = by_c[c]
-    lines.append(f"| `{c}` | {PAPER[c]['name']} | **{pct(e, True)}** | {pct(e)} | {pct(auc.get(c))} | "
-                 f"{pct(heads['head_appearance'].get(c))} | {pct(heads['head_motion'].get(c))} | {paper_err(c)} | "
-                 f"{e['gmacs']:.4f} | {e['params_m']:.3f} | {e['n']} |")
-display(Markdown("\n".join(lines)))
+auc = summarize_by(rows, ("config",), "val_auc")
+heads = {m: summarize_by(rows, ("config",), m, present_only=True) for m in ("head_appearance", "head_motion")}
+write_results(rows, summary, OUT)
+display(Markdown(markdown_table(*M.results_table(configs, by_c, auc, heads, key="config"))))
 
 # %%
-bars = []
-for c in configs:
-    e = by_c[c]
-    bars.append(dict(config=PAPER[c]["name"], source=f"{A.dataset_name(dataset)} (ours)", mean=1 - e["mean"], ci=e["ci"],
-                     n=e["n"]))
-    for ds_name in ("ucf101", "hmdb51"):
-        if PAPER[c][ds_name] is not None:
-            bars.append(dict(config=PAPER[c]["name"], source=f"paper, {ds_name.upper()}", mean=PAPER[c][ds_name] / 100,
-                             ci=float("nan"), n=1))
-fig, ax = plt.subplots(figsize=(max(8.0, 1.45 * len(configs)), 4.2))
-viz.plot_grouped_bars(bars, label_key="config", group_key="source", labels=[PAPER[c]["name"] for c in configs], ax=ax,
-                      ylabel="test error (%) — mean ± 95% CI", title=f"Temporal filters and pooling: error, lower is "
-                      f"better (ours: {T}×{H}×{W}; paper: ResNet-50, split 1, single runs)")
-ax.set_xlabel("")
-ax.tick_params(axis="x", labelsize=8)
-fig.tight_layout()
+names = {c: PAPER[c]["name"] for c in configs}
+fig = VB.plot_error_bars(M.error_bars(configs, by_c, names, f"{setup.dataset_name(dataset)} (ours)"),
+                         [names[c] for c in configs], title=f"Temporal filters and pooling: error, lower is better "
+                         f"(ours: {T}×{H}×{W}; paper: ResNet-50, split 1, single runs)")
 fig.savefig(OUT / "temporal_filters_error.png", dpi=120, bbox_inches="tight")
 plt.show()
 
@@ -279,8 +202,8 @@ plt.show()
 
 # %%
 fig, ax = plt.subplots(figsize=(7.5, 4.2))
-curves = {PAPER[extras[n]["config"]]["name"]: ex.aggregate_curves(OUT / "runs", n, x="epoch") for n in runs}
-viz.plot_learning_curves(curves, title=f"two_stream_small + filters on {A.dataset_name(dataset)} ({T}×{H}×{W}): "
+curves = {PAPER[extras[n]["config"]]["name"]: aggregate_curves(OUT / "runs", n, x="epoch") for n in runs}
+viz.plot_learning_curves(curves, title=f"two_stream_small + filters on {setup.dataset_name(dataset)} ({T}×{H}×{W}): "
                          "validation top-1", ax=ax)
 fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
 plt.show()
@@ -292,11 +215,11 @@ plt.show()
 # 1 − top-1, so a lower error is a higher top-1 with the same CI.
 
 # %%
-v_top1 = ex.temporal_filter_claim(summary)
-v_auc = ex.temporal_filter_claim(list(auc.values()))
+v_top1 = M.temporal_filter_claim(summary)
+v_auc = M.temporal_filter_claim(list(auc.values()))
 display(Markdown(f"**Final test error.** {v_top1['sentence']}\n\n**Learning speed (1 − val AUC).** {v_auc['sentence']}"))
-ex.write_results(rows, summary, OUT, extra={"verdicts": {"top1": v_top1["sentence"], "val_auc": v_auc["sentence"]},
-                                            "wall_minutes": wall / 60})
+write_results(rows, summary, OUT, extra={"verdicts": {"top1": v_top1["sentence"], "val_auc": v_auc["sentence"]},
+                                         "wall_minutes": wall / 60})
 print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'temporal_filters_error.png'}, {OUT / 'learning_curves.png'}")
 
 # %% [markdown]

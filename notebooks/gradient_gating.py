@@ -86,32 +86,34 @@ import json
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
-import torch
-import torch.nn as nn
 from IPython.display import Markdown, display
 
-from actionrec import experiments as ex
-from actionrec import gating as G
-from actionrec import params as P
-from actionrec import runs as R
+from actionrec.analysis import gating_views as GV
+from actionrec.analysis.gradient_gating import GATE_STAT_KEYS, gating_sentence
 from actionrec.data import build_dataset
-from actionrec.data.synthetic import SynthActions
-from actionrec.layers.fusion import DIRECTIONS, FUSION_KINDS, CrossStreamConnection
-from actionrec.models import build_model
+from actionrec.data.synthactions import SynthActions
+from actionrec.experiments import params
+from actionrec.experiments.grid import config_tag, fit_with_snapshots, run_dir_of
+from actionrec.experiments.summary import markdown_table
+from actionrec.layers.fusion import DIRECTIONS, FUSION_KINDS
+from actionrec.papers.multiplier import two_stream_config
 from actionrec.utils import get_device
+from actionrec.utils.checks import check_choice, check_int
+from actionrec.utils.io import write_csv
+from actionrec.utils.paths import resolve_out_dir
+from actionrec.viz import chapters_b as VB
 
-P.check_choice("fusion", fusion, FUSION_KINDS)
-P.check_choice("direction", direction, DIRECTIONS)
-P.check_synthactions_only(dataset, "section 1 and the gate statistics on moving pixels read the renderer's exact "
-                          "optical flow and action windows (SynthActions.flow, .action_window); videos have neither")
-P.check_common(width=width, epochs=epochs, train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip,
-               seed=seed, dataset=dataset, difficulty=difficulty, device=device,
-               smoke=smoke)  # shared rules: actionrec.params
-P.check_flow(flow_channels)  # 2L: an even number
-P.check_int("probe_clips", probe_clips, min_value=2)
-P.check_int("example", example, min_value=0)
-P.check_int("unit_size", unit_size, min_value=16, max_value=256)
+fusion = check_choice("fusion", fusion, FUSION_KINDS)
+direction = check_choice("direction", direction, DIRECTIONS)
+params.check_synthactions_only(dataset, "section 1 and the gate statistics on moving pixels read the renderer's exact "
+                               "optical flow and action windows (SynthActions.flow, .action_window); videos have neither")
+width, epochs, train_samples, batch_size, lr, clip, seed, dataset, difficulty, device, smoke = params.check_common(
+    width=width, epochs=epochs, train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip, seed=seed,
+    dataset=dataset, difficulty=difficulty, device=device, smoke=smoke).values()  # shared rules: experiments.params
+params.check_flow(flow_channels)  # 2L: an even number
+probe_clips = check_int("probe_clips", probe_clips, min_value=2)
+example = check_int("example", example, min_value=0)
+unit_size = check_int("unit_size", unit_size, min_value=16, max_value=256)
 if clip[0] < 4 or clip[1] < 16 or clip[2] < 16:
     raise ValueError(f"parameter clip={clip!r} is invalid: expected T >= 4 and H, W >= 16")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
@@ -121,7 +123,7 @@ if example >= test_samples:
     raise ValueError(f"parameter example={example!r} is invalid: expected an index < {test_samples} (test clips)")
 probe_clips = min(probe_clips, test_samples)
 
-OUT = P.resolve_out_dir(out_dir, "gradient_gating")
+OUT = resolve_out_dir(out_dir, "gradient_gating")
 OUT.mkdir(parents=True, exist_ok=True)
 DEV = get_device(device)
 print(f"results -> {OUT}  (device: {DEV})")
@@ -144,49 +146,13 @@ t_start = time.time()
 
 # %%
 unit_ds = SynthActions("test", test_samples, seed=0, frames=clip[0], size=unit_size, difficulty=difficulty)
-w0, w1 = unit_ds.action_window(example)
-t_mid = int(round((w0 + w1) / 2))
-t_mid = min(max(t_mid, 0), clip[0] - 2)  # a frame with a flow field t -> t+1
-rgb = torch.from_numpy(unit_ds.render(example)[t_mid]).permute(2, 0, 1).double()[None] / 255.0  # (1, 3, H, W)
-flow = torch.from_numpy(unit_ds.flow(example)[t_mid]).permute(2, 0, 1).double()[None]  # (1, 2, H, W)
-x_a = rgb
-x_m = torch.cat([flow.norm(dim=1, keepdim=True), flow], dim=1)  # (1, 3, H, W): |d|, dx, dy
-moving = (x_m[0, 0] > 0.5).numpy()  # pixels that move by more than half a pixel
-
-torch.manual_seed(seed)
-branch_a = nn.Sequential(nn.Conv2d(3, 3, 3, padding=1), nn.Tanh(), nn.Conv2d(3, 3, 3, padding=1)).double()
-branch_m = nn.Sequential(nn.Conv2d(3, 3, 3, padding=1), nn.Tanh(), nn.Conv2d(3, 3, 3, padding=1)).double()
-ones = torch.ones_like(x_a)
-unit = {kind: G.unit_gradients(CrossStreamConnection(3, 3, kind=kind, direction="m2a"), branch_a, branch_m,
-                               x_a, x_m, ones, ones) for kind in ("residual_add", "residual_mul")}
+unit_in = GV.unit_example(unit_ds, example, frames=clip[0])  # x_a, x_m (1, 3, H, W), frame t, moving (H, W)
+x_a, x_m, t_mid, moving = unit_in["x_a"], unit_in["x_m"], unit_in["t"], unit_in["moving"]
+unit = GV.unit_comparison(x_a, x_m, seed=seed)  # seeded branches; unit_gradients of ⊕ and ⊙ with δ = 1
 NAMES = {"residual_add": "⊕ (eq. 2)", "residual_mul": "⊙ (eq. 5)"}
-
-
-def chan_abs(t):
-    """(1, C, H, W) -> (H, W): |t| summed over channels."""
-    return t[0].abs().sum(0).numpy()
-
-
-fig, axes = plt.subplots(2, 5, figsize=(15, 6.4))
-for row, (kind, r) in zip(axes, unit.items()):
-    br = x_a * r["gate_a"] if kind == "residual_mul" else x_a + r["gate_a"]  # branch input u
-    app_branch = r["autograd_a"] - ones  # ∂L/∂x_a minus the skip path's δ: g or g ⊙ f(x_m)
-    panels = [(x_a[0].permute(1, 2, 0).numpy(), "appearance input $x^a$ (frame %d)" % t_mid, None),
-              (r["gate_a"][0].mean(0).numpy(), "gate $f(x^m)$ (mean over channels)", "viridis"),
-              (br[0].mean(0).numpy(), f"branch input $u$ ({NAMES[kind]})", "viridis"),
-              (chan_abs(app_branch), "|∂L/∂$x^a$ − δ|: appearance branch gradient", "magma"),
-              (chan_abs(r["cross_m"]), "|gradient sent to $x^m$| (via the branch)", "magma")]
-    for ax, (img, title, cmap) in zip(row, panels):
-        im = ax.imshow(img, cmap=cmap)
-        ax.set_title(title, fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if cmap is not None:
-            fig.colorbar(im, ax=ax, fraction=0.046)
-    row[0].set_ylabel(NAMES[kind], fontsize=11)
-fig.suptitle(f"One residual unit, ⊕ vs ⊙: test clip {example} ({unit_ds.classes[unit_ds.label(example)]}), "
-             f"frame {t_mid}", fontsize=10)
-fig.tight_layout()
+fig = VB.plot_unit_maps(GV.unit_panels(unit["unit"], x_a), NAMES, frame=t_mid,
+                        title=f"One residual unit, ⊕ vs ⊙: test clip {example} "
+                              f"({unit_ds.classes[unit_ds.label(example)]}), frame {t_mid}")
 fig.savefig(OUT / "unit_maps.png", dpi=90, bbox_inches="tight")
 plt.show()
 
@@ -202,55 +168,34 @@ plt.show()
 
 # %%
 mov_frac = moving.mean()
-mech_rows = []
-for kind, r in unit.items():
-    app = chan_abs(r["autograd_a"] - ones)
-    crs = chan_abs(r["cross_m"])
-    mech_rows.append(dict(kind=kind, app_on_moving=float(app[moving].sum() / max(app.sum(), 1e-300)),
-                          cross_on_moving=float(crs[moving].sum() / max(crs.sum(), 1e-300)),
-                          app_grad_norm=float(np.sqrt((app ** 2).sum())), cross_grad_norm=float(np.sqrt((crs ** 2).sum()))))
-lines = ["| connection | appearance branch gradient on moving pixels | gradient to motion on moving pixels |",
-         "|---|---|---|"]
-for m in mech_rows:
-    lines.append(f"| {NAMES[m['kind']]} | {100 * m['app_on_moving']:.1f}% | {100 * m['cross_on_moving']:.1f}% |")
-display(Markdown(f"Moving pixels (|flow| > 0.5 px): {100 * mov_frac:.1f}% of the frame.\n\n" + "\n".join(lines)))
+mech_rows = GV.moving_shares(unit["unit"], moving)
+table = markdown_table(["connection", "appearance branch gradient on moving pixels", "gradient to motion on moving pixels"],
+                       [[NAMES[m["kind"]], f"{100 * m['app_on_moving']:.1f}%", f"{100 * m['cross_on_moving']:.1f}%"]
+                        for m in mech_rows])
+display(Markdown(f"Moving pixels (|flow| > 0.5 px): {100 * mov_frac:.1f}% of the frame.\n\n" + table))
 
 # %% [markdown]
 # ### Autograd against eq. 3–4 and 6–7
 #
-# `actionrec.gating.unit_gradients` computes the same input gradients twice: once by autograd
-# through the module, once from the formulas above (with $g$ from autograd through the branch
+# `actionrec.analysis.gradient_gating.unit_gradients` computes the same input gradients twice: once
+# by autograd through the module, once from the formulas above (with $g$ from autograd through the branch
 # alone, and the motion stream's own path from its unit alone). The check runs on the uniform
 # upstream gradient of the maps and on 5 random ones, in float64, for both kinds; the last column
 # is the printed eq. 4 / 7, without the $f'(x^m)$ mask.
 
 # %%
-gen = torch.Generator().manual_seed(seed)
-check_rows = []
-for kind in ("residual_add", "residual_mul"):
-    conn = CrossStreamConnection(3, 3, kind=kind, direction="m2a")
-    ups = [(ones, ones)] + [(torch.randn(x_a.shape, generator=gen, dtype=torch.float64),
-                             torch.randn(x_a.shape, generator=gen, dtype=torch.float64)) for _ in range(5)]
-    res = [G.unit_gradients(conn, branch_a, branch_m, x_a, x_m, wa, wm) for wa, wm in ups]
-    scale = max(max(r["autograd_a"].abs().max().item(), r["autograd_m"].abs().max().item()) for r in res)
-    check_rows.append(dict(kind=kind, max_abs_diff_a=max(r["max_abs_diff_a"] for r in res),
-                           max_abs_diff_m=max(r["max_abs_diff_m"] for r in res),
-                           max_abs_diff_paper=max(r["max_abs_diff_paper"] for r in res), grad_scale=scale))
-lines = ["| connection | max \\|autograd − eq.\\| ∂L/∂x^a | ∂L/∂x^m | without f′ (as printed) | "
-         "largest \\|gradient\\| |", "|---|---|---|---|---|"]
-for c in check_rows:
-    lines.append(f"| {NAMES[c['kind']]} | {c['max_abs_diff_a']:.2e} | {c['max_abs_diff_m']:.2e} | "
-                 f"{c['max_abs_diff_paper']:.2e} | {c['grad_scale']:.2f} |")
-display(Markdown("\n".join(lines)))
-worst = max(max(c["max_abs_diff_a"], c["max_abs_diff_m"]) for c in check_rows)
-paper_gap = max(c["max_abs_diff_paper"] for c in check_rows)
-neg = float(((x_m[0, 1:] < 0) & (x_m[0, :1] > 0.5)).double().mean())
+check = GV.unit_check(unit["branch_a"], unit["branch_m"], x_a, x_m, seed=seed)  # δ = 1 and 5 random upstream gradients
+check_rows = check["rows"]
+display(Markdown(markdown_table(
+    ["connection", "max \\|autograd − eq.\\| ∂L/∂x^a", "∂L/∂x^m", "without f′ (as printed)", "largest \\|gradient\\|"],
+    [[NAMES[c["kind"]], f"{c['max_abs_diff_a']:.2e}", f"{c['max_abs_diff_m']:.2e}", f"{c['max_abs_diff_paper']:.2e}",
+      f"{c['grad_scale']:.2f}"] for c in check_rows])))
 display(Markdown(
-    f"**Check:** autograd and eq. 3–4 / 6–7 agree to a max abs difference of {worst:.1e} over "
-    f"{2 * len(ups)} cases (gradients up to {max(c['grad_scale'] for c in check_rows):.1f}; float64 rounding). "
-    f"Without the $f'(x^m)$ factor, as eq. 4 / 7 are printed, the motion gradient is off by up to {paper_gap:.2f}: "
-    f"on {100 * neg:.1f}% of the (pixel, flow-channel) pairs the figure moves with $d < 0$, the ReLU gate is "
-    "closed and no gradient reaches $x^m$ there."))
+    f"**Check:** autograd and eq. 3–4 / 6–7 agree to a max abs difference of {check['worst']:.1e} over "
+    f"{check['cases']} cases (gradients up to {max(c['grad_scale'] for c in check_rows):.1f}; float64 rounding). "
+    f"Without the $f'(x^m)$ factor, as eq. 4 / 7 are printed, the motion gradient is off by up to "
+    f"{check['paper_gap']:.2f}: on {100 * check['closed']:.1f}% of the (pixel, flow-channel) pairs the figure moves "
+    "with $d < 0$, the ReLU gate is closed and no gradient reaches $x^m$ there."))
 
 # %% [markdown]
 # ## 2. Gates during training
@@ -259,32 +204,28 @@ display(Markdown(
 # the frames, width 0.125 by default) with a cross-stream connection in front of the first unit of
 # every stage (4 connections), trained on SynthActions with RGB + ground-truth flow (quantised to
 # 8 bits like the paper's stored flow), one loss per stream, temporal max-pooling (eq. 10) and no
-# temporal filters (they are not what this chapter is about, and they triple the step time).
+# temporal filters (they are not what this chapter is about).
 #
-# **Why these defaults.** One training step (batch 32, 16×32×32) took 0.9 s on one idle core at
-# width 0.125 with flow stacks of L = 4, against 2.7 s with the ‡ temporal filters and 4.5 s at
-# width 0.25 (`taskset -c 1`, one thread). 8 epochs of 640 clips are 160 steps and take the
-# network from chance to ≈ 95% test top-1 (validation 22 → 49 → 66 → 79 → 87 → 91 → 92 → 92%), so
-# the gates are followed over the whole course of learning. Measured on the shared 2-core machine
-# (one core, load ≈ 5 from other jobs): training 282 s, the gate statistics of the 9 snapshots
-# 26–32 s, the whole notebook 5.6 minutes; 44 s when the run is reused. On an idle machine the
-# estimate was ≈ 160 × 0.9 s + evaluation + statistics ≈ 3.5 minutes; measured later, `make
-# run-gradient_gating` on a fresh `build/` took **2.4 minutes** (other jobs sharing the machine).
+# **Why these defaults.** Width 0.125 with flow stacks of L = 4 and no temporal filters keeps a
+# training step cheap on a laptop CPU, and 8 epochs of 640 clips (160 steps) follow the gates from
+# the initialisation through the whole course of learning. The measured step times, the chapter's
+# wall-clock and the pilot run behind these choices are in
+# [benchmarks/README.md](../benchmarks/README.md#gradient_gating).
 #
-# `actionrec.runs.fit_with_snapshots` trains with `actionrec.train.fit`, stopping after every
-# epoch (fit's exact resume) to keep the weights; the run is the ordinary run of this config.
+# `actionrec.experiments.grid.fit_with_snapshots` trains with `actionrec.train.fit`, stopping after
+# every epoch (fit's exact resume) to keep the weights; the run is the ordinary run of this config.
 
 # %%
 T, H, W = clip
-cfg = G.two_stream_config(width=width, flow_channels=flow_channels, fusion=fusion, direction=direction, epochs=epochs,
-                          train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip, seed=seed,
-                          difficulty=difficulty, device=device)  # the attribution notebook builds the same run
+cfg = two_stream_config(width=width, flow_channels=flow_channels, fusion=fusion, direction=direction, epochs=epochs,
+                        train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip, seed=seed,
+                        difficulty=difficulty, device=device)  # the attribution notebook builds the same run
 data_kwargs, model_kwargs = cfg.dataset_kwargs, cfg.model_kwargs
-name = f"two_stream-{fusion}-{direction}-{ex.config_tag(cfg)}"
-run_dir = ex.run_dir_of(OUT / "runs", name, seed)
+name = f"two_stream-{fusion}-{direction}-{config_tag(cfg)}"
+run_dir = run_dir_of(OUT / "runs", name, seed)
 t0 = time.time()
 reused = (run_dir / "final.json").exists()
-result, snapshots = R.fit_with_snapshots(cfg, run_dir, num_classes=SynthActions.num_classes)
+result, snapshots = fit_with_snapshots(cfg, run_dir, num_classes=SynthActions.num_classes)
 train_wall = time.time() - t0
 print(f"two_stream_small ({fusion}, {direction}): test top-1 {100 * result['top1']:.1f}%, "
       f"{result['params'] / 1e6:.2f} M params; {'loaded a finished run' if reused else 'trained'} in {train_wall:.0f} s "
@@ -293,7 +234,7 @@ print(f"two_stream_small ({fusion}, {direction}): test top-1 {100 * result['top1
 # %% [markdown]
 # ### Gate statistics after every epoch
 #
-# For each snapshot (epoch 0 = the initialisation), `actionrec.gating.gate_statistics` runs the
+# For each snapshot (epoch 0 = the initialisation), `gate_statistics` (`actionrec.analysis`) runs the
 # first `probe_clips` validation clips through the network in training mode (batch statistics in
 # BatchNorm, as the optimiser sees it), back-propagates the training loss (the sum of the two
 # streams' cross-entropies) and reads, at every connection, through hooks:
@@ -316,68 +257,26 @@ print(f"two_stream_small ({fusion}, {direction}): test top-1 {100 * result['top1
 probe = build_dataset("synthactions", "val", num_samples=test_samples, seed=cfg.data_seed, **data_kwargs)
 idx = list(range(probe_clips))
 X_probe, Y_probe = probe.get_batch(idx)  # (N, 5, T, H, W), (N,)
-gt_flow = torch.from_numpy(probe.flow_batch(idx))  # (N, T-1, H, W, 2)
-speed = gt_flow.norm(dim=-1)  # (N, T-1, H, W)
-MOVING = torch.cat([speed, speed[:, -1:]], dim=1) > 0.5  # (N, T, H, W): the last frame repeats, like the flow input
+MOVING = GV.moving_cells(probe.flow_batch(idx))  # (N, T, H, W): exact flow > 0.5 px (last frame repeated)
 
-val_top1 = {0: None}
-for h in result["val_history"]:
-    val_top1[h["epoch"]] = h["top1"]
-history = []
+val_top1 = {0: None, **{h["epoch"]: h["top1"] for h in result["val_history"]}}
 t0 = time.time()
-for epoch, path in snapshots.items():
-    net = build_model(cfg.model, num_classes=probe.num_classes, **model_kwargs)
-    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    net.to(DEV)
-    for row in G.gate_statistics(net, X_probe, Y_probe, batch_size=batch_size, moving=MOVING, device=DEV):
-        history.append(dict(epoch=epoch, val_top1=val_top1.get(epoch), **row))
+history = GV.snapshot_gate_history(cfg.model, model_kwargs, probe.num_classes, snapshots, X_probe, Y_probe,
+                                   val_top1=val_top1, batch_size=batch_size, moving=MOVING, device=DEV)
 stats_wall = time.time() - t0
 print(f"gate statistics of {len(snapshots)} snapshots in {stats_wall:.0f} s")
 
-STAGES = sorted({(r["stage"], r["receiver"]) for r in history})
 last = max(snapshots)
-lines = ["| epoch | val top-1 | stage | gate mean / RMS | q10 / q50 / q90 | closed | near 0 | gradient scale | cross share | "
-         "moving / static |", "|---|---|---|---|---|---|---|---|---|---|"]
-for r in history:
-    if r["epoch"] not in (0, 1, last // 2, last):
-        continue
-    v = "–" if r["val_top1"] is None else f"{100 * r['val_top1']:.0f}%"
-    lines.append(f"| {r['epoch']} | {v} | {r['stage']} ({r['receiver'][0]}) | {r['gate_mean']:.3f} / {r['gate_rms']:.3f} | "
-                 f"{r['gate_q10']:.2f} / {r['gate_q50']:.2f} / {r['gate_q90']:.2f} | {100 * r['frac_zero']:.0f}% | "
-                 f"{100 * r['frac_near_zero']:.0f}% | {r['grad_scale']:.2f} | {r['cross_share']:.2f} | "
-                 f"{r['moving_ratio']:.2f} |")
 display(Markdown("Selected epochs (all of them are in `results.csv`); stage: connection in front of "
-                 "conv{stage+1}_x, (a) = it gates the appearance stream, (m) the motion stream.\n\n" + "\n".join(lines)))
+                 "conv{stage+1}_x, (a) = it gates the appearance stream, (m) the motion stream.\n\n"
+                 + markdown_table(*GV.history_table(history, (0, 1, last // 2, last)))))
 
 # %%
-keys = [("gate_mean", "gate mean (band: q10–q90)"), ("frac_zero", "closed gates (s = 0)"),
-        ("grad_scale", "gradient scale ‖g⊙s‖/‖g‖"), ("cross_share", "cross share at the sender"),
-        ("moving_ratio", "gate on moving / static cells"), ("val_top1", "validation top-1")]
-fig, axes = plt.subplots(2, 3, figsize=(14, 7))
-for ax, (key, title) in zip(axes.flat, keys):
-    if key == "val_top1":
-        ep = [e for e in sorted(val_top1) if val_top1[e] is not None]
-        ax.plot(ep, [100 * val_top1[e] for e in ep], marker="o", color="k")
-        ax.set_ylabel("%")
-    else:
-        for k, (st, recv) in enumerate(STAGES):
-            rs = [r for r in history if r["stage"] == st and r["receiver"] == recv]
-            xs = [r["epoch"] for r in rs]
-            ax.plot(xs, [r[key] for r in rs], marker="o", ms=3, color=f"C{k}", label=f"stage {st} ({recv[0]})")
-            if key == "gate_mean":
-                ax.fill_between(xs, [r["gate_q10"] for r in rs], [r["gate_q90"] for r in rs], color=f"C{k}", alpha=0.12)
-    if key in ("grad_scale", "moving_ratio"):
-        ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
-    ax.set_title(title, fontsize=10)
-    ax.set_xlabel("epoch")
-    ax.grid(alpha=0.3)
-axes.flat[0].legend(fontsize=8)
-fig.suptitle(f"Gates of two_stream_small ({fusion}, {direction}) during training "
-             f"({probe_clips} validation clips)", fontsize=11)
-fig.tight_layout()
+fig = VB.plot_gate_history(history, val_top1, title=f"Gates of two_stream_small ({fusion}, {direction}) during "
+                           f"training ({probe_clips} validation clips)")
 fig.savefig(OUT / "gate_history.png", dpi=90, bbox_inches="tight")
 plt.show()
-display(Markdown("**In this run:** " + G.gating_sentence(history)))
+display(Markdown("**In this run:** " + gating_sentence(history)))
 
 # %% [markdown]
 # ### Where the gates open
@@ -390,39 +289,12 @@ display(Markdown("**In this run:** " + G.gating_sentence(history)))
 # %%
 test_set = build_dataset("synthactions", "test", num_samples=test_samples, seed=cfg.data_seed, **data_kwargs)
 x_ex, y_ex = test_set.get_batch([example])  # (1, 5, T, H, W)
-frames_ex = test_set.render(example)  # (T, H, W, 3) uint8
-maps = {}
-for epoch in (0, last):
-    net = build_model(cfg.model, num_classes=test_set.num_classes, **model_kwargs)
-    net.load_state_dict(torch.load(snapshots[epoch], map_location="cpu", weights_only=True))
-    net.to(DEV).eval()
-    with G.GateRecorder(net) as rec, torch.no_grad():
-        net(x_ex.to(DEV))
-    first = rec.records[G.connections_of(net)[0][0]]
-    recv = next(iter(first))
-    maps[epoch] = first[recv]["gate"].float().mean(1).cpu().numpy()  # (B*T, h, w) = (T, h, w)
-ts_show = list(range(0, T, max(1, T // 8)))
-fig, axes = plt.subplots(4, len(ts_show), figsize=(1.35 * len(ts_show) + 1, 6.2), squeeze=False)
-flow_ex = x_ex[0, 3:].norm(dim=0).numpy()  # (T, H, W)
-rows = [("frame", None), ("|flow|", None), ("gate, epoch 0", 0), (f"gate, epoch {last}", last)]
-for i, (label, ep) in enumerate(rows):
-    vmax = None if ep is None else maps[ep].max()
-    for j, t in enumerate(ts_show):
-        ax = axes[i, j]
-        if label == "frame":
-            ax.imshow(frames_ex[t])
-            ax.set_title(f"t = {t}", fontsize=8)
-        elif label == "|flow|":
-            ax.imshow(flow_ex[t], cmap="magma", vmin=0, vmax=max(flow_ex.max(), 1e-6))
-        else:
-            ax.imshow(maps[ep][t], cmap="viridis", vmin=0, vmax=vmax)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if j == 0:
-            ax.set_ylabel(label, fontsize=8)
-fig.suptitle(f"Stage-1 gate f(x_m), test clip {example} ({test_set.classes[int(y_ex)]}); action window: frames "
-             f"{test_set.action_window(example)[0]:.1f}–{test_set.action_window(example)[1]:.1f}", fontsize=9)
-fig.tight_layout()
+maps = GV.gate_maps(cfg.model, model_kwargs, test_set.num_classes, {e: snapshots[e] for e in (0, last)}, x_ex,
+                    device=DEV)  # {epoch: (T, h, w)}
+w0, w1 = test_set.action_window(example)
+fig = VB.plot_gate_maps(test_set.render(example), x_ex[0, 3:].norm(dim=0).numpy(), maps,
+                        title=f"Stage-1 gate f(x_m), test clip {example} ({test_set.classes[int(y_ex)]}); action "
+                              f"window: frames {w0:.1f}–{w1:.1f}")
 fig.savefig(OUT / "gate_maps.png", dpi=90, bbox_inches="tight")
 plt.show()
 
@@ -433,18 +305,15 @@ plt.show()
 # section 1 check, the run's accuracies and the configuration.
 
 # %%
-fields = ["epoch", "val_top1", "connection", "receiver", "stage", *G.GATE_STAT_KEYS]
-with open(OUT / "results.csv", "w") as f:
-    f.write(",".join(fields) + "\n")
-    for r in history:
-        f.write(",".join("" if r[k] is None else (f"{r[k]:.6g}" if isinstance(r[k], float) else str(r[k]))
-                         for k in fields) + "\n")
+fields = ["epoch", "val_top1", "connection", "receiver", "stage", *GATE_STAT_KEYS]
+write_csv(OUT / "results.csv", [{k: f"{r[k]:.6g}" if isinstance(r[k], float) else r[k] for k in fields} for r in history],
+          fields)  # 6 significant digits
 summary = dict(
     check=check_rows, unit_gradient_on_moving=mech_rows, moving_fraction=float(mov_frac), unit_frame=t_mid,
     model="two_stream_small", model_kwargs=model_kwargs, dataset_kwargs=data_kwargs, epochs=epochs,
     train_samples=train_samples, batch_size=batch_size, lr=lr, seed=seed, run_dir=str(run_dir),
     test_top1=result["top1"], val_history=result["val_history"], history=history,
-    sentence=G.gating_sentence(history), reused_run=reused, train_wall_s=train_wall, run_train_s=result["wall_s"],
+    sentence=gating_sentence(history), reused_run=reused, train_wall_s=train_wall, run_train_s=result["wall_s"],
     stats_wall_s=stats_wall, probe_clips=probe_clips, smoke=smoke,
 )
 (OUT / "results.json").write_text(json.dumps(summary, indent=1, default=float))
@@ -455,26 +324,24 @@ print(f"notebook wall time: {time.time() - t_start:.0f} s")
 # %% [markdown]
 # ## Reading the result
 #
-# Numbers quoted here are from the default run (seed 0, CPU; the statistics are bit-reproducible);
-# the computed sentences above restate whatever run this is.
+# The computed sentences above restate whatever run this is; what to look for in them:
 #
-# * **The mechanism is exactly eq. 3–4 / 6–7**, with the ReLU mask $f'(x^m)$ on the motion side:
-#   autograd and the formulas agree to 0.0 in float64, while the printed eq. 7 (without $f'$) is off
-#   by up to 1.8 wherever the flow is negative. With ⊙, 98.6% of the appearance branch gradient lies
-#   on the 5.5% of pixels that move (⊕: 3.7%, i.e. spread over the image); the gradient sent to the
-#   motion stream is weighted by the appearance input, so a dark figure sends little.
-# * **The motion gate is open where things move from the start.** At initialisation the stage-1
-#   gate is 20× larger on cells that cover a moving pixel than elsewhere, because the motion stream
-#   reads flow, which is zero on the static background. Training *lowers* that contrast (13× at
-#   stage 1, 3–10× deeper) while it opens more gates (closed gates at stage 1: 50% → 83% after one
-#   epoch → 16%; deeper stages 52% → 38–44%): the network learns a wider, softer mask, not a
-#   sharper motion detector.
-# * **Gradient gating is real and amplifying.** The appearance branch gradient is 1.45–2.4× larger
-#   with ⊙ than the unscaled ⊕ gradient would be (5.1× at stage 1 at initialisation), more than the
-#   gates' RMS (0.7–1.1), because the branch gradient itself concentrates where the gate is open.
-# * **The appearance loss trains the motion stream through the gate** (eq. 7's second term): at
-#   the last connection the gradient arriving through it grows from 0.15 to 0.47 of the norm of
-#   everything the motion stream receives there.
+# * **The mechanism is eq. 3–4 / 6–7**, with the ReLU mask $f'(x^m)$ on the motion side: the check
+#   of section 1 compares autograd with the formulas in float64, and with the printed eq. 7
+#   (without $f'$), which differs wherever the flow is negative. With ⊙ the appearance branch
+#   gradient is confined to the pixels that move (the gate is zero on the static background); with
+#   ⊕ it spreads over the image. The gradient sent to the motion stream is weighted by the
+#   appearance input, so a dark figure sends little.
+# * **Is the motion gate open where things move?** The motion stream reads flow, which is zero on
+#   the static background, so the gate starts out larger on moving cells than elsewhere; the
+#   moving / static ratio over the epochs says whether training sharpens that contrast or trades
+#   it for a wider, softer mask, and the closed-gate fraction how many gates training opens.
+# * **Gradient gating, scaled.** The gradient scale says how much larger or smaller the
+#   appearance branch gradient is with ⊙ than the unscaled ⊕ gradient would be. Above the gates'
+#   RMS, the branch gradient itself concentrates where the gate is open.
+# * **The appearance loss trains the motion stream through the gate** (eq. 7's second term): the
+#   cross share is the part of the motion stream's gradient at a connection that arrives through it.
 # * The paper's claim that ⊙ *trains better* than ⊕ (Table 2: 8.72% vs 9.38% error on UCF101) is
-#   an accuracy comparison over full training, which this chapter does not make; `-p fusion
-#   residual_add` shows the same statistics for ⊕ (gradient scale exactly 1 by construction).
+#   an accuracy comparison over full training, which this chapter does not make (the
+#   `ablation_fusion` chapter does); `-p fusion residual_add` shows the same statistics for ⊕
+#   (gradient scale exactly 1 by construction).

@@ -34,7 +34,7 @@
 # $r_l = r_{l-1} + (k_l - 1)\, d_l\, j_{l-1}$, $j_l = j_{l-1} s_l$ ($r_0 = j_0 = 1$). The
 # **effective** receptive field (Luo et al., NIPS 2016) is the gradient of one centre output
 # $y_{t_0 h_0 w_0}$ with respect to the input clip, $|\partial y / \partial x_{c,t,h,w}|$ summed
-# over channels: a $(T, H, W)$ map (`actionrec.receptive.effective_rf`). With every weight set to
+# over channels: a $(T, H, W)$ map (`actionrec.analysis.receptive.effective_rf`). With every weight set to
 # $1/\text{fan-in}$ and a positive input nothing cancels, so the map's support *is* the
 # architecture's receptive field; with random or trained weights it shows where the output's
 # sensitivity actually sits. We look at it as heatmaps over time (frames × width, summed over
@@ -76,44 +76,52 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # finished runs are loaded instead of retrained.
 
 # %%
+import functools
 import math
 import time
 from dataclasses import replace
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from actionrec import ablation as A
-from actionrec import experiments as ex
-from actionrec import params as P
-from actionrec import receptive as R
-from actionrec.models import build_model
-from actionrec.models.tsn import temporal_modules
+from actionrec import viz
+from actionrec.analysis import probes as PR
+from actionrec.analysis import receptive as RF
+from actionrec.analysis import trained_fields as TF
+from actionrec.experiments import grid, params, setup
+from actionrec.experiments.stats import mean_ci
+from actionrec.experiments.summary import markdown_table, summarize, write_results
 from actionrec.train import load_model
-from actionrec.utils import get_device, seed_everything
+from actionrec.utils import get_device
+from actionrec.utils.checks import check_float, check_int, check_list
+from actionrec.utils.paths import make_out_dir
+from actionrec.viz import chapters_b as VB
 
 TRAINABLE = ["r3d_18", "c3d_small", "msti_net_small", "mtnet32", "mstnet_small", "tsm_small", "tsn_small"]
-P.check_list("models", models, item="str", choices=TRAINABLE)
-P.check_int("stage", stage, min_value=1, max_value=4)
-P.check_int("max_depth", max_depth, min_value=2, max_value=12)
-P.check_int("probe_clips", probe_clips, min_value=1)
-P.check_float("threshold", threshold, min_value=0.01, max_value=0.99)
-P.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples, batch_size=batch_size,
-               lr=lr, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty, device=device,
-               smoke=smoke)  # shared rules: actionrec.params
-P.check_clip(clip, min_size=(16, 32, 32), why="the networks need T >= 16 and H, W >= 32")
+models = check_list("models", models, item="str", choices=TRAINABLE)
+stage = check_int("stage", stage, min_value=1, max_value=4)
+max_depth = check_int("max_depth", max_depth, min_value=2, max_value=12)
+probe_clips = check_int("probe_clips", probe_clips, min_value=1)
+threshold = check_float("threshold", threshold, min_value=0.01, max_value=0.99)
+(seeds, epochs, width, clip, train_samples, batch_size, lr, dataset, data_root, split, difficulty, device,
+ smoke) = params.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples,
+                              batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split,
+                              difficulty=difficulty, device=device,
+                              smoke=smoke).values()  # shared rules: actionrec.experiments.params
+clip = params.check_clip(clip, min_size=(16, 32, 32), why="the networks need T >= 16 and H, W >= 32")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     models, seeds, epochs, width = ["mtnet32", "mstnet_small"], 1, 1, 0.125
     clip, train_samples, batch_size, max_depth, probe_clips = [16, 32, 32], 64, 16, 4, 4
-OUT = P.make_out_dir(out_dir, "receptive_fields")
+OUT = make_out_dir(out_dir, "receptive_fields")
 DEV = get_device(device)
 print(f"results -> {OUT}  (device: {DEV})")
 t_start = time.time()
 PROBE_T, PROBE_S = 16, 32  # clip size of the mechanism probes (the stack gets 2 max_depth + 16 frames)
 TAG = f"{int(round(100 * threshold))}"  # rf_stats key suffix: frames_50 ...
 RAND_BATCH = 4 if smoke else 16  # random positive clips the random-weight probes are averaged over
+profiles = lambda maps: {k: RF.temporal_profile(m) for k, m in maps.items()}  # noqa: E731  maps -> {name: (T,)}
 
 # %% [markdown]
 # ## 1. A plain stack of 3×3×3 convolutions
@@ -128,59 +136,35 @@ RAND_BATCH = 4 if smoke else 16  # random positive clips the random-weight probe
 # %%
 depths = list(range(1, max_depth + 1))
 stack_T = 2 * max_depth + 16
-stack = {d: {w: R.conv_stack_probe(d, positive=w == "positive", frames=stack_T, size=stack_T)
+stack = {d: {w: PR.conv_stack_probe(d, positive=w == "positive", frames=stack_T, size=stack_T)
              for w in ("positive", "random")} for d in depths}
 stack_maps = {d: {"positive": stack[d]["positive"].measure(), "random": stack[d]["random"].measure(batch=RAND_BATCH)}
               for d in depths}
-stack_check = R.theory_check({f"depth {d}": stack[d]["positive"] for d in depths},
-                             {f"depth {d}": stack_maps[d]["positive"] for d in depths})
-stack_rows = []
-for d in depths:
-    s_rand = R.rf_stats(stack_maps[d]["random"], thresh=threshold)
-    stack_rows.append(dict(depth=d, theory=stack[d]["positive"].theory[0],
-                           support=R.rf_extent(stack_maps[d]["positive"]).frames,
-                           random_extent=s_rand[f"frames_{TAG}"], random_spread=s_rand["spread_frames"],
-                           random_mass_3=s_rand["mass_3"]))
-lines = [f"| depth | theory (frames) | support, positive weights | random weights: frames ≥ {TAG}% | spread (frames) | spread / √depth |",
-         "|---|---|---|---|---|---|"]
-for r in stack_rows:
-    lines.append(f"| {r['depth']} | {r['theory']} | {r['support']} | {r['random_extent']} | {r['random_spread']:.2f} | "
-                 f"{r['random_spread'] / math.sqrt(r['depth']):.2f} |")
-display(Markdown("\n".join(lines)))
+stack_check = RF.theory_check({f"depth {d}": stack[d]["positive"] for d in depths},
+                              {f"depth {d}": stack_maps[d]["positive"] for d in depths})
+stack_rows = TF.stack_rows(stack, stack_maps, threshold=threshold)
+display(Markdown(markdown_table(
+    ["depth", "theory (frames)", "support, positive weights", f"random weights: frames ≥ {TAG}%", "spread (frames)",
+     "spread / √depth"],
+    [[r["depth"], r["theory"], r["support"], r["random_extent"], f"{r['random_spread']:.2f}",
+      f"{r['random_spread'] / math.sqrt(r['depth']):.2f}"] for r in stack_rows])))
 display(Markdown(stack_check["sentence"]))
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
-ds = np.array(depths, dtype=float)
-spread = np.array([r["random_spread"] for r in stack_rows])
-axes[0].plot(ds, [r["theory"] for r in stack_rows], "o-", label="theoretical extent (frames)")
-axes[0].plot(ds, [r["random_extent"] for r in stack_rows], "s-", label=f"random weights: frames ≥ {TAG}% of peak")
-axes[0].plot(ds, 2 * spread, "^-", label="random weights: 2 × spread (std of the profile)")
-axes[0].set_xlabel("depth (3×3×3 layers)")
-axes[0].set_ylabel("frames")
-axes[0].legend(fontsize=8)
-axes[0].grid(alpha=0.3)
-axes[0].set_title("Theoretical vs effective temporal extent", fontsize=10)
-R.plot_temporal_profiles({f"depth {d}": stack_maps[d]["random"] for d in depths}, ax=axes[1],
-                         title="Random-weight stacks: gradient mass per frame")
-fig.tight_layout()
+fig = VB.plot_depth_extent(stack_rows, profiles({f"depth {d}": stack_maps[d]["random"] for d in depths}),
+                           threshold_pct=TAG)
 fig.savefig(OUT / "stack_depth.png", dpi=110, bbox_inches="tight")
 plt.show()
-
-slope = float(np.polyfit(np.log(ds), np.log(spread), 1)[0])
-closer = ("closer to Luo et al.'s √depth (exponent 0.5) than to linear growth (exponent 1)" if abs(slope - 0.5) < abs(slope - 1.0)
-          else "closer to linear growth (exponent 1) than to Luo et al.'s √depth (exponent 0.5)")
-display(Markdown(
-    f"A power law fitted to the random-weight spread over depths 1–{depths[-1]} gives spread ∝ depth^{slope:.2f}, "
-    f"{closer}, while the theoretical extent grows as 2·depth + 1: at depth {depths[-1]} the frames carrying at least "
-    f"{TAG}% of the peak frame's mass are {stack_rows[-1]['random_extent']} of the {stack_rows[-1]['theory']} it could "
-    f"see, and the best 3 frames hold {100 * stack_rows[-1]['random_mass_3']:.0f}% of the gradient."))
+growth = TF.stack_growth(stack_rows, threshold=threshold)  # power law of the random spread in depth
+slope = growth["slope"]
+display(Markdown(growth["sentence"]))
 
 # %%
 show = sorted({1, 3, max_depth})
-fig = R.plot_rf_grid({f"{w}, depth {d}": stack_maps[d][w] for w in ("positive", "random") for d in show},
-                     view="time", ncols=len(show), theories={f"positive, depth {d}": stack[d]["positive"].theory for d in show},
-                     suptitle="3×3×3 stacks: frames × width (summed over height)")
+shown_maps = {f"{w}, depth {d}": stack_maps[d][w] for w in ("positive", "random") for d in show}
+fig = viz.plot_rf_grid(shown_maps, view="time", ncols=len(show),
+                       labels=RF.rf_labels(shown_maps, {f"positive, depth {d}": stack[d]["positive"].theory for d in show}),
+                       suptitle="3×3×3 stacks: frames × width (summed over height)")
 fig.savefig(OUT / "stack_heatmaps.png", dpi=110, bbox_inches="tight")
 plt.show()
 
@@ -195,17 +179,18 @@ plt.show()
 # the paper's Fig. 2: "the receptive fields of the long stream are twice the size of the short stream".
 
 # %%
-mt = {w: R.mtconv_stream_probes(num_layers=3, positive=w == "positive", frames=PROBE_T, size=PROBE_S)
+mt = {w: PR.mtconv_stream_probes(num_layers=3, positive=w == "positive", frames=PROBE_T, size=PROBE_S)
       for w in ("positive", "random")}
 mt_maps = {w: {k: p.measure(batch=1 if w == "positive" else RAND_BATCH) for k, p in mt[w].items()} for w in mt}
-fig = R.plot_rf_grid({f"{k}, {w}": mt_maps[w][k] for w in mt for k in ("short", "long")}, view="both", ncols=4,
-                     theories={f"{k}, positive": mt["positive"][k].theory for k in ("short", "long")},
-                     suptitle="MTConv × 3 (r = 0.5): one centre output of each stream")
+shown_maps = {f"{k}, {w}": mt_maps[w][k] for w in mt for k in ("short", "long")}
+fig = viz.plot_rf_grid(shown_maps, view="both", ncols=4,
+                       labels=RF.rf_labels(shown_maps, {f"{k}, positive": mt["positive"][k].theory for k in ("short", "long")}),
+                       suptitle="MTConv × 3 (r = 0.5): one centre output of each stream")
 fig.savefig(OUT / "mtconv_streams.png", dpi=110, bbox_inches="tight")
 plt.show()
-mt_claim = R.span_ratio_claim(mt_maps["positive"]["short"], mt_maps["positive"]["long"])
-mt_claim_eff = R.span_ratio_claim(mt_maps["random"]["short"], mt_maps["random"]["long"], thresh=threshold)
-display(Markdown(f"**Support (positive weights).** {R.theory_check(mt['positive'], mt_maps['positive'])['sentence']} "
+mt_claim = RF.span_ratio_claim(mt_maps["positive"]["short"], mt_maps["positive"]["long"])
+mt_claim_eff = RF.span_ratio_claim(mt_maps["random"]["short"], mt_maps["random"]["long"], thresh=threshold)
+display(Markdown(f"**Support (positive weights).** {RF.theory_check(mt['positive'], mt_maps['positive'])['sentence']} "
                  f"{mt_claim['sentence']}\n\n**Effective (random weights).** {mt_claim_eff['sentence']}"))
 
 # %% [markdown]
@@ -225,21 +210,19 @@ display(Markdown(f"**Support (positive weights).** {R.theory_check(mt['positive'
 # one probe per group: `msti_probes(branch=...)` measures the centre output of group $i$ only.
 
 # %%
-msti = {b: R.msti_probes(branch=b, frames=PROBE_T, size=PROBE_S) for b in ("spatial", "temporal", "both")}
-msti["both + CAW"] = R.msti_probes(branch="both", caw=True, frames=PROBE_T, size=PROBE_S)
+msti = {b: PR.msti_probes(branch=b, frames=PROBE_T, size=PROBE_S) for b in ("spatial", "temporal", "both")}
+msti["both + CAW"] = PR.msti_probes(branch="both", caw=True, frames=PROBE_T, size=PROBE_S)
 msti_maps = {b: {k: p.measure() for k, p in probes.items()} for b, probes in msti.items()}
-fig = R.plot_rf_grid({f"spatial {k}": m for k, m in msti_maps["spatial"].items()}, view="space", ncols=4, crop=11,
-                     theories={f"spatial {k}": p.theory for k, p in msti["spatial"].items()},
-                     suptitle="MSTI spatial branch: height × width of each group's centre output")
-fig.savefig(OUT / "msti_spatial.png", dpi=110, bbox_inches="tight")
-plt.show()
-fig = R.plot_rf_grid({f"temporal {k}": m for k, m in msti_maps["temporal"].items()}, view="time", ncols=4, crop=11,
-                     theories={f"temporal {k}": p.theory for k, p in msti["temporal"].items()},
-                     suptitle="MSTI temporal branch: frames × width of each group's centre output")
-fig.savefig(OUT / "msti_temporal.png", dpi=110, bbox_inches="tight")
-plt.show()
+for b, view in (("spatial", "space"), ("temporal", "time")):
+    shown_maps = {f"{b} {k}": m for k, m in msti_maps[b].items()}
+    fig = viz.plot_rf_grid(shown_maps, view=view, ncols=4, crop=11,
+                           labels=RF.rf_labels(shown_maps, {f"{b} {k}": p.theory for k, p in msti[b].items()}),
+                           suptitle=f"MSTI {b} branch: " + ("height × width" if b == "spatial" else "frames × width")
+                                    + " of each group's centre output")
+    fig.savefig(OUT / f"msti_{b}.png", dpi=110, bbox_inches="tight")
+    plt.show()
 for b in ("spatial", "temporal", "both"):
-    display(Markdown(f"**{b}.** " + R.theory_check(msti[b], msti_maps[b])["sentence"]))
+    display(Markdown(f"**{b}.** " + RF.theory_check(msti[b], msti_maps[b])["sentence"]))
 
 # %% [markdown]
 # The whole multi-scale block outputs $\mathrm{concat}(S) + \mathrm{concat}(T)$ (eq. 8, variant
@@ -251,16 +234,16 @@ for b in ("spatial", "temporal", "both"):
 # %%
 caw = msti_maps["both + CAW"]
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
-R.plot_temporal_profiles({f"MS(ST) {k}": m for k, m in msti_maps["both"].items()}, ax=axes[0],
-                         title="MS(ST): mass per frame (peak = 1)")
-R.plot_temporal_profiles({f"MSTI (+CAW) {k}": m for k, m in caw.items()}, ax=axes[1], normalize="sum",
-                         title="MSTI with CAW: mass per frame (sum = 1)")
+viz.plot_temporal_profiles(profiles({f"MS(ST) {k}": m for k, m in msti_maps["both"].items()}), ax=axes[0],
+                           title="MS(ST): mass per frame (peak = 1)")
+viz.plot_temporal_profiles(profiles({f"MSTI (+CAW) {k}": m for k, m in caw.items()}), ax=axes[1], normalize="sum",
+                           title="MSTI with CAW: mass per frame (sum = 1)")
 axes[1].set_yscale("log")
 fig.tight_layout()
 fig.savefig(OUT / "msti_profiles.png", dpi=110, bbox_inches="tight")
 plt.show()
-caw_sup = [R.rf_extent(m).frames for m in caw.values()]
-caw_out = [R.mass_outside(m, radius=i - 1) for i, m in enumerate(caw.values(), start=1)]  # group i: ±(i-1) frames
+caw_sup = [RF.rf_extent(m).frames for m in caw.values()]
+caw_out = [RF.mass_outside(m, radius=i - 1) for i, m in enumerate(caw.values(), start=1)]  # group i: ±(i-1) frames
 display(Markdown(
     f"With CAW the support of every group is {min(caw_sup)}–{max(caw_sup)} of {PROBE_T} frames (the whole probe clip), "
     f"and the share of the gradient outside group $i$'s own $(2i-1)$ frames is "
@@ -279,29 +262,30 @@ display(Markdown(
 # initialisation the groups read only $t-1$, $t$ or $t+1$.
 
 # %%
-mix_sets = {f: R.mechanism_probes(f, frames=PROBE_T, size=PROBE_S)
+mix_sets = {f: PR.mechanism_probes(f, frames=PROBE_T, size=PROBE_S)
             for f in ("MixTConv", "MixTConv dilated", "MixTConv (TSM init)", "TSM")}
 mix_maps = {f: {k: p.measure() for k, p in probes.items()} for f, probes in mix_sets.items()}
 fig, axes = plt.subplots(1, 4, figsize=(17, 3.3), sharey=True)
 for ax, (f, maps) in zip(axes, mix_maps.items()):
-    R.plot_temporal_profiles(maps, ax=ax, title=f)
+    viz.plot_temporal_profiles(profiles(maps), ax=ax, title=f)
     ax.set_xlim(PROBE_T // 2 - 5, PROBE_T // 2 + 5)
 fig.tight_layout()
 fig.savefig(OUT / "mixtconv_tsm_profiles.png", dpi=110, bbox_inches="tight")
 plt.show()
-fig = R.plot_rf_grid({f"{f}: {k}": m for f in ("MixTConv", "MixTConv dilated") for k, m in mix_maps[f].items()},
-                     view="time", ncols=4, crop=9, theories={f"{f}: {k}": p.theory for f in ("MixTConv", "MixTConv dilated")
-                                                             for k, p in mix_sets[f].items()},
-                     suptitle="MixTConv kernel groups (positive taps): frames × width")
+shown_maps = {f"{f}: {k}": m for f in ("MixTConv", "MixTConv dilated") for k, m in mix_maps[f].items()}
+fig = viz.plot_rf_grid(shown_maps, view="time", ncols=4, crop=9,
+                       labels=RF.rf_labels(shown_maps, {f"{f}: {k}": p.theory for f in ("MixTConv", "MixTConv dilated")
+                                                        for k, p in mix_sets[f].items()}),
+                       suptitle="MixTConv kernel groups (positive taps): frames × width")
 fig.savefig(OUT / "mixtconv_heatmaps.png", dpi=110, bbox_inches="tight")
 plt.show()
 c = PROBE_T // 2
-tsm_ranges = {k: R.rf_extent(m).t_range for k, m in mix_maps["TSM"].items()}
-init_frames = {k: [t - c for t in range(R.rf_extent(m).t_range[0], R.rf_extent(m).t_range[1] + 1)
+tsm_ranges = {k: RF.rf_extent(m).t_range for k, m in mix_maps["TSM"].items()}
+init_frames = {k: [t - c for t in range(RF.rf_extent(m).t_range[0], RF.rf_extent(m).t_range[1] + 1)
                    if m[t].any()] for k, m in mix_maps["MixTConv (TSM init)"].items()}
 display(Markdown(
-    f"**MixTConv.** {R.theory_check(mix_sets['MixTConv'], mix_maps['MixTConv'])['sentence']}\n\n"
-    f"**Dilated (k = 3, d = 1/2/3).** {R.theory_check(mix_sets['MixTConv dilated'], mix_maps['MixTConv dilated'])['sentence']}\n\n"
+    f"**MixTConv.** {RF.theory_check(mix_sets['MixTConv'], mix_maps['MixTConv'])['sentence']}\n\n"
+    f"**Dilated (k = 3, d = 1/2/3).** {RF.theory_check(mix_sets['MixTConv dilated'], mix_maps['MixTConv dilated'])['sentence']}\n\n"
     "**TSM.** The centre output (frame " + str(c) + ") of each channel group depends on frame "
     + ", ".join(f"{rng[0]} ({k})" for k, rng in tsm_ranges.items()) + ".\n\n"
     "**MixTConv at its TSM-like initialisation.** Frames read, relative to the output's: "
@@ -325,60 +309,37 @@ display(Markdown(
 #
 # **Why these networks and defaults.** r3d-18 is the plain 3×3×3 network; MSTI-Net-small stacks
 # MSTI tubes; MTNet-32 runs MTConvs (both streams are measured); MSTNet-small is a TSN 2D ResNet
-# with a MixTConv before each bottleneck. Measured on one core here (16×32×32, batch 32, width
-# 0.25): a train step costs 0.56 s (r3d-18, the SRTG chapter's figure), 0.22 s (MSTI-Net), 0.29 s
-# (MTNet-32), 0.9–1.3 s (MSTNet: 2D convs over 16 frames folded into the batch); 640 clips ×
-# 5 epochs = 100 steps per run,
-# about 2.5 minutes for the four runs on two cores (one run per core; the MSTNet run starts first
-# and takes as long as the other three together); the whole notebook, `make run-receptive_fields` on
-# a fresh `build/`, took **3.2 minutes** (other jobs sharing the machine).
-# Accuracies after so few steps are modest (the table shows them); the point is the *change* in
-# the fields, which is visible long before the networks are good. Finished runs are reused.
+# with a MixTConv before each bottleneck. 640 clips × 5 epochs at width 0.25 keep the four runs to
+# a few minutes on two cores: accuracies after so few steps are modest, but the point is the
+# *change* in the fields, which is visible long before the networks are good; the measured step
+# times and the chapter's wall-clock are in [benchmarks/README.md](../benchmarks/README.md#receptive_fields).
 
 # %%
 T, H, W = clip
-data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
-base = A.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, epochs=epochs,
-                     batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
+data_kwargs = setup.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
+base = setup.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, epochs=epochs,
+                         batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
 FOLDED = ("mstnet_small", "tsm_small", "tsn_small")  # TSN-style: built for num_segments = T
 variants = {m: (replace(base, model=m, model_kwargs=dict(width=width, **(dict(num_segments=T) if m in FOLDED else {}))),
                 dict(model=m))
             for m in sorted(models, key=lambda m: m not in FOLDED)}  # the slow 2D-over-16-frames runs start first
-configs, extras = A.build_runs(variants)
-runs, train_wall = A.train_grid(configs, seeds, OUT / "runs", extras=extras)  # one run per core
+configs, extras = setup.build_runs(variants)
+runs, train_wall = grid.train_grid(configs, seeds, OUT / "runs", extras=extras)  # one run per core
 
 # %%
-test_set = A.split_dataset(base, "test")  # the clips the runs were tested on (real videos: one view each)
+test_set = setup.split_dataset(base, "test")  # the clips the runs were tested on (real videos: one view each)
 X = torch.stack([test_set[i][0] for i in range(min(probe_clips, len(test_set)))])  # (N, 3, T, H, W)
-NUM_CLASSES = test_set.num_classes
-
-
-def initial_model(cfg, seed):
-    """The weights run `seed` of `cfg` started from: `fit` seeds everything, then builds."""
-    seed_everything(seed)
-    return build_model(cfg.model, num_classes=NUM_CLASSES, **cfg.model_kwargs).to(DEV)
-
-
 NETS = {}  # (model, seed) -> {"before": net, "after": net}
 rows, maps_at_stage = [], {}
 for run in runs:
     cfg = configs[run["name"]]
-    nets = {"before": initial_model(cfg, run["seed"]), "after": load_model(run["run_dir"], device=DEV)}
-    NETS[(run["model"], run["seed"])] = nets
-    streams = ["short", "long"] if run["model"].startswith("mtnet") else [None]
-    for k, layer in enumerate(R.stage_layers(nets["before"]), start=1):
-        for stream in streams:
-            row = dict(name=run["name"], model=run["model"], seed=run["seed"], stage=k, layer=layer,
-                       stream=stream or "-", top1=run["top1"], run_dir=run["run_dir"])
-            for when, net in nets.items():
-                rf = R.layer_probe(net, layer, tuple(X.shape[1:]), stream=stream).measure(x=X)
-                for key, v in R.rf_stats(rf, thresh=threshold).items():
-                    row[f"{when}_{key}"] = v
-                if k == stage:
-                    maps_at_stage[(run["model"], stream or "-", run["seed"], when)] = rf
-            for key in ("spread_frames", f"frames_{TAG}", "support_frames", "mass_3"):
-                row[f"d_{key}"] = row[f"after_{key}"] - row[f"before_{key}"]
-            rows.append(row)
+    NETS[(run["model"], run["seed"])] = nets = {
+        "before": TF.initial_model(cfg.model, cfg.model_kwargs, seed=run["seed"], num_classes=test_set.num_classes,
+                                   device=DEV),  # the weights the run started from
+        "after": load_model(run["run_dir"], device=DEV)}
+    run_rows, run_maps = TF.stage_fields(run, nets, X, threshold=threshold, stage=stage)
+    rows += run_rows
+    maps_at_stage.update(run_maps)
 print(f"{len(rows)} (network, seed, stage, stream) rows measured")
 
 # %% [markdown]
@@ -388,48 +349,15 @@ print(f"{len(rows)} (network, seed, stage, stream) rows measured")
 # 3-frame mass before → after training (means over seeds).
 
 # %%
-acc = ex.summarize(runs, by=("model",), metric="top1")
-display(Markdown("| network | test top-1 (%) | n |\n|---|---|---|\n" + "\n".join(
-    f"| {e['model']} | {100 * e['mean']:.1f}" + (f" ± {100 * e['ci']:.1f}" if e["n"] > 1 else "") + f" | {e['n']} |"
-    for e in acc)))
-
-
-def mean_of(sub, key):
-    return sum(r[key] for r in sub) / len(sub)
-
-
-groups = {}
-for r in rows:
-    groups.setdefault((r["model"], r["layer"], r["stream"]), []).append(r)
-lines = [f"| network | layer | stream | support (frames) | frames ≥ {TAG}% | spread (frames) | mass in 3 frames |",
-         "|---|---|---|---|---|---|---|"]
-for (m, layer, stream), sub in groups.items():
-    cells = []
-    for key, fmt in (("support_frames", "{:.0f}"), (f"frames_{TAG}", "{:.1f}"), ("spread_frames", "{:.2f}"),
-                     ("mass_3", "{:.2f}")):
-        cells.append(fmt.format(mean_of(sub, f"before_{key}")) + " → " + fmt.format(mean_of(sub, f"after_{key}")))
-    lines.append(f"| {m} | {layer} | {stream} | " + " | ".join(cells) + " |")
-display(Markdown("\n".join(lines)))
+acc = summarize(runs, by=("model",), metric="top1")
+display(Markdown(markdown_table(["network", "test top-1 (%)", "n"],
+                                [[e["model"], f"{100 * e['mean']:.1f}" + (f" ± {100 * e['ci']:.1f}" if e["n"] > 1 else ""),
+                                  e["n"]] for e in acc])))
+display(Markdown(markdown_table(*TF.stage_table(rows, threshold=threshold))))
 
 # %%
-nm = len(models)
-fig, axes = plt.subplots(1, nm, figsize=(4.2 * nm, 3.3), squeeze=False)
-for ax, m in zip(axes[0], models):
-    streams = ["short", "long"] if m.startswith("mtnet") else ["-"]
-    for si, stream in enumerate(streams):
-        for when, ls in (("before", "--"), ("after", "-")):
-            sub = [r for r in rows if r["model"] == m and r["stream"] == stream]
-            ks = sorted({r["stage"] for r in sub})
-            ax.plot(ks, [mean_of([r for r in sub if r["stage"] == k], f"{when}_spread_frames") for k in ks], ls,
-                    marker="o", color=f"C{si}", label=f"{when}" + ("" if stream == "-" else f", {stream}"))
-    ax.set_xticks([1, 2, 3, 4])
-    ax.set_xlabel("stage")
-    ax.set_ylabel("temporal spread (frames)")
-    ax.set_title(m, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-fig.suptitle("Effective temporal spread of each stage output, before (dashed) and after (solid) training", fontsize=10)
-fig.tight_layout()
+fig = VB.plot_spread_by_stage(TF.spread_by_stage(rows, models), title="Effective temporal spread of each stage output, "
+                              "before (dashed) and after (solid) training")
 fig.savefig(OUT / "trained_spread.png", dpi=110, bbox_inches="tight")
 plt.show()
 
@@ -442,14 +370,15 @@ seed0 = runs[0]["seed"]
 keys = [(m, s) for m in models for s in (["short", "long"] if m.startswith("mtnet") else ["-"])]
 fig, axes = plt.subplots(1, len(keys), figsize=(4.0 * len(keys), 3.2), squeeze=False)
 for ax, (m, s) in zip(axes[0], keys):
-    R.plot_temporal_profiles({w: maps_at_stage[(m, s, seed0, w)] for w in ("before", "after")}, ax=ax,
-                             title=f"{m}{'' if s == '-' else ' ' + s}, stage {stage}")
+    viz.plot_temporal_profiles(profiles({w: maps_at_stage[(m, s, seed0, w)] for w in ("before", "after")}), ax=ax,
+                               title=f"{m}{'' if s == '-' else ' ' + s}, stage {stage}")
 fig.tight_layout()
 fig.savefig(OUT / "trained_profiles.png", dpi=110, bbox_inches="tight")
 plt.show()
-fig = R.plot_rf_grid({f"{m}{'' if s == '-' else ' ' + s}: {w}": maps_at_stage[(m, s, seed0, w)]
-                      for w in ("before", "after") for (m, s) in keys}, view="time", ncols=len(keys),
-                     suptitle=f"Stage {stage} output, centre unit: frames × width, before (top) and after (bottom) training")
+fig = viz.plot_rf_grid({f"{m}{'' if s == '-' else ' ' + s}: {w}": maps_at_stage[(m, s, seed0, w)]
+                        for w in ("before", "after") for (m, s) in keys}, view="time", ncols=len(keys),
+                       suptitle=f"Stage {stage} output, centre unit: frames × width, before (top) and after (bottom) "
+                                "training")
 fig.savefig(OUT / "trained_heatmaps.png", dpi=110, bbox_inches="tight")
 plt.show()
 
@@ -460,23 +389,9 @@ plt.show()
 # sentence only says which way this run moved):
 
 # %%
-verdicts = {}
-METRICS = ("spread_frames", "support_frames", f"frames_{TAG}")
-for (m, s) in keys:
-    sub = [r for r in rows if r["model"] == m and r["stream"] == s and r["stage"] == stage]
-    label = f"{m}{'' if s == '-' else ' (' + s + ' stream)'}, {sub[0]['layer']}"
-    before = [{k: r[f"before_{k}"] for k in METRICS} for r in sub]
-    after = [{k: r[f"after_{k}"] for k in METRICS} for r in sub]
-    vs = {k: R.rf_change(before, after, metric=k, label=label if k == METRICS[0] else "") for k in METRICS}
-    verdicts[label] = {k: v["sentence"] for k, v in vs.items()}
-    display(Markdown("* " + "; ".join(v["sentence"] for v in vs.values()) + "."))
-
-# %%
-moved = {"wider": [], "narrower": [], "unchanged": []}
-for (m, s) in keys:
-    sub = [r for r in rows if r["model"] == m and r["stream"] == s and r["stage"] == stage]
-    diff = mean_of(sub, "d_spread_frames")
-    moved["wider" if diff > 0 else "narrower" if diff < 0 else "unchanged"].append(m + ("" if s == "-" else f" {s}"))
+verdicts = TF.stage_changes(rows, keys, stage=stage, threshold=threshold, mean_ci=mean_ci)  # {label: {metric: sentence}}
+display(Markdown("\n".join("* " + "; ".join(v.values()) + "." for v in verdicts.values())))
+moved = TF.spread_moves(rows, keys, stage=stage)  # wider / narrower / unchanged
 display(Markdown(f"**Summary, stage {stage} spread (mean over {seeds} seed{'s' if seeds > 1 else ''}).** "
                  + "; ".join(f"{k}: {', '.join(v)}" for k, v in moved.items() if v) + "."))
 
@@ -489,46 +404,13 @@ display(Markdown(f"**Summary, stage {stage} spread (mean over {seeds} seed{'s' i
 # initialisation that share is exactly 0 for every group.
 
 # %%
-tap_rows = []
-for (m, seed), nets in NETS.items():
-    if m != "mstnet_small":
-        continue
-    for when, net in nets.items():
-        for mod_name, mod in temporal_modules(net):
-            for gname, probe in R.mixtconv_probes(module=mod, size=1).items():
-                rf = probe.measure(batch=1)
-                reach = (probe.info["kernel"] - 1) // 2 * probe.info["dilation"]  # farthest tap, frames
-                tap_rows.append(dict(model=m, seed=seed, when=when, module=mod_name, group=gname, reach=reach,
-                                     beyond_1=R.mass_outside(rf, radius=1), support=R.rf_extent(rf).frames))
+tap_rows = TF.mixtconv_taps(NETS)  # per MSTNet run, before / after, block and kernel group
 if tap_rows:
-    mods = sorted({r["module"] for r in tap_rows})
-    gnames = list(dict.fromkeys(r["group"] for r in tap_rows))
-    fig, ax = plt.subplots(figsize=(10, 3.4))
-    wbar = 0.8 / len(gnames)
-    for gi, g in enumerate(gnames):
-        vals = [np.mean([r["beyond_1"] for r in tap_rows if r["module"] == mod and r["group"] == g and r["when"] == "after"])
-                for mod in mods]
-        ax.bar(np.arange(len(mods)) + (gi - (len(gnames) - 1) / 2) * wbar, [100 * v for v in vals], width=wbar * 0.95,
-               label=g)
-    ax.set_xticks(np.arange(len(mods)), [mm.removesuffix(".temporal") for mm in mods])
-    ax.set_ylabel("|taps| beyond ±1 frame (%)")
-    ax.set_title("MixTConv after training: weight on frames a TSM shift cannot reach (0% at init)", fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
+    fig = VB.plot_beyond_one_frame(TF.taps_by_module(tap_rows), title="MixTConv after training: weight on frames a "
+                                   "TSM shift cannot reach (0% at init)")
     fig.savefig(OUT / "mixtconv_learned_taps.png", dpi=110, bbox_inches="tight")
     plt.show()
-    before_max = max(r["beyond_1"] for r in tap_rows if r["when"] == "before")
-    after = {g: np.mean([r["beyond_1"] for r in tap_rows if r["group"] == g and r["when"] == "after"]) for g in gnames}
-    long_groups = [g for g in gnames if max(r["reach"] for r in tap_rows if r["group"] == g) > 1]
-    display(Markdown(
-        f"Before training the largest share beyond ±1 frame over all groups and blocks is {100 * before_max:.2g}%. "
-        "After training, averaged over blocks: " + ", ".join(f"{g}: {100 * v:.1f}%" for g, v in after.items())
-        + ". Groups whose taps reach beyond ±1 frame ("
-        + ", ".join(long_groups) + "): "
-        + ("all now put weight there, so training did use the longer kernels."
-           if all(after[g] > 0 for g in long_groups) else
-           "not all of them moved weight there.") + " (Groups reaching only ±1 cannot, by construction.)"))
+    display(Markdown(TF.taps_sentence(tap_rows)))
 else:
     display(Markdown("(No MSTNet in `models`: add `mstnet_small` to see MixTConv's learned taps.)"))
 
@@ -540,16 +422,16 @@ else:
 # `results.json`: both, plus the mechanism probes' measured extents, the MixTConv taps and the sentences.
 
 # %%
-summary = ex.summarize(rows, by=("model", "layer", "stream"), metric="d_spread_frames")
+summary = summarize(rows, by=("model", "layer", "stream"), metric="d_spread_frames")
 mechanisms = {
     "stack": stack_rows,
-    "mtconv": {w: {k: list(R.rf_extent(m).size) for k, m in maps.items()} for w, maps in mt_maps.items()},
+    "mtconv": {w: {k: list(RF.rf_extent(m).size) for k, m in maps.items()} for w, maps in mt_maps.items()},
     "mtconv_claim": {"support": mt_claim["sentence"], "effective": mt_claim_eff["sentence"]},
-    "msti": {b: {k: list(R.rf_extent(m).size) for k, m in maps.items()} for b, maps in msti_maps.items()},
-    "mixtconv_tsm": {f: {k: list(R.rf_extent(m).size) + [list(R.rf_extent(m).t_range)] for k, m in maps.items()}
+    "msti": {b: {k: list(RF.rf_extent(m).size) for k, m in maps.items()} for b, maps in msti_maps.items()},
+    "mixtconv_tsm": {f: {k: list(RF.rf_extent(m).size) + [list(RF.rf_extent(m).t_range)] for k, m in maps.items()}
                      for f, maps in mix_maps.items()},
 }
-ex.write_results(rows, summary, OUT, extra={
+write_results(rows, summary, OUT, extra={
     "mechanisms": mechanisms, "stack_slope": slope, "mixtconv_taps": tap_rows,
     "verdicts": verdicts,
     "train_wall_minutes": train_wall / 60, "smoke": smoke,
@@ -567,77 +449,21 @@ print(f"wrote {OUT / 'results.csv'}, {OUT / 'summary.csv'}, {OUT / 'results.json
 # as the book, the controls do nothing).
 
 # %%
-import ipywidgets as widgets
-
 TRAINED = {f"trained: {m}": m for m in models}
-
-
-def members_of(what):
-    if what in TRAINED:
-        return ["short", "long"] if TRAINED[what].startswith("mtnet") else ["all channels"]
-    return list(R.mechanism_probes(what, depth=2, frames=PROBE_T, size=PROBE_S))
-
-
-def weights_of(what):
-    return ["before training", "after training"] if what in TRAINED else ["positive (support)", "random (effective)"]
-
-
-def explore(what="MixTConv", member="k=7", depth=3, weights="positive (support)"):
-    """Measure the chosen probe and draw frames × width, height × width and the profile over time."""
-    if what in TRAINED:
-        m = TRAINED[what]
-        net = NETS[(m, seed0)]["before" if weights.startswith("before") else "after"]
-        layers = R.stage_layers(net)
-        layer = layers[min(depth, len(layers)) - 1]
-        probe = R.layer_probe(net, layer, tuple(X.shape[1:]), stream=member if member in ("short", "long") else None)
-        rf, title = probe.measure(x=X), f"{m} {layer} {member}, {weights}"
-    else:
-        probes = R.mechanism_probes(what, depth=depth, positive=weights.startswith("positive"), frames=PROBE_T,
-                                    size=PROBE_S)
-        probe = probes.get(member, next(iter(probes.values())))
-        rf = probe.measure(batch=1 if weights.startswith("positive") else RAND_BATCH)
-        title = f"{probe.name}, {weights}"
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.2), gridspec_kw=dict(width_ratios=[1.3, 1, 1.4]))
-    R.plot_rf(rf, axes=axes[:2], title=title, theory=probe.theory if weights.startswith("positive") else None,
-              crop=None if what in TRAINED or what in ("conv stack", "MTConv") else 15)
-    R.plot_temporal_profiles({member: rf}, ax=axes[2], title="mass per frame")
-    fig.tight_layout()
-    plt.show()
-    return fig
-
-
-choices = [*R.PROBE_FAMILIES, *TRAINED]
+members_of = functools.partial(TF.field_members, trained=TRAINED, frames=PROBE_T, size=PROBE_S)
+weights_of = functools.partial(TF.field_weights, trained=TRAINED)
+view = functools.partial(TF.field_view, trained=TRAINED, nets={m: n for (m, s), n in NETS.items() if s == seed0}, x=X,
+                         frames=PROBE_T, size=PROBE_S, rand_batch=RAND_BATCH)  # measure one selection
+explore = lambda what, member, depth, weights: VB.shown(VB.plot_field_view(**view(what, member, depth, weights)))
 controls = dict(
-    what=widgets.Dropdown(options=choices, value="MixTConv", description="probe"),
+    what=widgets.Dropdown(options=[*PR.PROBE_FAMILIES, *TRAINED], value="MixTConv", description="probe"),
     member=widgets.Dropdown(options=members_of("MixTConv"), value="k=7", description="group"),
     depth=widgets.IntSlider(value=3, min=1, max=max(max_depth, 4), description="depth"),
     weights=widgets.Dropdown(options=weights_of("MixTConv"), value="positive (support)", description="weights"),
 )
-
-
-def on_what(change):
-    controls["member"].options = members_of(change["new"])
-    controls["weights"].options = weights_of(change["new"])
-
-
-controls["what"].observe(on_what, names="value")
-ui = widgets.VBox([widgets.HBox([controls["what"], controls["member"]]),
-                   widgets.HBox([controls["depth"], controls["weights"]])])
-# interactive_output calls the function once right away, inside its Output widget. Executed headless
-# (papermill / nbclient), output written into an Output widget makes the client send widget-state
-# messages back to the kernel mid-cell, which intermittently deadlocks (jupyter/nbclient#312); so
-# that first call draws nothing, and the default selection is drawn outside the widget below.
-drawing = {"live": False}
-
-
-def on_change(**selection):
-    if drawing["live"] and selection["member"] is not None and selection["weights"] is not None:
-        explore(**selection)
-
-
-explorer_output = widgets.interactive_output(on_change, controls)
-drawing["live"] = True
-display(ui, explorer_output)
+display(viz.make_explorer(explore, controls, rows=[["what", "member"], ["depth", "weights"]],
+                          ready=lambda v: v["member"] is not None and v["weights"] is not None,
+                          linked={"what": {"member": members_of, "weights": weights_of}}))  # draws on a change only
 
 # %% [markdown]
 # The default selection, drawn statically (this is what the book shows):
@@ -653,9 +479,9 @@ print(f"notebook wall time: {time.time() - t_start:.0f} s")
 # First the checks of sections 1–4 in one line (computed from the maps):
 
 # %%
-checks = {"3×3×3 stack": stack_check, "MTConv": R.theory_check(mt["positive"], mt_maps["positive"]),
-          **{f"MSTI {b}": R.theory_check(msti[b], msti_maps[b]) for b in ("spatial", "temporal", "both")},
-          **{f: R.theory_check(mix_sets[f], mix_maps[f]) for f in ("MixTConv", "MixTConv dilated")}}
+checks = {"3×3×3 stack": stack_check, "MTConv": RF.theory_check(mt["positive"], mt_maps["positive"]),
+          **{f"MSTI {b}": RF.theory_check(msti[b], msti_maps[b]) for b in ("spatial", "temporal", "both")},
+          **{f: RF.theory_check(mix_sets[f], mix_maps[f]) for f in ("MixTConv", "MixTConv dilated")}}
 n_probes = sum(len([r for r in c["rows"] if r["match"] is not None]) for c in checks.values())
 bad = [k for k, c in checks.items() if not c["all_match"]]
 display(Markdown(
@@ -668,25 +494,25 @@ display(Markdown(
 
 # %% [markdown]
 #
-# * **The mechanisms, as built here, have the receptive fields their papers describe.** With
-#   positive weights the supports are the analytic extents (the line above): $2L+1$ for the 3×3×3
-#   stack, $2L+1$ vs $4L+2$ frames and pixels for MTConv's short vs long stream (MTNet's "twice as
-#   large", which is exact for the support), $2i-1$ for MSTI's group $i$ in space and in time
-#   (Sec. 3.1), $(k-1)d+1$ frames for MixTConv's kernel groups, and $t\pm1$ for TSM's shifted
-#   channels. A change to a layer that broke one of these would show here (and fail
-#   `tests/test_receptive.py`).
-# * **Effective is smaller than theoretical.** With random weights the gradient of a deep stack is
-#   concentrated in the middle of its field, and its spread grows more slowly than the extent (the
-#   fitted exponent above; Luo et al. derive $\sqrt{L}$); compare, likewise, the long stream's
-#   effective ratio with its ×2 support. A field's *extent* says little about what a unit mostly
-#   responds to; the CAW blocks make MSTI's support global while carrying the share of the
-#   gradient computed in section 3.
+# * **The mechanisms, as built here, against their papers.** With positive weights the supports
+#   should be the analytic extents (the line above checks it): $2L+1$ for the 3×3×3 stack, $2L+1$
+#   vs $4L+2$ frames and pixels for MTConv's short vs long stream (MTNet's "twice as large", which
+#   is exact for the support), $2i-1$ for MSTI's group $i$ in space and in time (Sec. 3.1),
+#   $(k-1)d+1$ frames for MixTConv's kernel groups, and $t\pm1$ for TSM's shifted channels. A
+#   change to a layer that broke one of these would show here (and fail
+#   `tests/test_analysis_receptive.py`).
+# * **Effective and theoretical.** With random weights the gradient of a deep stack concentrates
+#   in the middle of its field, and Luo et al. derive that its spread grows like $\sqrt{L}$ while
+#   the extent grows like $L$ (the fitted exponent above says how it grows here); compare,
+#   likewise, the long stream's effective ratio with its ×2 support. A field's *extent* says little
+#   about what a unit mostly responds to; the CAW blocks make MSTI's support global while carrying
+#   the share of the gradient computed in section 3.
 # * **MSTI vs MixTConv.** Both give one layer several temporal scales on different channels. MSTI
 #   builds them *in series* (group $i$ reuses group $i-1$'s output, so the scales share weights and
 #   the large scale sees a smoothed version of the small one); MixTConv *in parallel* (independent
 #   kernels, with holes when dilated). MSTI's temporal branch also only ever sees the centre pixel
 #   (its cross shape); spatial context comes from the other branch.
-# * **Training moves the fields, in both directions.** What can move is fixed by the architecture.
+# * **How training can move the fields.** What can move is fixed by the architecture.
 #   A block that starts as the identity can only grow its field as training switches it on:
 #   MixTConv starts as TSM (±1 frame per block, and no shift at all in a block whose groups hold
 #   fewer than 8 channels, as `layer1` at width 0.25), so only training can put weight on its 5- and

@@ -74,34 +74,42 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # every other setting); a finished run is loaded instead of retrained.
 
 # %%
-import json
 import math
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from actionrec import ablation as A
-from actionrec import experiments as ex
-from actionrec import params as P
 from actionrec import viz
-from actionrec.data import transforms as tf
-from actionrec.layers.cycle_consistency import cycle_consistency, squared_distances
+from actionrec.analysis.cycle import (cycle_sweep, cycle_view, gate_table, gate_table_sentence, record_gates,
+                                      soft_match_flatness)
+from actionrec.data.perturb import PERTURBATIONS
+from actionrec.experiments import params as P
+from actionrec.experiments.grid import config_tag, run_dir_of
+from actionrec.experiments.setup import base_config, data_kwargs, split_dataset
+from actionrec.experiments.summary import markdown_table
+from actionrec.layers.cycle_consistency import cycle_consistency
 from actionrec.layers.srtg import gate_stats, srt_gates
+from actionrec.papers.srtg import (gate_explorer_view, perturbation_sentence, perturbed_gate_records, srtg_model_kwargs,
+                                   toy_cycle_cases)
 from actionrec.train import fit, is_finished, load_model
-from actionrec.utils import get_device
+from actionrec.utils.checks import check_choice, check_int, check_list
+from actionrec.utils.device import get_device
+from actionrec.utils.io import write_csv, write_json
+from actionrec.utils.paths import make_out_dir
+from actionrec.viz.chapters_a import plot_gate_explorer, plot_perturbation_gates
 
-P.check_choice("placement", placement, ["start", "mid", "res", "final"])
-P.check_choice("gate", gate, ["soft", "hard"])
-P.check_common(width=width, epochs=epochs, train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip,
-               seed=seed, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty, device=device,
-               smoke=smoke)  # shared rules: actionrec.params
-P.check_choice("layer", layer, [f"layer{s}.{b}" for s in range(1, 5) for b in range(2)])
-P.check_int("example", example, min_value=0)
-P.check_list("temperatures", temperatures, min_value=1e-6, max_value=1e6)
-P.check_clip(clip, min_size=(16, 32, 32), why="r3d-18 needs T >= 16 and H, W >= 32")
+placement = check_choice("placement", placement, ["start", "mid", "res", "final"])
+gate = check_choice("gate", gate, ["soft", "hard"])
+width, epochs, train_samples, batch_size, lr, clip, seed, dataset, data_root, split, difficulty, device, smoke = (
+    P.check_common(width=width, epochs=epochs, train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip,
+                   seed=seed, dataset=dataset, data_root=data_root, split=split, difficulty=difficulty, device=device,
+                   smoke=smoke).values())  # shared rules, values normalised
+layer = check_choice("layer", layer, [f"layer{s}.{b}" for s in range(1, 5) for b in range(2)])
+example = check_int("example", example, min_value=0)
+temperatures = check_list("temperatures", temperatures, min_value=1e-6, max_value=1e6)
+clip = P.check_clip(clip, min_size=(16, 32, 32), why="r3d-18 needs T >= 16 and H, W >= 32")
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
     width, epochs, train_samples, batch_size, clip = 0.125, 1, 64, 16, [16, 32, 32]
     temperatures = [0.01, 1.0, 100.0]
@@ -109,7 +117,7 @@ test_samples = max(32, train_samples // 4) if train_samples else 256  # test cli
 if example >= test_samples:
     raise ValueError(f"parameter example={example!r} is invalid: expected an index < {test_samples} (test clips)")
 
-OUT = P.make_out_dir(out_dir, "srtg_cycle_consistency")
+OUT = make_out_dir(out_dir, "srtg_cycle_consistency")
 DEV = get_device(device)
 print(f"results -> {OUT}  (device: {DEV})")
 t_start = time.time()
@@ -119,7 +127,8 @@ t_start = time.time()
 #
 # $A$ is a path of $T = 12$ points in 2-D (an opening spiral; consecutive points about 1–2 apart, so
 # squared steps are of the order of the paper's $\tau = 1$). Each $B$ is built from it with the same
-# frame-index functions that perturb clips later (`actionrec.data.transforms`, applied along `dim=0`):
+# frame-index functions that perturb clips later (`actionrec.data.perturb`, applied along `dim=0`;
+# `actionrec.papers.srtg.toy_cycle_cases` builds them):
 #
 # * **same path + noise**: $b_t = a_t + \epsilon_t$;
 # * **one glitch**: as above, but $b_7$ sits next to $a_3$ (the situation of the paper's Fig. 4);
@@ -135,29 +144,13 @@ t_start = time.time()
 # cross: it lands elsewhere), and the per-frame checks with the gate decision.
 
 # %%
-T_TOY = 12
-s = torch.linspace(0, 1, T_TOY, dtype=torch.float64)
-radius, angle = 2.0 + 2.5 * s, 1.6 * math.pi * s
-A_toy = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=-1)  # (T, 2)
-noisy = A_toy + 0.15 * torch.randn(T_TOY, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-glitch = noisy.clone()
-glitch[7] = A_toy[3] + 0.3  # frame 7 of B lies next to frame 3 of A
-centre = A_toy.mean(0)
-running_mean = noisy.cumsum(0) / torch.arange(1, T_TOY + 1, dtype=torch.float64)[:, None]  # (T, 2)
-toy_cases = {
-    "same path + noise": noisy,
-    "one glitch (t = 7)": glitch,
-    "time-reversed": tf.reverse_time(noisy, dim=0),
-    "shuffled": tf.shuffle_frames(noisy, seed=seed, dim=0),
-    "speed ×2": tf.change_speed(noisy, 2.0, dim=0),
-    "LSTM-like (smoothed, shrunk)": centre + 0.3 * (running_mean - centre),
-}
+A_toy, toy_cases = toy_cycle_cases(frames=12, seed=seed)  # A (T, 2) and {name: B (T, 2)}
 fig, axes = plt.subplots(len(toy_cases), 4, figsize=(15.5, 3.5 * len(toy_cases)),
                          gridspec_kw=dict(width_ratios=[1.1, 1, 1, 1.5]))
 toy_rows = {}
 for row, (name, B_toy) in zip(axes, toy_cases.items()):
     cc = cycle_consistency(A_toy[None], B_toy[None])  # (1, T, 2) each
-    viz.plot_cycle_panel(A_toy, B_toy, cc=cc, axes=row, title=name)
+    viz.plot_cycle_panel(cycle_view(A_toy, B_toy, cc), axes=row, title=name)
     toy_rows[name] = dict(open=bool(cc.consistent), consistent_frames=cc.consistent_frames.float().mean().item(),
                           soft_score=cc.soft_score.item())
 fig.tight_layout()
@@ -194,17 +187,16 @@ plt.show()
 
 # %%
 toy_temps = sorted(set(temperatures) | {1.0})
-fig = viz.plot_temperature_sweep({k: (A_toy, B) for k, B in toy_cases.items()}, toy_temps,
+fig = viz.plot_temperature_sweep(cycle_sweep({k: (A_toy, B) for k, B in toy_cases.items()}, toy_temps), toy_temps,
                                  title="Toy: gate statistics vs the eq. 4 temperature τ")
 fig.savefig(OUT / "toy_temperature.png", dpi=90, bbox_inches="tight")
 plt.show()
 
 # %% [markdown]
-# The consistent pair keeps its gate open for every $\tau$ up to about the squared frame spacing
-# (1–4 here) and loses it beyond; no temperature opens the gate of the reversed, shuffled, sped-up
-# or LSTM-like pairs: their errors come from *where* the nearest frames are, which sharpening the
-# softmax does not change. A small $\tau$ only helps a pair whose hard nearest neighbours already
-# sit on the diagonal.
+# A consistent pair keeps its gate open for every $\tau$ up to about the squared frame spacing and
+# loses it beyond; no temperature can open the gate of a reversed, shuffled, sped-up or LSTM-like
+# pair: their errors come from *where* the nearest frames are, which sharpening the softmax does not
+# change. A small $\tau$ only helps a pair whose hard nearest neighbours already sit on the diagonal.
 
 # %% [markdown]
 # ## 2. A trained network
@@ -219,20 +211,19 @@ plt.show()
 
 # %%
 T, H, W = clip
-data_kwargs = A.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
-cfg = A.base_config(model="r3d_18", model_kwargs=dict(width=width, srtg=placement, srtg_kwargs={"gate": gate}),
-                    dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, epochs=epochs,
-                    batch_size=batch_size, lr=lr, seed=seed, device=device)  # AdamW, cosine; val/test: a quarter
-run_dir = OUT / "runs" / f"r3d_18-{placement}-{gate}-{ex.config_tag(cfg)}" / f"seed_{seed}"
+train_kwargs = data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
+cfg = base_config(model="r3d_18", model_kwargs=srtg_model_kwargs(placement, width=width, gate=gate),
+                  dataset=dataset, dataset_kwargs=train_kwargs, train_samples=train_samples, epochs=epochs,
+                  batch_size=batch_size, lr=lr, seed=seed, device=device)  # AdamW, cosine; val/test: a quarter
+run_dir = run_dir_of(OUT / "runs", f"r3d_18-{placement}-{gate}-{config_tag(cfg)}", seed)
 t0 = time.time()
 reused = is_finished(run_dir)
 result = fit(cfg, run_dir, progress=False)
 train_wall = time.time() - t0
 model = load_model(run_dir, device=DEV)
 gate_names = [name for name, _ in srt_gates(model)]
-GATES = dict(srt_gates(model))
 layer_gate = f"{layer}.srtg"
-if layer_gate not in GATES:
+if layer_gate not in gate_names:
     raise ValueError(f"parameter layer={layer!r} is invalid: this model's gates are "
                      f"{[n.removesuffix('.srtg') for n in gate_names]}")
 print(f"r3d-18 + SRTG {placement}/{gate}: test top-1 {100 * result['top1']:.1f}% "
@@ -249,64 +240,24 @@ print(f"r3d-18 + SRTG {placement}/{gate}: test top-1 {100 * result['top1']:.1f}%
 # between them, and how many distinct frames of $a^*$ the $T$ frames of $\mathrm{pool}(a)$ land on.
 
 # %%
-test_set = A.split_dataset(cfg, "test", num_samples=test_samples)  # the run's test clips (real videos: one view each)
+test_set = split_dataset(cfg, "test", num_samples=test_samples)  # the run's test clips (real videos: one view each)
 X_test = torch.stack([test_set[i][0] for i in range(len(test_set))])  # (N, 3, T, H, W)
 Y_test = torch.tensor([int(test_set[i][1]) for i in range(len(test_set))])  # (N,)
 CLASSES = test_set.classes
 
-
-@torch.no_grad()
-def run_and_record(x, *, batch=64):
-    """Logits (N, K) of `model` on clips `x` (N, 3, T, H, W) and, per gate, its records concatenated."""
-    logits, recs = [], {n: [] for n in gate_names}
-    for i in range(0, len(x), batch):
-        logits.append(model(x[i:i + batch].to(DEV)).float().cpu())
-        for n, g in GATES.items():
-            recs[n].append(g.last)
-    out = {}
-    for n, rs in recs.items():
-        pooled = torch.cat([r.pooled for r in rs]).cpu()  # (N, T_l, C_l)
-        a_star = torch.cat([r.a_star for r in rs]).cpu()
-        out[n] = dict(open=torch.cat([r.open for r in rs]).cpu(), score=torch.cat([r.score for r in rs]).cpu(),
-                      pooled=pooled, a_star=a_star, cc=cycle_consistency(pooled, a_star, temperature=GATES[n].temperature))
-    return torch.cat(logits), out
-
-
-def spread(z):
-    """Mean squared distance of a frame to its sequence's temporal mean; z (N, T, C) -> float."""
-    return (z - z.mean(1, keepdim=True)).pow(2).sum(-1).mean().item()
-
-
-def layer_table(recs, stats):
-    rows = []
-    for n in gate_names:
-        r, cc = recs[n], recs[n]["cc"]
-        rows.append(dict(
-            gate=n.removesuffix(".srtg"), frames=r["pooled"].shape[1], channels=r["pooled"].shape[2],
-            open=stats[n]["open"], score=stats[n]["score"], soft_score=cc.soft_score.mean().item(),
-            consistent_frames=stats[n]["consistent_frames"],
-            spread_pooled=spread(r["pooled"]), spread_a_star=spread(r["a_star"]),
-            dist_pooled_a_star=squared_distances(r["pooled"], r["a_star"]).mean().item(),
-            landing_frames=float(np.mean([len(set(i.tolist())) for i in cc.index_ab])),
-        ))
-    return rows
-
-
-logits, recs = run_and_record(X_test)
+logits, recs = record_gates(model, X_test, device=DEV)  # per gate: open, score, pooled, a_star, cc
 stats = gate_stats(model, [(X_test[i:i + 64], Y_test[i:i + 64]) for i in range(0, len(X_test), 64)])
 for n in gate_names:  # our records and gate_stats saw the same decisions
     assert abs(stats[n]["open"] - recs[n]["open"].float().mean().item()) < 1e-6
     assert abs(stats[n]["consistent_frames"] - recs[n]["cc"].consistent_frames.float().mean().item()) < 1e-5
-table = layer_table(recs, stats)
+table = gate_table(recs, stats)
 top1 = (logits.argmax(1) == Y_test).float().mean().item()
-
-lines = ["| gate | T | C | open (%) | fused weight | soft score | consistent frames (%) | spread pool(a) | "
-         "spread a* | ‖pool(a) − a*‖² | landing frames / T |", "|" + "---|" * 11]
-for r in table:
-    lines.append(f"| {r['gate']} | {r['frames']} | {r['channels']} | {100 * r['open']:.1f} | {r['score']:.3f} | "
-                 f"{r['soft_score']:.3f} | {100 * r['consistent_frames']:.1f} | {r['spread_pooled']:.3g} | "
-                 f"{r['spread_a_star']:.3g} | {r['dist_pooled_a_star']:.3g} | {r['landing_frames']:.1f} / {r['frames']} |")
-display(Markdown(f"Test clips: {len(X_test)}, top-1 {100 * top1:.1f}%.\n\n" + "\n".join(lines)))
+display(Markdown(f"Test clips: {len(X_test)}, top-1 {100 * top1:.1f}%.\n\n" + markdown_table(
+    ["gate", "T", "C", "open (%)", "fused weight", "soft score", "consistent frames (%)", "spread pool(a)", "spread a*",
+     "‖pool(a) − a*‖²", "landing frames / T"],
+    [[r["gate"], r["frames"], r["channels"], f"{100 * r['open']:.1f}", f"{r['score']:.3f}", f"{r['soft_score']:.3f}",
+      f"{100 * r['consistent_frames']:.1f}", f"{r['spread_pooled']:.3g}", f"{r['spread_a_star']:.3g}",
+      f"{r['dist_pooled_a_star']:.3g}", f"{r['landing_frames']:.1f} / {r['frames']}"] for r in table])))
 
 # %%
 fig = viz.plot_gate_stats(stats, keys=("open", "score", "consistent_frames"),
@@ -314,18 +265,7 @@ fig = viz.plot_gate_stats(stats, keys=("open", "score", "consistent_frames"),
                                 f"{len(X_test)} test clips")
 fig.savefig(OUT / "gate_stats.png", dpi=110, bbox_inches="tight")
 plt.show()
-
-n_open_layers = sum(r["open"] > 0 for r in table)
-worst = min(table, key=lambda r: r["spread_a_star"] / max(r["spread_pooled"], 1e-12))
-display(Markdown(
-    f"**In this run** the hard gate opened for at least one test clip in {n_open_layers} of {len(table)} layers "
-    f"(mean open rate {100 * np.mean([r['open'] for r in table]):.1f}%). The LSTM output moves much less than "
-    f"its input: its temporal spread is {worst['spread_a_star'] / max(worst['spread_pooled'], 1e-12):.2f}× that of "
-    f"pool(a) in {worst['gate']} (median over layers "
-    f"{np.median([r['spread_a_star'] / max(r['spread_pooled'], 1e-12) for r in table]):.2f}×), and the two sequences "
-    f"are further apart than either moves. The T frames of pool(a) land on "
-    f"{np.mean([r['landing_frames'] for r in table if r['frames'] > 2]):.1f} distinct frames of a* on average "
-    f"(layers with T > 2)."))
+display(Markdown(gate_table_sentence(table)))
 
 # %% [markdown]
 # ### Pooled features and LSTM outputs as trajectories
@@ -342,7 +282,7 @@ nrow = math.ceil(len(gate_names) / ncol)
 fig, axes = plt.subplots(nrow, ncol, figsize=(4.0 * ncol, 3.8 * nrow), squeeze=False)
 for ax, n in zip(axes.flat, gate_names):
     r = recs[n]
-    viz.plot_cycle_trajectories(r["pooled"][example], r["a_star"][example], r["cc"], sample=example, ax=ax,
+    viz.plot_cycle_trajectories(cycle_view(r["pooled"][example], r["a_star"][example], r["cc"], sample=example), ax=ax,
                                 labels=("pool(a)", "a*"), legend=n == gate_names[0],
                                 title=f"{n.removesuffix('.srtg')} (T = {r['pooled'].shape[1]}): "
                                       f"{int(r['cc'].consistent_frames[example].sum())}/{r['pooled'].shape[1]} back")
@@ -355,11 +295,10 @@ fig.savefig(OUT / "trajectories.png", dpi=90, bbox_inches="tight")
 plt.show()
 
 # %% [markdown]
-# The picture is the toy's last row, only more extreme: $\mathrm{pool}(a)$ wanders, $a^*$ is a tight,
-# slowly drifting cluster off to one side (the LSTM's output is bounded by $\tanh$ and integrates
-# over time), so the soft matches of all frames fall into the same corner of the cluster. A frame
-# cycles back only now and then, mostly in the last stages, where there are two or four frames to
-# choose from.
+# Compare with the toy's last row: when $a^*$ is a tight, slowly drifting cluster off to one side of
+# $\mathrm{pool}(a)$ (the LSTM's output is bounded by $\tanh$ and integrates over time), the soft
+# matches of all frames fall into the same corner of the cluster, and a frame cycles back only by
+# chance, most easily in the last stages, where there are two or four frames to choose from.
 
 # %% [markdown]
 # ### The weight matrices of one layer
@@ -370,20 +309,18 @@ plt.show()
 
 # %%
 r = recs[layer_gate]
-fig = viz.plot_cycle_panel(r["pooled"][example], r["a_star"][example], cc=r["cc"], sample=example,
+fig = viz.plot_cycle_panel(cycle_view(r["pooled"][example], r["a_star"][example], r["cc"], sample=example),
                            labels=("pool(a)", "a*"), title=f"{layer}, test clip {example}", vmax=None)
 fig.tight_layout()
 fig.savefig(OUT / "layer_cycle.png", dpi=100, bbox_inches="tight")
 plt.show()
-w_ab = r["cc"].weights_ab  # (N, T, T)
-row_max = w_ab.amax(-1).mean().item()
-row_tv = 0.5 * (w_ab - w_ab.mean(1, keepdim=True)).abs().sum(-1).mean().item()  # distance of a row to the mean row
+flat = soft_match_flatness(r["cc"])  # row_max, row_tv, landing_frames
 display(Markdown(
-    f"Over all test clips, in {layer}: the largest weight of a row averages {row_max:.2f} (flat: 1/T = "
-    f"{1 / r['pooled'].shape[1]:.2f}); a row differs from the clip's average row by a total variation of only "
-    f"{row_tv:.3f} (0: every frame of pool(a) has the same softmax over a*, hence the same soft match), so the "
-    f"frames of pool(a) land on {np.mean([len(set(i.tolist())) for i in r['cc'].index_ab]):.1f} distinct a* "
-    "frames per clip on average: one column of crosses."))
+    f"Over all test clips, in {layer}: the largest weight of a row averages {flat['row_max']:.2f} (flat: 1/T = "
+    f"{1 / r['pooled'].shape[1]:.2f}); a row differs from the clip's average row by a total variation of "
+    f"{flat['row_tv']:.3f} (0: every frame of pool(a) has the same softmax over a*, hence the same soft match), and "
+    f"the frames of pool(a) land on {flat['landing_frames']:.1f} distinct a* frames per clip on average (1: one "
+    "column of crosses)."))
 
 # %% [markdown]
 # ### Would another temperature open the gate?
@@ -394,11 +331,11 @@ display(Markdown(
 # follows the same path.
 
 # %%
-fig = viz.plot_temperature_sweep({n.removesuffix(".srtg"): (recs[n]["pooled"], recs[n]["a_star"]) for n in gate_names},
-                                 temperatures, title="Trained network: gate statistics vs τ (test clips)")
+sweep = cycle_sweep({n: (recs[n]["pooled"], recs[n]["a_star"]) for n in gate_names}, temperatures)
+fig = viz.plot_temperature_sweep({n.removesuffix(".srtg"): v for n, v in sweep.items()}, temperatures,
+                                 title="Trained network: gate statistics vs τ (test clips)")
 fig.savefig(OUT / "network_temperature.png", dpi=90, bbox_inches="tight")
 plt.show()
-sweep = viz.cycle_sweep({n: (recs[n]["pooled"], recs[n]["a_star"]) for n in gate_names}, temperatures)
 best_open = max((v["open"].max(), n) for n, v in sweep.items())
 display(Markdown(f"Best open rate over all layers and τ ∈ {temperatures}: {100 * best_open[0]:.1f}% "
                  f"({best_open[1].removesuffix('.srtg')})."))
@@ -414,48 +351,16 @@ display(Markdown(f"Best open rate over all layers and τ ∈ {temperatures}: {10
 # the two sequences was perturbed against the other.
 
 # %%
-perturbed = {}
-for name in tf.PERTURBATIONS:
-    xp = tf.perturb(X_test, name, seed=seed)  # (N, 3, T, H, W)
-    lg, rc = run_and_record(xp)
-    st = {n: dict(open=rc[n]["open"].float().mean().item(), score=rc[n]["score"].float().mean().item(),
-                  consistent_frames=rc[n]["cc"].consistent_frames.float().mean().item()) for n in gate_names}
-    perturbed[name] = dict(top1=(lg.argmax(1) == Y_test).float().mean().item(), stats=st, recs=rc)
-
-lines = ["| perturbation | top-1 (%) | " + " | ".join(n.removesuffix(".srtg") for n in gate_names) + " |",
-         "|---|---|" + "---|" * len(gate_names)]
-for name, p in perturbed.items():
-    cells = [f"{100 * p['stats'][n]['open']:.0f} / {100 * p['stats'][n]['consistent_frames']:.0f}" for n in gate_names]
-    lines.append(f"| {name} | {100 * p['top1']:.1f} | " + " | ".join(cells) + " |")
-display(Markdown("Per layer: hard gate open (%) / cycle-consistent frames (%).\n\n" + "\n".join(lines)))
-
-fig, axes = plt.subplots(1, 2, figsize=(13, 3.6), sharey=True)
-xs = np.arange(len(gate_names))
-wbar = 0.8 / len(perturbed)
-for k, (name, p) in enumerate(perturbed.items()):
-    for ax, key in zip(axes, ("open", "consistent_frames")):
-        ax.bar(xs + (k - (len(perturbed) - 1) / 2) * wbar, [100 * p["stats"][n][key] for n in gate_names],
-               width=wbar * 0.95, color=f"C{k}", label=f"{name} (top-1 {100 * p['top1']:.0f}%)")
-for ax, what in zip(axes, ("hard gate open (%)", "cycle-consistent frames (%)")):
-    ax.set_xticks(xs, [n.removesuffix(".srtg") for n in gate_names], rotation=30, ha="right", fontsize=8)
-    ax.set_title(what, fontsize=10)
-    ax.grid(alpha=0.3, axis="y")
-axes[0].set_ylim(0, 105)
-axes[1].legend(fontsize=7, loc="upper left")
-fig.tight_layout()
+perturbed = perturbed_gate_records(model, X_test, Y_test, seed=seed, device=DEV)  # {perturbation: top1, stats, recs}
+display(Markdown("Per layer: hard gate open (%) / cycle-consistent frames (%).\n\n" + markdown_table(
+    ["perturbation", "top-1 (%)", *(n.removesuffix(".srtg") for n in gate_names)],
+    [[name, f"{100 * p['top1']:.1f}", *(f"{100 * p['stats'][n]['open']:.0f} / "
+                                         f"{100 * p['stats'][n]['consistent_frames']:.0f}" for n in gate_names)]
+     for name, p in perturbed.items()])))
+fig = plot_perturbation_gates(perturbed)
 fig.savefig(OUT / "perturbations.png", dpi=100, bbox_inches="tight")
 plt.show()
-
-ref = perturbed["none"]
-changes = []
-for name, p in perturbed.items():
-    if name == "none":
-        continue
-    d_open = max(abs(p["stats"][n]["open"] - ref["stats"][n]["open"]) for n in gate_names)
-    d_cf = max(abs(p["stats"][n]["consistent_frames"] - ref["stats"][n]["consistent_frames"]) for n in gate_names)
-    changes.append(f"{name}: top-1 {100 * ref['top1']:.0f}% → {100 * p['top1']:.0f}%, open rate within "
-                   f"{100 * d_open:.0f} pt and consistent frames within {100 * d_cf:.0f} pt of the original")
-display(Markdown("**In this run**, largest change over the layers: " + "; ".join(changes) + "."))
+display(Markdown(perturbation_sentence(perturbed)))
 
 # %% [markdown]
 # And the chosen layer for the example clip under each perturbation:
@@ -465,7 +370,7 @@ fig, axes = plt.subplots(len(perturbed), 4, figsize=(15.5, 3.5 * len(perturbed))
                          gridspec_kw=dict(width_ratios=[1.1, 1, 1, 1.5]))
 for row, (name, p) in zip(axes, perturbed.items()):
     rr = p["recs"][layer_gate]
-    viz.plot_cycle_panel(rr["pooled"][example], rr["a_star"][example], cc=rr["cc"], sample=example, axes=row,
+    viz.plot_cycle_panel(cycle_view(rr["pooled"][example], rr["a_star"][example], rr["cc"], sample=example), axes=row,
                          labels=("pool(a)", "a*"), title=f"{layer}, clip {example}: {name}", vmax=None)
 fig.tight_layout()
 fig.savefig(OUT / "perturbation_panels.png", dpi=80, bbox_inches="tight")
@@ -478,25 +383,17 @@ plt.show()
 # `results.json` adds the run's accuracies, the toy's decisions and the configuration.
 
 # %%
-records = []
-for name, p in perturbed.items():
-    rows = table if name == "none" else layer_table(p["recs"], p["stats"])
-    for row in rows:
-        records.append(dict(perturbation=name, top1=p["top1"], **row))
-fields = list(records[0])
-with open(OUT / "results.csv", "w") as f:
-    f.write(",".join(fields) + "\n")
-    for rec in records:
-        f.write(",".join(f"{rec[k]:.6g}" if isinstance(rec[k], float) else str(rec[k]) for k in fields) + "\n")
-summary = dict(
+records = [dict(perturbation=name, top1=p["top1"], **row) for name, p in perturbed.items()
+           for row in (table if name == "none" else gate_table(p["recs"], p["stats"]))]
+write_csv(OUT / "results.csv", records)
+write_json(OUT / "results.json", dict(
     model="r3d_18", placement=placement, gate=gate, width=width, epochs=epochs, train_samples=train_samples,
     clip=clip, seed=seed, dataset=dataset, difficulty=difficulty, run_dir=str(run_dir),
     test_top1=result["top1"], test_top1_recomputed=top1, val_top1=result["val"]["top1"],
     top1_by_perturbation={k: p["top1"] for k, p in perturbed.items()},
     gates=records, toy=toy_rows, temperature_sweep={n: {k: v.tolist() for k, v in d.items()} for n, d in sweep.items()},
     temperatures=temperatures, train_wall_s=train_wall, run_train_s=result["wall_s"], reused_run=reused, smoke=smoke,
-)
-(OUT / "results.json").write_text(json.dumps(summary, indent=1))
+))
 print(f"wrote {OUT / 'results.csv'}, {OUT / 'results.json'} and "
       f"{', '.join(sorted(p.name for p in OUT.glob('*.png')))}")
 
@@ -508,63 +405,29 @@ print(f"wrote {OUT / 'results.csv'}, {OUT / 'results.json'} and "
 # and their cycle consistency is recomputed at the chosen $\tau$ (the network itself still runs
 # at its own temperature, so only this gate's decision changes with the slider). The figure below
 # the controls appears once a control is moved; the one after that cell is the default selection
-# (in a static rendering such as the book, the controls do nothing).
+# (in a static rendering such as the book, the controls do nothing; `actionrec.viz.make_explorer`
+# explains why the explorer draws nothing when it is created).
 
 # %%
 import ipywidgets as widgets
 
-
-@torch.no_grad()
-def explore(clip_index=example, gate_name=layer_gate, perturbation="none", temperature=1.0):
-    """Draw the perturbed clip, then the chosen gate's trajectories, weight matrices and frame checks."""
-    x = tf.perturb(X_test[clip_index][None], perturbation, seed=seed)  # (1, 3, T, H, W)
-    pred = int(model(x.to(DEV)).argmax(1))
-    rec = GATES[gate_name].last
-    cc = cycle_consistency(rec.pooled, rec.a_star, temperature=temperature)
-    fig = plt.figure(figsize=(15.5, 5.2))
-    grid = fig.add_gridspec(2, 4, height_ratios=[0.55, 1.6], width_ratios=[1.1, 1, 1, 1.5])
-    viz.show_clip(x[0].cpu(), ax=fig.add_subplot(grid[0, :]),
-                  title=f"clip {clip_index} ({CLASSES[int(Y_test[clip_index])]}), {perturbation}: predicted "
-                        f"{CLASSES[pred]}; the network's own gate at τ = {GATES[gate_name].temperature:g}: "
-                        f"{'OPEN' if bool(rec.open[0]) else 'closed'}")
-    viz.plot_cycle_panel(rec.pooled[0], rec.a_star[0], cc=cc, labels=("pool(a)", "a*"), vmax=None,
-                         axes=[fig.add_subplot(grid[1, k]) for k in range(4)],
-                         title=f"{gate_name.removesuffix('.srtg')} at τ = {temperature:g}")
-    fig.tight_layout()
-    plt.show()
-    return fig
-
-
 controls = dict(
     clip_index=widgets.IntSlider(value=example, min=0, max=len(X_test) - 1, description="clip"),
     gate_name=widgets.Dropdown(options=gate_names, value=layer_gate, description="layer"),
-    perturbation=widgets.Dropdown(options=list(tf.PERTURBATIONS), value="none", description="perturbation"),
+    perturbation=widgets.Dropdown(options=list(PERTURBATIONS), value="none", description="perturbation"),
     temperature=widgets.FloatLogSlider(value=1.0, base=10, min=-3, max=2, step=0.25, description="τ"),
 )
-ui = widgets.VBox([widgets.HBox([controls["clip_index"], controls["gate_name"]]),
-                   widgets.HBox([controls["perturbation"], controls["temperature"]])])
-# interactive_output calls the function once right away, inside its Output widget. Executed headless
-# (papermill / nbclient), output written into an Output widget makes the client send widget-state
-# messages back to the kernel mid-cell, which intermittently deadlocks (jupyter/nbclient#312); so
-# that first call draws nothing, and the default selection is drawn outside the widget below.
-drawing = {"live": False}
-
-
-def on_change(**selection):
-    if drawing["live"]:
-        explore(**selection)
-
-
-explorer_output = widgets.interactive_output(on_change, controls)
-drawing["live"] = True
-display(ui, explorer_output)
+view_kwargs = dict(seed=seed, classes=CLASSES, device=DEV)  # the shuffle's seed; class names in the titles
+draw = lambda **sel: plot_gate_explorer(gate_explorer_view(model, X_test, Y_test, **sel, **view_kwargs))  # noqa: E731
+display(viz.make_explorer(draw, controls, rows=[["clip_index", "gate_name"], ["perturbation", "temperature"]]))
 
 # %% [markdown]
 # The default selection, drawn statically (this is what the book shows):
 
 # %%
-fig = explore(example, layer_gate, "none", 1.0)
+fig = draw(clip_index=example, gate_name=layer_gate, perturbation="none", temperature=1.0)
 fig.savefig(OUT / "explorer_default.png", dpi=80, bbox_inches="tight")
+plt.show()
 print(f"notebook wall time: {time.time() - t_start:.0f} s")
 
 # %% [markdown]
@@ -574,21 +437,21 @@ print(f"notebook wall time: {time.time() - t_start:.0f} s")
 #   the same path at the same time, and close it for time reversal, shuffling, a speed change or a
 #   single misplaced frame, which is what the paper's Fig. 4–5 describe (and what the official code,
 #   whose gate never opens, could not show).
-# * **In a trained network the gate (almost) never opens.** The numbers above: apart from the last
-#   stage, where $T = 2$ and a cycle of two frames succeeds by chance now and then, pool(a) and a* are
-#   not cycle-consistent for any test clip. The reason is the toy's last row: the LSTM output is a
-#   slowly moving, bounded summary, far from the pooled features and with a much smaller temporal
-#   spread, so the frames of pool(a) all land on the same one to three frames of a*. No temperature
-#   fixes that, because even the hard nearest neighbour ($\tau \to 0$) lands off the diagonal.
-# * **The gate does not detect perturbed clips.** Reversal, shuffling and speed changes cost the
-#   classifier a lot of accuracy, yet leave the per-layer gate statistics nearly unchanged: the gate
-#   compares a clip's features with the LSTM's reading of *the same* features, not the clip with a
-#   reference, so it is no test of temporal order.
+# * **Whether the gate opens in a trained network** is what the tables of section 2 measure. Where
+#   pool(a) and a* are not cycle-consistent, the reason is the toy's last row: an LSTM output that is
+#   a slowly moving, bounded summary, far from the pooled features and with a much smaller temporal
+#   spread, makes the frames of pool(a) all land on the same few frames of a*. No temperature fixes
+#   that, because even the hard nearest neighbour ($\tau \to 0$) lands off the diagonal. In the last
+#   stage, where $T = 2$, a cycle of two frames can succeed by chance.
+# * **What the gate compares.** It compares a clip's features with the LSTM's reading of *the same*
+#   features, not the clip with a reference, so it is no test of temporal order: reversal, shuffling
+#   and speed changes can cost the classifier a lot of accuracy and still leave the per-layer gate
+#   statistics almost unchanged (the perturbation table shows how much they moved here).
 # * With the paper's hard gate a closed gate passes no gradient to its LSTM, so an SRTG network with
 #   hard gates trains like the network without SRTG (the `ablation_srtg_placement` chapter compares
 #   them over several seeds). The soft gate lets the block use the LSTM in proportion to the soft
-#   score, which is ≈ 1/T in every layer but the last stage (almost no fusion) and about 0.75 there,
-#   where $T = 2$.
+#   score, which is ≈ 1/T when the softmaxes are flat (the "soft score" column above).
 #
+# Findings of the default run are recorded in `benchmarks/README.md`, section *srtg_cycle_consistency*.
 # To look further: `-p gate hard` (the LSTMs stay untrained), `-p placement mid`, `-p difficulty medium`,
 # or `-p epochs 20` to see whether longer training brings a* closer to pool(a).

@@ -1,9 +1,9 @@
-"""Tests of the command line (actionrec.cli: ``python -m actionrec.train``) and of multi-view
-testing (actionrec.evaluate): flags generated from every TrainConfig field, --config JSON/TOML with
-flag overrides, exit codes and one-line errors naming the flag, an in-process end-to-end run on tiny
+"""Tests of the command line (actionrec.cli: ``python -m actionrec.train`` and ``python -m
+actionrec.evaluate``): flags generated from every TrainConfig field, --config JSON/TOML with flag
+overrides, exit codes and one-line errors naming the flag, an in-process end-to-end run on tiny
 SynthActions (c3d_small width 0.125, 8 frames of 16x16: each fit < 1 s), --resume (finished: no
-retraining; interrupted: continues to the same weights), evaluate's numbers equal fit's test numbers
-for one view, per-video averaging of softmax scores checked by hand, and ``python -m`` entry points."""
+retraining; interrupted: continues to the same weights), evaluate_main's numbers equal fit's test
+numbers for one view, and the ``python -m`` entry points (--help lists the model and dataset names)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,15 @@ import typing
 
 import pytest
 import torch
-from torch import nn
 from torch.utils.data import Dataset
 
-import actionrec.data as data
-import actionrec.train as train
-from actionrec.cli import build_train_parser, field_flags, load_config_file, parse_kv, resolve_train_config, train_main
-from actionrec.data.synthetic import SynthActions
-from actionrec.evaluate import eval_file_name, evaluate_views
-from actionrec.evaluate import main as evaluate_main
-from actionrec.train import TrainConfig
+from actionrec.cli import (build_train_parser, evaluate_main, field_flags, parse_kv, resolve_train_config,
+                           train_main)
+from actionrec.data import DATASETS, build_dataset
+from actionrec.models import MODELS
+from actionrec.train import TrainConfig, fit
+from actionrec.train.config import load_config_file
+from actionrec.train.evaluate import eval_file_name
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -59,7 +58,7 @@ def as_argv(name: str, value) -> list[str]:
 
 
 def test_every_field_has_a_flag_that_round_trips():
-    """Every TrainConfig field (whatever fields train.py has now) gets a flag, and feeding each
+    """Every TrainConfig field (whatever fields train/config.py has now) gets a flag, and feeding each
     field's default back through its flag reproduces the default config."""
     fields = [f.name for f in dataclasses.fields(TrainConfig)]
     options = {s for a in build_train_parser()._actions for s in a.option_strings}
@@ -227,7 +226,7 @@ def test_resume_interrupted_run_continues_to_the_same_weights(tmp_path):
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert train_main(TINY + ["--epochs", "2", "--run-dir", str(straight)]) == 0
     cfg = resolve(TINY + ["--epochs", "2"])
-    assert not train.fit(cfg, split, progress=False, stop_after_epoch=1)["finished"]  # "interrupted" after epoch 1
+    assert not fit(cfg, split, progress=False, stop_after_epoch=1)["finished"]  # "interrupted" after epoch 1
     assert train_main(["--resume", str(split), "--no-progress"]) == 0
     a = torch.load(straight / "checkpoint.pt", weights_only=True)["model"]
     b = torch.load(split / "checkpoint.pt", weights_only=True)["model"]
@@ -283,7 +282,7 @@ class ViewsOfSynth(Dataset):
     clip, with ``video_index`` / ``views_per_video`` like VideoDataset in test mode."""
 
     def __init__(self, split, *, clips=1, crops=1, **kwargs):
-        self.base = SynthActions(split, **kwargs)
+        self.base = build_dataset("synthactions", split, **kwargs)
         self.views_per_video = clips * crops if split == "test" else 1
         self.num_classes, self.classes = self.base.num_classes, self.base.classes
 
@@ -300,7 +299,7 @@ class ViewsOfSynth(Dataset):
 def test_evaluate_main_multi_view_dataset(tmp_path, monkeypatch, capsys):
     """A dataset taking clips/crops gets them; eval_<clips>x<crops>.json; identical views average
     to the one-view result."""
-    monkeypatch.setitem(data.DATASETS, "synthviews", ViewsOfSynth)
+    monkeypatch.setitem(DATASETS, "synthviews", ViewsOfSynth)
     run_dir = tmp_path / "r"
     argv = TINY + ["--dataset", "synthviews", "--epochs", "1", "--run-dir", str(run_dir)]
     assert train_main(argv) == 0
@@ -310,114 +309,6 @@ def test_evaluate_main_multi_view_dataset(tmp_path, monkeypatch, capsys):
     assert (ev["clips"], ev["crops"], ev["views_per_video"], ev["videos"], ev["views"]) == (2, 3, 6, 32, 192)
     assert (ev["top1"], ev["top5"], ev["confusion"]) == (test["top1"], test["top5"], test["confusion"])
     capsys.readouterr()
-
-
-# ------------------------------------------------------------------------------------ evaluate_views
-
-
-class LogitItems(Dataset):
-    """Each item's 'clip' is the logit vector that the identity model returns; no video_index."""
-
-    def __init__(self, logits, labels):
-        self.x, self.y = torch.tensor(logits, dtype=torch.float32), labels
-        self.num_classes = self.x.shape[1]
-
-    def __len__(self):
-        return len(self.y)
-
-    def __getitem__(self, i):
-        return self.x[i], self.y[i]
-
-
-class LogitViews(LogitItems):
-    """LogitItems whose items are views: item i belongs to video ``videos[i]``."""
-
-    def __init__(self, logits, labels, videos):
-        super().__init__(logits, labels)
-        self.v = videos
-
-    def video_index(self, i):
-        return self.v[i]
-
-
-def test_evaluate_views_averages_softmax_over_each_videos_views():
-    """Hand-computed: 3 videos x 2 views, 6 classes, views of a video not adjacent, batches cross videos.
-
-    video 0 (label 0): p = [.90 .05 .05 0 0 0] and [.001 .5 .499 0 0 0] -> mean [.4505 .275 .2745 ...]
-      -> predicts 0 (right), though averaging logits (geometric mean) would predict 1; view top-1: 1 of 2.
-    video 1 (label 1): p = [.59 .40 .01 ...] and [.01 .44 .55 ...] -> mean [.30 .42 .28] -> predicts 1,
-      the argmax of neither view (voting could not); view top-1: 0 of 2.
-    video 2 (label 5): p = [.5 .2 .1 .1 .1 0] twice -> predicts 0 and class 5 ranks last: top-5 miss.
-    """
-    eps = 1e-9  # "zero" probabilities (log needs > 0)
-    probs = {  # item index: (video, label, probabilities)
-        0: (0, 0, [.90, .05, .05, eps, eps, eps]), 3: (0, 0, [.001, .5, .499, eps, eps, eps]),
-        1: (1, 1, [.59, .40, .01, eps, eps, eps]), 4: (1, 1, [.01, .44, .55, eps, eps, eps]),
-        2: (2, 5, [.5, .2, .1, .1, .1, eps]), 5: (2, 5, [.5, .2, .1, .1, .1, eps]),
-    }
-    ds = LogitViews([[math.log(p) for p in probs[i][2]] for i in range(6)], [probs[i][1] for i in range(6)],
-                    [probs[i][0] for i in range(6)])
-    out = evaluate_views(nn.Identity(), ds, batch_size=4, device="cpu")
-    assert out["videos"] == 3 and out["views"] == 6 and out["views_per_video"] == 2
-    assert math.isclose(out["top1"], 2 / 3) and math.isclose(out["top5"], 2 / 3)
-    assert math.isclose(out["view_top1"], 1 / 6)
-    confusion = [[0] * 6 for _ in range(6)]
-    confusion[0][0] = confusion[1][1] = confusion[5][0] = 1
-    assert out["confusion"] == confusion
-    assert out["per_class"] == [1.0, 1.0, None, None, None, 0.0]
-    assert math.isclose(out["mean_class_acc"], 2 / 3)
-    nll = -(math.log(.4505) + math.log(.42) + math.log(.5 * eps + .5 * eps)) / 3
-    assert math.isclose(out["loss"], nll, rel_tol=1e-5)
-    assert out["label_conflicts"] == 0
-
-
-def test_evaluate_views_without_video_index_and_label_conflicts():
-    x = [[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]]
-    out = evaluate_views(nn.Identity(), LogitItems(x, [0, 0, 1]), batch_size=2, device="cpu")  # item = video
-    assert (out["videos"], out["top1"], out["view_top1"]) == (3, 1 / 3, 1 / 3)
-    mixed = evaluate_views(nn.Identity(), LogitViews(x, [0, 0, 1], [0, 0, 0]), batch_size=2, device="cpu")
-    assert mixed["videos"] == 1 and mixed["label_conflicts"] == 1 and mixed["top1"] == 1.0  # majority label 0
-
-
-def test_evaluate_views_bad_arguments():
-    ds = LogitViews([[1.0, 0.0]], [0], [0])
-    with pytest.raises(ValueError, match="batch_size"):
-        evaluate_views(nn.Identity(), ds, batch_size=0, device="cpu")
-    with pytest.raises(ValueError, match="num_workers"):
-        evaluate_views(nn.Identity(), ds, batch_size=1, device="cpu", num_workers=-1)
-    with pytest.raises(ValueError, match="labels"):
-        evaluate_views(nn.Identity(), LogitViews([[1.0, 0.0]], [2], [0]), batch_size=1, device="cpu")
-
-
-DIST_LOGITS = [[1.0, 0.0, 0.5], [0.0, 2.0, 0.1], [0.3, 0.2, 0.1], [0.0, 0.1, 3.0], [2.0, 1.0, 0.0],
-               [0.5, 0.5, 0.4], [0.1, 0.0, 0.9]]
-DIST_LABELS, DIST_VIDEOS = [0, 1, 0, 2, 1, 0, 2], [0, 1, 0, 2, 1, 0, 2]
-
-
-def _evaluate_views_rank(rank: int, world: int, store: str, out_dir: str) -> None:
-    """One process of the 2-process gloo test (module level so that spawn can pickle it)."""
-    torch.set_num_threads(1)
-    torch.distributed.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
-    try:
-        out = evaluate_views(nn.Identity(), LogitViews(DIST_LOGITS, DIST_LABELS, DIST_VIDEOS), batch_size=2,
-                             device="cpu")
-        with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
-            json.dump(out, f)
-    finally:
-        torch.distributed.destroy_process_group()
-
-
-def test_evaluate_views_sharded_over_two_processes_equals_one(tmp_path):
-    """Under a process group each rank scores every 2nd view (7 views: ranks get 4 and 3, views of a
-    video split across ranks) and the per-video sums are all-reduced: both ranks return exactly the
-    single-process result."""
-    one = evaluate_views(nn.Identity(), LogitViews(DIST_LOGITS, DIST_LABELS, DIST_VIDEOS), batch_size=2, device="cpu")
-    torch.multiprocessing.spawn(_evaluate_views_rank, args=(2, str(tmp_path / "store"), str(tmp_path)), nprocs=2)
-    for rank in (0, 1):
-        got = json.loads((tmp_path / f"rank{rank}.json").read_text())
-        assert got.keys() == one.keys()
-        for k in one:
-            assert got[k] == pytest.approx(one[k], rel=1e-12) if isinstance(one[k], float) else got[k] == one[k], k
 
 
 # ------------------------------------------------------------------------------------ python -m
@@ -430,3 +321,12 @@ def test_python_m_help(module):
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "--run-dir" in r.stdout and r.stderr == ""
+
+
+def test_help_lists_the_model_and_dataset_names(capsys):
+    with pytest.raises(SystemExit) as e:
+        train_main(["--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert all(name in out for name in MODELS) and all(name in out for name in DATASETS)
+    assert "a name in actionrec.models.MODELS: " + ", ".join(sorted(MODELS)) in out

@@ -12,7 +12,7 @@ import numpy as np
 import papermill as pm
 import pytest
 
-from actionrec.data.video_io import write_video
+from actionrec.data.videos.video_io import write_video
 
 ROOT = Path(__file__).resolve().parent.parent
 NB_DIR = ROOT / "notebooks"

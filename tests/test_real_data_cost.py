@@ -12,7 +12,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import real_data_cost as rdc  # noqa: E402
 
-from actionrec.complexity import count_macs, count_params  # noqa: E402
+from actionrec.analysis.complexity import count_macs, count_params  # noqa: E402
 from actionrec.models import build_model  # noqa: E402
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from actionrec import cli, evaluate
-from actionrec.data.video_io import write_video
+from actionrec import cli
+from actionrec.data.videos.video_io import write_video
 
 CLASSES = ["Jump", "Wave", "Clap"]
 
@@ -71,7 +71,7 @@ def test_train_cli_and_multi_view_evaluate_on_a_ucf101_tree(ucf_tree, tmp_path, 
     assert len(epochs) == 2 and all(e["bad_videos"] >= 1 for e in epochs)
 
     # multi-view test: 3 test videos per class, 2 clips x 3 crops each, scores averaged per video
-    assert evaluate.main(["--run-dir", str(run), "--clips", "2", "--crops", "3", "--device", "cpu"]) == 0
+    assert cli.evaluate_main(["--run-dir", str(run), "--clips", "2", "--crops", "3", "--device", "cpu"]) == 0
     out = json.loads((run / "eval_2x3.json").read_text())
     assert out["videos"] == 3 and out["views"] == 18 and out["views_per_video"] == 6
     assert sum(map(sum, out["confusion"])) == 3
@@ -97,7 +97,7 @@ def test_dataloader_workers_do_not_hang_on_a_decoder_left_in_the_parent(ucf_tree
     import torch
 
     from actionrec.data import build_dataset
-    from actionrec.data.video_io import _open
+    from actionrec.data.videos.video_io import _open
 
     root, _ = ucf_tree
     h264 = tmp_path / "h264.mp4"  # H.264 decoders start a slice-thread pool by default

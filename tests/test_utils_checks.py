@@ -25,7 +25,7 @@ def test_check_float_bounds_positive_and_finite():
             check_float("lr", bad)
     with pytest.raises(ValueError, match="> 0"):
         check_float("lr", 0.0, positive=True)
-    with pytest.raises(ValueError, match=r"in \[0.05, 4.0\]"):
+    with pytest.raises(ValueError, match=">= 0.05 and <= 4.0"):
         check_float("width", 5.0, min_value=0.05, max_value=4.0)
 
 

@@ -1,73 +1,53 @@
-"""Command line for training: ``python -m actionrec.train`` (→ :func:`train_main`).
+"""The command line: ``python -m actionrec.train`` (:func:`train_main`), ``python -m actionrec.evaluate``
+(:func:`evaluate_main`) and ``python -m actionrec.data.prepare`` (:func:`prepare_main`).
 
-Every :class:`~actionrec.train.TrainConfig` field is a flag, generated from the dataclass (one
-source of truth: a new field gets its flag, type and help text -- the field's trailing comment --
-with no change here)::
+Every :class:`~actionrec.train.TrainConfig` field is a train flag, generated from the dataclass (a new
+field gets its flag, type and help text -- its ``field(metadata={"help": ...})`` -- with no change here)::
 
-    field foo_bar: int            → --foo-bar 3
-    field foo: int | None         → --foo 3  |  --foo none
-    field flag: bool              → --flag / --no-flag
-    field amp: bool | str         → --amp auto|true|false
-    field model_kwargs: dict      → --model-kwargs '{"r": 4}'  and/or  --model-kw r=4 --model-kw recurrent=gru
-    field dataset_kwargs: dict    → --dataset-kwargs '{...}'   and/or  --data-kw size=112 ...
-    (KEY=VALUE values are parsed as JSON when they parse -- 4, 0.5, true, null, [8, 8] -- else kept as strings)
+    foo_bar: int → --foo-bar 3    foo: int | None → --foo none    flag: bool → --flag / --no-flag
+    amp: bool | str → --amp auto|true|false    model_kwargs: dict → --model-kwargs '{"r": 4}' --model-kw r=4
+    dataset_kwargs: dict → --dataset-kwargs '{...}' --data-kw size=112   (KEY=VALUE: JSON if it parses)
 
-How a config is resolved (later wins)::
-
-    TrainConfig defaults ─→ --config FILE (.json, or .toml via tomllib; a run's config.json works;
-                            TOML has no null: leave a field out to keep its default)
-      ─→ field flags (--x-kwargs JSON replaces the dict, then --x-kw KEY=VALUE set single keys)
-      ─→ conveniences --data-root DIR → dataset_kwargs["data_root"], --split {1,2,3} → dataset_kwargs["fold"]
-      ─→ TrainConfig(...) validates (a ValueError becomes a one-line "error: --flag: ..." and exit 1)
-
-``--resume RUN_DIR`` starts from ``RUN_DIR/config.json`` instead; flags may then only change the
-runtime fields (``train.RUNTIME_FIELDS``: device, num_workers, ...), anything else is an error
-listing the fields (the check is train's own config diff). Training itself is
-:func:`actionrec.train.fit`: a run dir holding a checkpoint of the same config resumes, a finished
-one returns its ``final.json`` without training. ``--init-from CKPT_OR_RUN_DIR`` is the
-``init_from`` field (fine-tuning; loading is train's). ``--print-config`` prints the resolved
-config as JSON (every field; usable as ``--config``) and exits.
-
-Exit codes: 0 done; 2 bad command line (argparse: unknown flag, value of the wrong type); 1 a value
-the config or the run rejects (one line ``error: ...`` on stderr, no traceback unless
-``--traceback``); 130 interrupted (the last checkpoint stays; ``--resume`` continues).
-
-Under ``torchrun`` every rank runs :func:`train_main`; only rank 0 prints (``fit`` itself decides
-who writes files).
+A config is resolved as TrainConfig defaults ─→ ``--config FILE`` (.json/.toml) ─→ field flags ─→
+``--data-root``/``--split`` (into ``dataset_kwargs``) ─→ ``TrainConfig(...)`` validates. ``--resume RUN_DIR``
+starts from ``RUN_DIR/config.json`` and lets flags change only ``RUNTIME_FIELDS``. Exit codes: 0 done;
+2 bad command line (argparse); 1 a value the config or the run rejects (one line ``error: ...``, no
+traceback unless ``--traceback``); 130 interrupted. Under ``torchrun`` only rank 0 prints.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
-import inspect
-import io
 import json
 import logging
 import os
 import re
 import sys
-import textwrap
-import tokenize
-import types
 import typing
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import torch.distributed as dist
+
+from .data import DATASETS
+from .models import MODELS
+from .train import (CHECKPOINT_FILE, CONFIG_FILE, FINAL_FILE, METRICS_FILE, RUNTIME_FIELDS, TrainConfig, config_diff,
+                    fit, is_finished)
+from .train.config import json_or_text, load_config_file, text_parser
+from .train.distributed import cleanup
+from .train.evaluate import DEFAULT_VIEWS, SINGLE_VIEW_DATASETS, evaluate_run
+
 __all__ = ["FieldFlag", "build_train_parser", "resolve_train_config", "load_config_file", "parse_kv", "field_flags",
-           "train_main"]
+           "train_main", "build_evaluate_parser", "evaluate_main"]
 
 # Command-line options that are not TrainConfig fields (a field of the same name would clash).
 _CLI_ONLY = ("config", "resume", "run_dir", "data_root", "split", "print_config", "progress", "verbose", "traceback")
 # The KEY=VALUE flag of each dict field; other dict fields get --<name>-kw (minus a trailing "_kwargs").
 _KV_FLAGS = {"dataset_kwargs": "--data-kw"}
-_TRUE, _FALSE, _NONE = ("true", "yes", "on", "1"), ("false", "no", "off", "0"), ("none", "null")
 
 
-# --------------------------------------------------------------------------------------------
-# Flags from the dataclass
-# --------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------- Flags from the dataclass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,87 +67,25 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _field_comments(cls) -> dict[str, str]:
-    """``{field: trailing comment}`` read from the class source (the dataclass's own documentation)."""
-    try:
-        src = textwrap.dedent(inspect.getsource(cls))
-    except (OSError, TypeError):  # no source (frozen app, interactive class): no help text
-        return {}
-    comments = {tok.start[0]: tok.string.lstrip("#").strip()
-                for tok in tokenize.generate_tokens(io.StringIO(src).readline) if tok.type == tokenize.COMMENT}
-    out = {}
-    for node in ast.parse(src).body[0].body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.end_lineno in comments:
-            out[node.target.id] = comments[node.end_lineno]
-    return out
-
-
-def _json_value(s: str) -> Any:
-    """``s`` parsed as JSON when it parses, else ``s`` itself (so ``gru`` needs no quotes)."""
-    try:
-        return json.loads(s)
-    except ValueError:
-        return s
-
-
 def _parser_for(tp: Any) -> tuple[Callable[[str], Any], str]:
-    """A ``str -> value`` parser and a metavar for a field annotation (``int | None``, ``bool | str``...)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is typing.Literal:
-        choices = list(args)
+    """An argparse ``type`` and a metavar for a field annotation (``int | None`` → ``INT|none``)."""
+    parse, names = text_parser(tp)
 
-        def parse_literal(s: str) -> Any:
-            for c in choices:
-                if s == str(c) or (isinstance(c, bool) and s.lower() in (_TRUE if c else _FALSE)):
-                    return c
-            raise argparse.ArgumentTypeError(f"invalid choice {s!r} (choose from {', '.join(map(str, choices))})")
+    def arg_type(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
 
-        return parse_literal, "{" + ",".join(map(str, choices)) + "}"
-    members = list(args) if origin in (typing.Union, types.UnionType) else [tp]
-    optional = type(None) in members
-    members = [m for m in members if m is not type(None)]
-    rank = {bool: 0, int: 1, float: 2, str: 9}  # try the strict parsers first, str (accepts all) last
-    members.sort(key=lambda m: rank.get(m, rank.get(typing.get_origin(m), 5)))
-
-    def one(m: Any, s: str) -> Any:
-        base = typing.get_origin(m) or m
-        if base is bool:
-            if s.lower() in _TRUE + _FALSE:
-                return s.lower() in _TRUE
-            raise ValueError
-        if base in (int, float, str):
-            return base(s)
-        if base in (dict, list, tuple):
-            v = json.loads(s)
-            if not isinstance(v, dict if base is dict else list):
-                raise ValueError
-            return tuple(v) if base is tuple else v
-        return _json_value(s)  # anything else: JSON if it parses
-
-    names = [getattr(typing.get_origin(m) or m, "__name__", str(m)) for m in members] + (["none"] if optional else [])
-    expected = " or ".join("true/false" if n == "bool" else "JSON " + n if n in ("dict", "list", "tuple") else n
-                           for n in names)
-
-    def parse(s: str) -> Any:
-        if optional and s.lower() in _NONE:
-            return None
-        for m in members:
-            try:
-                return one(m, s)
-            except ValueError:
-                continue
-        raise argparse.ArgumentTypeError(f"invalid value {s!r}: expected {expected}")
-
-    return parse, "|".join(n.upper() if n not in ("none", "bool") else ("true|false" if n == "bool" else n)
-                           for n in names)
+    return arg_type, "|".join("true|false" if n == "bool" else n if n == "none" else n.upper() for n in names)
 
 
 def field_flags(cls: type | None = None) -> list[FieldFlag]:
-    """One :class:`FieldFlag` per field of ``cls`` (default: ``actionrec.train.TrainConfig``)."""
-    if cls is None:
-        from actionrec.train import TrainConfig as cls  # the package module, also under ``python -m actionrec.train``
+    """One :class:`FieldFlag` per field of ``cls`` (default: :class:`~actionrec.train.TrainConfig`); the
+    help text is the field's ``metadata["help"]``, with the valid names of ``model`` and ``dataset``."""
+    cls = TrainConfig if cls is None else cls
     hints = typing.get_type_hints(cls)
-    comments = _field_comments(cls)
+    names = {"model": sorted(MODELS), "dataset": sorted(DATASETS)}
     out = []
     for f in dataclasses.fields(cls):
         if not f.init:
@@ -177,7 +95,8 @@ def field_flags(cls: type | None = None) -> list[FieldFlag]:
                                "rename one of them in actionrec/cli.py")
         tp = hints[f.name]
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        text = (comments.get(f.name, "") + f" (default: {json.dumps(default)})").strip().replace("%", "%%")
+        text = f.metadata.get("help", "") + (": " + ", ".join(names[f.name]) if f.name in names else "")
+        text = (text + f" (default: {json.dumps(default)})").strip().replace("%", "%%")
         base = typing.get_origin(tp) or tp
         if tp is bool:
             out.append(FieldFlag(f.name, _flag(f.name), "bool", _parser_for(bool)[0], "", text))
@@ -197,7 +116,7 @@ def parse_kv(s: str) -> tuple[str, Any]:
     key, sep, value = s.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {s!r}")
-    return key.strip(), _json_value(value)
+    return key.strip(), json_or_text(value)
 
 
 def build_train_parser() -> argparse.ArgumentParser:
@@ -244,50 +163,13 @@ def build_train_parser() -> argparse.ArgumentParser:
     return p
 
 
-# --------------------------------------------------------------------------------------------
-# Resolving a config
-# --------------------------------------------------------------------------------------------
-
-
-def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
-    """The dict of TrainConfig fields in a ``.json`` or ``.toml`` file (ValueError naming the file)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"--config {path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"--config {path}: not valid JSON: {e}") from None
-    elif suffix == ".toml":
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            raise ValueError(f"--config {path}: TOML configs need Python >= 3.11 (tomllib); use a .json file") from None
-        try:
-            data = tomllib.loads(path.read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f"--config {path}: not valid TOML: {e}") from None
-    else:
-        raise ValueError(f"--config {path}: unknown config format {suffix!r}; use a .json or .toml file")
-    if not isinstance(data, dict):
-        raise ValueError(f"--config {path}: expected a table/object of TrainConfig fields, got {type(data).__name__}")
-    return data
-
-
-def _overrides(args: argparse.Namespace, flags: list[FieldFlag]) -> dict[str, Any]:
-    """Field values given on the command line, and the dict fields' KEY=VALUE items (``name__kv``)."""
-    given = vars(args)
-    out = {ff.name: given[ff.name] for ff in flags if ff.name in given}
-    out.update({ff.name + "__kv": given[ff.name + "__kv"] for ff in flags if ff.kind == "dict" and ff.name + "__kv" in given})
-    return out
+# ---------------------------------------------------------------------------------- Resolving a config
 
 
 def _apply(base: dict[str, Any], args: argparse.Namespace, flags: list[FieldFlag]) -> dict[str, Any]:
-    """``base`` (field dict) with the command line applied: field flags, KEY=VALUE items, conveniences."""
-    cfg = dict(base)
-    over = _overrides(args, flags)
+    """``base`` (field dict) with the command line applied: field flags, KEY=VALUE items (``name__kv``),
+    conveniences."""
+    cfg, over = dict(base), vars(args)
     for ff in flags:
         if ff.name in over:
             cfg[ff.name] = over[ff.name]
@@ -316,15 +198,8 @@ def _flag_error(e: Exception, flags: list[FieldFlag]) -> str:
     return f"{ff.flag}{'/' + ff.kv_flag if ff.kv_flag else ''}: {msg}"
 
 
-def _all_fields(cfg) -> dict[str, Any]:
-    """Every field of ``cfg`` as plain JSON values (``to_dict`` may leave fields at their default out)."""
-    return json.loads(json.dumps(dataclasses.asdict(cfg)))
-
-
 def resolve_train_config(args: argparse.Namespace):
     """``(TrainConfig, run_dir or None)`` from parsed arguments (ValueError with a one-line message)."""
-    from actionrec import train
-
     flags = field_flags()
     if getattr(args, "resume", None) is not None:
         run_dir = Path(args.resume)
@@ -333,38 +208,43 @@ def resolve_train_config(args: argparse.Namespace):
         other = getattr(args, "run_dir", None)
         if other is not None and Path(other).resolve() != run_dir.resolve():
             raise ValueError(f"--resume {run_dir} continues the run in {run_dir}; drop --run-dir {other}")
-        cfg_path = run_dir / train.CONFIG_FILE
+        cfg_path = run_dir / CONFIG_FILE
         if not cfg_path.is_file():
-            raise ValueError(f"--resume {run_dir}: no {train.CONFIG_FILE} there; is it a run directory written by "
+            raise ValueError(f"--resume {run_dir}: no {CONFIG_FILE} there; is it a run directory written by "
                              "python -m actionrec.train?")
         saved = json.loads(cfg_path.read_text())
         try:
-            cfg = train.TrainConfig.from_dict(_apply(saved, args, flags))
+            cfg = TrainConfig.from_dict(_apply(saved, args, flags))
         except ValueError as e:
             raise ValueError(_flag_error(e, flags)) from None
-        diff = train._config_diff(saved, cfg)
+        diff = config_diff(saved, cfg)
         if diff:
-            old, new = _all_fields(train.TrainConfig.from_dict(saved)), _all_fields(cfg)
+            old, new = TrainConfig.from_dict(saved).full_dict(), cfg.full_dict()
             details = "; ".join(f"{_flag(k)}: saved {json.dumps(old[k])}, given {json.dumps(new[k])}" for k in diff)
-            raise ValueError(f"--resume {run_dir}: only runtime fields ({', '.join(train.RUNTIME_FIELDS)}) may change "
+            raise ValueError(f"--resume {run_dir}: only runtime fields ({', '.join(RUNTIME_FIELDS)}) may change "
                              f"on resume, not {', '.join(diff)} ({details}); train the new config into a new --run-dir")
         return cfg, run_dir
-    base = load_config_file(args.config) if getattr(args, "config", None) is not None else {}
     try:
-        cfg = train.TrainConfig.from_dict(_apply(base, args, flags))
+        base = load_config_file(args.config) if getattr(args, "config", None) is not None else {}
+    except ValueError as e:
+        raise ValueError(f"--config {e}") from None
+    try:
+        cfg = TrainConfig.from_dict(_apply(base, args, flags))
     except ValueError as e:
         where = f"--config {args.config}: " if getattr(args, "config", None) and str(e).startswith("unknown") else ""
         raise ValueError(where + _flag_error(e, flags)) from None
     return cfg, (Path(args.run_dir) if getattr(args, "run_dir", None) is not None else None)
 
 
-# --------------------------------------------------------------------------------------------
-# Entry point
-# --------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------- Entry point
 
 
 def _is_rank0() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
+
+
+def _group_initialized() -> bool:
+    return dist.is_available() and dist.is_initialized()
 
 
 def _say(*lines: str) -> None:
@@ -379,8 +259,6 @@ def _error(msg: str) -> int:
 
 
 def _summary(result: dict[str, Any], run_dir: Path) -> list[str]:
-    from actionrec import train
-
     lines = []
     if result.get("finished"):
         test = result.get("test", {})
@@ -393,14 +271,12 @@ def _summary(result: dict[str, Any], run_dir: Path) -> list[str]:
                      f"{len(init['loaded']) + len(init['skipped'])} tensors"
                      + (f"; re-initialised {', '.join(init['skipped'])}" if init["skipped"] else ""))
     lines += [f"run dir:    {run_dir}",
-              f"config:     {run_dir / train.CONFIG_FILE}",
-              f"metrics:    {run_dir / train.METRICS_FILE}",
-              f"checkpoint: {run_dir / train.CHECKPOINT_FILE}"]
+              f"config:     {run_dir / CONFIG_FILE}",
+              f"metrics:    {run_dir / METRICS_FILE}",
+              f"checkpoint: {run_dir / CHECKPOINT_FILE}"]
     if result.get("finished"):
-        from actionrec.evaluate import _SINGLE_VIEW_DATASETS
-
-        views = "" if result["config"]["dataset"] in _SINGLE_VIEW_DATASETS else "   (multi-view test: --clips 10 --crops 3)"
-        lines += [f"final:      {run_dir / train.FINAL_FILE}",
+        views = "" if result["config"]["dataset"] in SINGLE_VIEW_DATASETS else "   (multi-view test: --clips 10 --crops 3)"
+        lines += [f"final:      {run_dir / FINAL_FILE}",
                   f"next:       python -m actionrec.evaluate --run-dir {run_dir}{views}"]
     return lines
 
@@ -411,8 +287,6 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     Returns the exit code (0 done, 1 rejected value / failed run, 130 interrupted); argparse errors
     and ``--help`` raise ``SystemExit`` (code 2 / 0) as usual.
     """
-    from actionrec import train  # never __main__'s copy of train.py: config classes must be the package's
-
     parser = build_train_parser()
     args = parser.parse_args(argv)
     show_tb = args.traceback
@@ -423,23 +297,21 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             raise
         return _error(str(e))
     if args.print_config:
-        print(json.dumps(_all_fields(cfg), indent=2))
+        print(json.dumps(cfg.full_dict(), indent=2))
         return 0
     if run_dir is None:
         parser.error("--run-dir DIR is required (or --resume RUN_DIR, or --print-config)")
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    finished_before = train.is_finished(run_dir)
-    resumed = (run_dir / train.CHECKPOINT_FILE).exists() and not finished_before
+    finished_before = is_finished(run_dir)
+    resumed = (run_dir / CHECKPOINT_FILE).exists() and not finished_before
     if finished_before:
         _say(f"{run_dir} already holds a finished run of this config: not training again")
     else:
         _say(f"{'resuming' if resumed else 'training'} {cfg.model} on {cfg.dataset} for {cfg.epochs} epochs -> {run_dir}")
-    from actionrec import distributed
-
-    had_group = distributed.get_world_size() > 1 or _group_initialized()
+    had_group = _group_initialized()
     try:
-        result = train.fit(cfg, run_dir, progress=args.progress and _is_rank0())
+        result = fit(cfg, run_dir, progress=args.progress and _is_rank0())
     except KeyboardInterrupt:
         _say(f"interrupted; the last checkpoint is kept: continue with python -m actionrec.train --resume {run_dir}")
         return 130
@@ -450,12 +322,129 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         return _error(f"{type(e).__name__}: {msg}" if isinstance(e, FloatingPointError) else msg)
     finally:
         if not had_group:  # fit() opened the torchrun process group: leave it before exiting
-            distributed.cleanup()
+            cleanup()
     _say(*_summary(result, run_dir))
     return 0
 
 
-def _group_initialized() -> bool:
-    import torch.distributed as dist
+# ---------------------------------------------------------------------------------- python -m actionrec.evaluate
 
-    return dist.is_available() and dist.is_initialized()
+
+def build_evaluate_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m actionrec.evaluate``."""
+    p = argparse.ArgumentParser(
+        prog="python -m actionrec.evaluate",
+        description="Multi-view testing of a finished run: softmax scores of each test video's clips x crops "
+                    "are averaged; video-level top-1/top-5, per-class accuracy and the confusion matrix are "
+                    "written to RUN_DIR/eval_<clips>x<crops>.json.",
+        epilog="example: python -m actionrec.evaluate --run-dir runs/mtnet64_ucf101_s1 --clips 10 --crops 3",
+    )
+    p.add_argument("--run-dir", required=True, metavar="DIR", help="a finished run of python -m actionrec.train")
+    p.add_argument("--clips", type=int, default=None, metavar="K",
+                   help=f"temporal clips per video (default {DEFAULT_VIEWS[0]}; 1 for one-view datasets)")
+    p.add_argument("--crops", type=int, default=None, choices=(1, 3),
+                   help=f"spatial crops per clip (default {DEFAULT_VIEWS[1]}; 1 for one-view datasets)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N", help="views per batch (default: the run's)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present) | cpu | cuda | cuda:N")
+    p.add_argument("--num-workers", type=int, default=None, metavar="N", help="DataLoader workers (default: the run's)")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="autocast on CUDA (default: the run's amp setting)")
+    p.add_argument("--traceback", action="store_true", help="show tracebacks of errors")
+    return p
+
+
+def evaluate_main(argv: Sequence[str] | None = None) -> int:
+    """``python -m actionrec.evaluate`` (:func:`actionrec.train.evaluate_run`): exit 0 done, 1 rejected
+    input (one line on stderr), 2 bad flags."""
+    args = build_evaluate_parser().parse_args(argv)
+    had_group = _group_initialized()
+    try:
+        r = evaluate_run(args.run_dir, clips=args.clips, crops=args.crops, batch_size=args.batch_size,
+                         device=args.device, num_workers=args.num_workers, amp=args.amp)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as e:
+        if args.traceback:
+            raise
+        print(f"error: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}", file=sys.stderr)
+        return 1
+    finally:
+        if not had_group:
+            cleanup()  # leave the process group evaluate_run joined under torchrun
+    if _is_rank0():
+        print(f"{r['videos']} videos x {r['views_per_video']} views ({r['clips']} clips x {r['crops']} crops): "
+              f"video top-1 {r['top1']:.4f}  top-5 {r['top5']:.4f}  mean class acc {r['mean_class_acc']:.4f}  "
+              f"(single view top-1 {r['view_top1']:.4f}), {r['wall_s']:.0f} s")
+        if r["label_conflicts"] or r["bad_videos"]:
+            print(f"warning: {r['bad_videos']} unreadable video(s) replaced, {r['label_conflicts']} video(s) with "
+                  "mixed view labels")
+        print(f"written: {r['path']}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------
+# python -m actionrec.data.prepare: the pre-decoded frame cache (actionrec.data.videos.prepare)
+# ------------------------------------------------------------------------------------------------
+
+from .data.videos.annotations import ANNOTATIONS as VIDEO_ANNOTATIONS  # noqa: E402
+from .data.videos.prepare import DEFAULT_SUBSETS, prepare_cache  # noqa: E402
+from .data.videos.video_io import VideoReadError  # noqa: E402
+
+
+def build_prepare_parser() -> argparse.ArgumentParser:
+    """The argparse of ``python -m actionrec.data.prepare`` (arguments of :func:`prepare_cache`)."""
+    ap = argparse.ArgumentParser(
+        prog="python -m actionrec.data.prepare",
+        description="Decode every video of a dataset once into a memory-mapped frame cache "
+                    "(read it with VideoDataset(cache_dir=OUT) / dataset_kwargs={'cache_dir': OUT}).")
+    ap.add_argument("--dataset", required=True, choices=sorted(VIDEO_ANNOTATIONS))
+    ap.add_argument("--data-root", required=True, help="the folder holding the dataset's videos and annotations")
+    ap.add_argument("--out", required=True, help="cache folder (created; an existing cache is extended / resumed)")
+    ap.add_argument("--fold", type=int, default=1, help="official split (ucf101, hmdb51)")
+    ap.add_argument("--subsets", nargs="+", default=None,
+                    help="annotation subsets (default: " + "; ".join(
+                        f"{k} {' '.join(v) if v else 'the subset folders'}" for k, v in DEFAULT_SUBSETS.items())
+                    + "; folder: 'none' = the root's class folders)")
+    ap.add_argument("--short-side", type=int, default=128,
+                    help="shorter side of the stored frames, never upsampled (0: original size); use the "
+                         "dataset's short_side (the hi of a jitter range)")
+    ap.add_argument("--shard-size-mb", type=float, default=1024, help="shard size (MiB)")
+    ap.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="decoding processes (0: none)")
+    ap.add_argument("--decode-mb", type=float, default=256, help="RGB MiB decoded per read (memory per worker)")
+    ap.add_argument("--strict", action="store_true", help="stop at the first unreadable or missing video")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument("--annotation-dir", help="ucf101 / hmdb51 split folder (default: inside --data-root)")
+    ap.add_argument("--csv", help="kinetics csv")
+    ap.add_argument("--labels-json", help="ssv2 labels json")
+    ap.add_argument("--split-json", help="ssv2 split json")
+    return ap
+
+
+def prepare_main(argv: Sequence[str] | None = None) -> int:
+    """``python -m actionrec.data.prepare``; returns the exit status (0 done, problems listed; 2 bad
+    arguments or a ``--strict`` failure)."""
+    args = build_prepare_parser().parse_args(argv)
+    ann = {k: getattr(args, k) for k in ("annotation_dir", "csv", "labels_json", "split_json") if getattr(args, k)}
+    subsets = None if args.subsets is None else [None if s in ("none", "None", ".") else s for s in args.subsets]
+    logging.basicConfig(level=logging.ERROR, format="%(message)s")  # the summary below says it all
+    try:
+        res = prepare_cache(args.dataset, args.data_root, args.out, fold=args.fold, subsets=subsets,
+                            short_side=args.short_side or None, shard_size_mb=args.shard_size_mb,
+                            workers=args.workers, strict=args.strict, progress=not args.no_progress,
+                            decode_mb=args.decode_mb, annotation_kwargs=ann)
+    except (ValueError, FileNotFoundError, RuntimeError, VideoReadError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{res['out']}: {res['videos']} videos cached ({res['new']} decoded now, {res['already_cached']} already "
+          f"cached), {res['frames']} frames in {res['shards']} shard(s), {res['bytes'] / 2**30:.2f} GiB, "
+          f"short side {res['short_side'] or 'original'}; {res['seconds']:.1f} s")
+    probs = [p for p in res["problems"] if p["stage"] != "short"]
+    held = [p for p in res["problems"] if p["stage"] == "short"]
+    if probs:
+        print(f"{len(probs)} video(s) NOT cached (listed in {Path(res['out']) / 'problems.jsonl'}):")
+        for p in probs[:50]:
+            print(f"  {p['path']}: {p['reason']}")
+        if len(probs) > 50:
+            print(f"  ... and {len(probs) - 50} more")
+    if held:
+        print(f"{len(held)} video(s) cached with their last frame held (a few frames short of the header's count)")
+    print(f"use it: VideoDataset(..., cache_dir={res['out']!r}, short_side={res['short_side']})")
+    return 0

@@ -1,9 +1,10 @@
-"""Datasets. ``build_dataset(name, split, **kwargs)`` is the one entry point the
-training loop and the notebooks use; ``DATASETS`` lists the names.
+"""Datasets. ``build_dataset(name, split, **kwargs)`` is the one entry point the training loop and
+the notebooks use; ``DATASETS`` lists the names.
 
-"synthactions" is the embedded dataset (:mod:`actionrec.data.synthetic`); "ucf101", "hmdb51",
+"synthactions" is the embedded dataset (:mod:`actionrec.data.synthactions`); "ucf101", "hmdb51",
 "kinetics", "ssv2" and "folder" read real videos (:mod:`actionrec.data.videos`) and need
-``data_root=`` (in a TrainConfig: ``dataset_kwargs={"data_root": ...}``)."""
+``data_root=`` (in a TrainConfig: ``dataset_kwargs={"data_root": ...}``). :mod:`.flow` estimates,
+stores and caches optical flow; :mod:`.perturb` reverses, shuffles and re-times clips."""
 
 from __future__ import annotations
 
@@ -11,17 +12,19 @@ from typing import Callable
 
 from torch.utils.data import Dataset
 
+from ..utils.checks import check_choice
+from .synthactions import SynthActions
+from .videos import build_video_dataset
+
+__all__ = ["DATASETS", "SPLITS", "build_dataset"]
+
 
 def _synthactions(split: str, **kwargs) -> Dataset:
-    from .synthetic import SynthActions
-
     return SynthActions(split=split, **kwargs)
 
 
 def _video_builder(name: str) -> Callable[..., Dataset]:
     def build(split: str, **kwargs) -> Dataset:
-        from .videos import build_video_dataset
-
         if kwargs.get("data_root") is None:
             raise ValueError(
                 f"dataset {name!r} reads videos from disk: pass data_root= (in a TrainConfig, "
@@ -48,6 +51,5 @@ def build_dataset(name: str, split: str, **kwargs) -> Dataset:
         raise ValueError(
             f"unknown dataset {name!r}; valid names: {', '.join(sorted(DATASETS))}"
         )
-    if split not in SPLITS:
-        raise ValueError(f"split={split!r} is not one of {SPLITS}")
+    check_choice("split", split, SPLITS)
     return DATASETS[name](split, **kwargs)

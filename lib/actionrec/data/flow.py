@@ -1,11 +1,12 @@
-"""Optical flow for the motion stream: estimation, 8-bit storage, L-frame stacks, an on-disk cache.
+"""Optical flow for the motion stream: estimation, 8-bit storage, an on-disk cache.
 
 Paper: Feichtenhofer, Pinz & Wildes, "Spatiotemporal Multiplier Networks for Video Action
 Recognition" (CVPR 2017, ``shared/papers/multiplier.txt``), Sec. 3.1 and 4.1: the motion stream
 sees "a stack of L = 10 horizontal and vertical optical flow frames" (2L = 20 channels); flow
 (TV-L1, Zach et al. [42]) "is precomputed prior to training and stored as JPEG images (with
 displacement vectors > 20 pixels clipped)". Stacking follows Simonyan & Zisserman's two-stream
-paper [28] (their eq. 1: x and y displacements interleaved).
+paper [28] (their eq. 1: x and y displacements interleaved); the model stacks the per-frame flow
+itself (:mod:`actionrec.layers.flow_stack`).
 
 Data flow::
 
@@ -15,31 +16,28 @@ Data flow::
       → clip to ±20 px, 8-bit: q = round(128 + d·255/40)        quantize_flow (uint8, 128 = no motion)
       → on disk, once per (video id, parameters)                cached_flow / FlowCache (atomic .npz)
       → back to pixels: d = (q - 128)·40/255                    dequantize_flow (step 0.157 px)
-      → stacks of L flows around sampled frames                 flow_stacks (numpy) / stack_flow (torch)
-        (N, 2L, H, W): channels [dx_0, dy_0, dx_1, dy_1, ..., dx_{L-1}, dy_{L-1}]  (x/y interleaved)
-
-Stacks. The stack of frame t holds the L flows ``t - L//2 + j`` for ``j = 0 .. L-1`` (for L = 10:
-flows t-5 .. t+4, i.e. frames t-5 .. t+5), indices clamped to the available flows (edge frames
-repeat the first / last flow). Channel ``2j`` is the x displacement of flow j, ``2j + 1`` its y.
+      → stacks of L flows around each frame (2L channels, x/y interleaved): actionrec.layers.flow_stack
 
 Methods (``method=``): ``"farneback"`` (OpenCV's ``calcOpticalFlowFarneback``, always available;
-parameters ``FARNEBACK_PARAMS``, tuned for the small SynthActions frames, overridable with
-``params``), ``"tvl1"`` (the paper's TV-L1 via ``cv2.optflow.DualTVL1OpticalFlow_create``; only in
-OpenCV builds with the contrib modules -- a clear error otherwise; ``available_methods()`` says
-which are there) and ``"dis"`` (OpenCV's DIS, fast; preset ``params={"preset": "medium"}``).
-OpenCV's flow is deterministic for a given build, so cached and recomputed flows agree.
+``FARNEBACK_PARAMS``, overridable with ``params``), ``"tvl1"`` (the paper's TV-L1 via
+``cv2.optflow.DualTVL1OpticalFlow_create``; only in OpenCV builds with the contrib modules -- a
+clear error otherwise; ``available_methods()`` says which are there) and ``"dis"`` (OpenCV's DIS,
+preset ``params={"preset": "medium"}``). OpenCV's flow is deterministic for a given build, so
+cached and recomputed flows agree.
 
 Cache. ``cached_flow(video_id, frames, cache_dir=...)`` stores the quantised flow of one video as
 ``<cache_dir>/<video_id slug>-<key>.npz`` where ``key`` hashes (video id, method, parameters,
-bound, frame shape, format version): any change of parameters is a new file, so flow is computed
-once per setting. Writes go to a temp file in the same directory and are ``os.replace``'d (never a
-partial file, safe with several processes); a file that cannot be read back or does not match its
-key is reported with a ``RuntimeWarning`` and recomputed (and rewritten).
+bound, frame shape, format version): any change of parameters is a new file. Writes go to a temp
+file in the same directory and are ``os.replace``'d (never a partial file, safe with several
+processes); a file that cannot be read back or does not match its key is reported with a
+``RuntimeWarning`` and recomputed.
 
-Departures from the paper: Farneback by default (this OpenCV build has no TV-L1); flow is kept
-as raw 8-bit arrays (lossless) instead of JPEG; quantisation maps 0 to 128 (the paper's tools map
-[-20, 20] linearly onto [0, 255], i.e. 0 to 127.5); the motion stream of
-:mod:`actionrec.models.two_stream` builds the stacks itself from per-frame flow (:func:`stack_flow`).
+``MODALITIES`` names what a dataset item holds (the clip, clip + per-frame flow, or flow alone),
+shared by SynthActions and the real-video datasets.
+
+Departures from the paper: Farneback by default (OpenCV without the contrib modules has no TV-L1);
+flow is kept as raw 8-bit arrays (lossless) instead of JPEG; quantisation maps 0 to 128 (the
+paper's tools map [-20, 20] linearly onto [0, 255], i.e. 0 to 127.5).
 """
 
 from __future__ import annotations
@@ -60,21 +58,23 @@ __all__ = [
     "FLOW_BOUND",
     "QUANT_ZERO",
     "METHODS",
+    "MODALITIES",
+    "MODALITY_CHANNELS",
+    "CLIP_MEAN",
+    "CLIP_STD",
     "FARNEBACK_PARAMS",
     "DIS_PARAMS",
     "TVL1_PARAMS",
     "available_methods",
+    "check_method",
+    "method_params",
     "to_gray_frames",
     "compute_flow",
-    "clip_flow",
     "quantize_flow",
     "dequantize_flow",
-    "quant_step",
-    "stack_indices",
-    "flow_stacks",
-    "stack_flow",
     "end_point_error",
     "flow_cache_key",
+    "cache_slug",
     "FlowCache",
     "cached_flow",
 ]
@@ -82,13 +82,15 @@ __all__ = [
 FLOW_BOUND = 20.0  # |displacement| clipped to this many pixels before 8-bit storage (paper: 20)
 QUANT_ZERO = 128  # uint8 code of zero displacement
 METHODS = ("farneback", "tvl1", "dis")
+MODALITIES = ("rgb", "rgb+flow", "flow")  # what a dataset item holds: clip, clip + per-frame flow, flow
+MODALITY_CHANNELS = {"rgb": 3, "rgb+flow": 5, "flow": 2}  # channels of an item of each modality
+# A float clip given to to_gray_frames without mean/std is taken as (x / 255 - CLIP_MEAN) / CLIP_STD:
+# SynthActions' normalisation (actionrec.data.synthactions.MEAN, STD; a test checks they agree).
+CLIP_MEAN, CLIP_STD = 0.5, 0.25
 _CACHE_VERSION = 1  # bump when the stored format or the estimator wrappers change
 
-# Farneback on 32x32-64x64 frames: a 7-pixel window (OpenCV's example uses 15 px for VGA video).
-# Chosen on SynthActions against its ground-truth flow (end-point error on moving figure pixels,
-# 32 clips x 15 flows, easy/medium, 32x32 and 64x64): windows 5/7/9 and poly_n 5/7 are within
-# 10 % of each other, OpenCV's 15 px is 5-11 % worse than the best; the pyramid depth makes no
-# difference at these sizes.
+# Farneback on 32x32-64x64 frames: a 7-pixel window (OpenCV's example uses 15 px for VGA video),
+# chosen against SynthActions' ground-truth flow.
 FARNEBACK_PARAMS: dict[str, Any] = dict(pyr_scale=0.5, levels=2, winsize=7, iterations=3, poly_n=5,
                                         poly_sigma=1.1, flags=0)
 DIS_PARAMS: dict[str, Any] = dict(preset="medium")  # "ultrafast" | "fast" | "medium"
@@ -114,7 +116,8 @@ def available_methods() -> tuple[str, ...]:
     return tuple(out)
 
 
-def _check_method(method: str) -> None:
+def check_method(method: str) -> None:
+    """Raise unless ``method`` is a flow method this OpenCV build has (a clear error naming the others)."""
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not valid; use one of {list(METHODS)}")
     if method not in available_methods():
@@ -126,7 +129,8 @@ def _check_method(method: str) -> None:
             f"{list(available_methods())}")
 
 
-def _params(method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+def method_params(method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``method``'s default parameters updated with ``params`` (unknown names raise ``ValueError``)."""
     base = {"farneback": FARNEBACK_PARAMS, "tvl1": TVL1_PARAMS, "dis": DIS_PARAMS}[method]
     out = dict(base)
     if params is not None:
@@ -146,7 +150,7 @@ def to_gray_frames(frames, *, mean: float | None = None, std: float | None = Non
     """Frames → grey uint8 ``(T, H, W)``.
 
     ``frames``: uint8 numpy ``(T, H, W, 3)`` (or ``(T, H, W)`` grey), or a torch tensor ``(3, T, H, W)``
-    -- uint8, or float normalised as ``(x / 255 - mean) / std`` (default: SynthActions' MEAN, STD).
+    -- uint8, or float normalised as ``(x / 255 - mean) / std`` (default ``CLIP_MEAN``, ``CLIP_STD``).
     """
     if isinstance(frames, torch.Tensor):
         x = frames.detach().cpu()
@@ -155,9 +159,7 @@ def to_gray_frames(frames, *, mean: float | None = None, std: float | None = Non
         if x.dtype == torch.uint8:
             rgb = x.permute(1, 2, 3, 0).numpy()  # (3, T, H, W) -> (T, H, W, 3)
         elif x.is_floating_point():
-            from .synthetic import MEAN, STD
-
-            m, s = (MEAN if mean is None else mean), (STD if std is None else std)
+            m, s = (CLIP_MEAN if mean is None else mean), (CLIP_STD if std is None else std)
             rgb = np.clip(np.rint((x.permute(1, 2, 3, 0).numpy() * s + m) * 255.0), 0, 255).astype(np.uint8)  # (T, H, W, 3)
         else:
             raise ValueError(f"frames tensor must be uint8 or float; got {x.dtype}")
@@ -178,8 +180,8 @@ def compute_flow(frames, *, method: str = "farneback", params: Mapping[str, Any]
                  **gray_kwargs) -> np.ndarray:
     """Dense flow between consecutive frames: float32 ``(T-1, H, W, 2)``, (dx, dy) in pixels from
     frame t to t+1 (x right, y down), unclipped. ``frames`` as in :func:`to_gray_frames`."""
-    _check_method(method)
-    p = _params(method, params)
+    check_method(method)
+    p = method_params(method, params)
     gray = to_gray_frames(frames, **gray_kwargs)
     if len(gray) < 2:
         raise ValueError(f"frames must hold at least 2 frames to compute flow; got {len(gray)}")
@@ -205,22 +207,10 @@ def compute_flow(frames, *, method: str = "farneback", params: Mapping[str, Any]
     return out
 
 
-def clip_flow(flow, bound: float = FLOW_BOUND):
-    """Displacements clipped to ``[-bound, bound]`` per component (numpy or torch)."""
-    if isinstance(flow, torch.Tensor):
-        return flow.clamp(-bound, bound)
-    return np.clip(flow, -bound, bound)
-
-
-def quant_step(bound: float = FLOW_BOUND) -> float:
-    """Pixels per 8-bit level: ``2 bound / 255`` (0.157 px for the paper's 20 px)."""
-    return 2.0 * bound / 255.0
-
-
 def quantize_flow(flow, bound: float = FLOW_BOUND) -> np.ndarray:
     """Float flow (pixels) → uint8: clip to ±bound, ``q = round(128 + d · 255 / (2 bound))`` (half to
     even), clamp to [0, 255]: +bound maps to 255, -bound to 0, 0 to 128. Round trip error ≤
-    ``quant_step(bound) / 2`` inside the bound; every code decodes and re-encodes to itself."""
+    ``bound / 255`` (half a step) inside the bound; every code decodes and re-encodes to itself."""
     if bound <= 0:
         raise ValueError(f"bound={bound!r} must be > 0 (pixels)")
     f = flow.detach().cpu().numpy() if isinstance(flow, torch.Tensor) else np.asarray(flow, dtype=np.float32)
@@ -248,59 +238,19 @@ def end_point_error(flow, ref, mask=None) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# Stacks of L flows
-# --------------------------------------------------------------------------------------------
-def stack_indices(num_flows: int, centres: Sequence[int], L: int = 10) -> np.ndarray:
-    """``(N, L)`` flow indices of the stacks around ``centres``: ``t - L//2 + j`` clamped to
-    ``[0, num_flows - 1]`` (edge flows repeat)."""
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
-        raise ValueError(f"L={L!r} must be an int >= 1 (flows per stack)")
-    if num_flows < 1:
-        raise ValueError(f"num_flows={num_flows!r} must be >= 1")
-    c = np.asarray(centres, dtype=np.int64).reshape(-1, 1)
-    return np.clip(c - L // 2 + np.arange(L)[None, :], 0, num_flows - 1)
-
-
-def flow_stacks(flow, centres: Sequence[int], L: int = 10) -> np.ndarray:
-    """Numpy flow ``(T', H, W, 2)`` (float pixels or uint8) → stacks ``(N, 2L, H, W)`` around ``centres``,
-    channels ``[dx_0, dy_0, dx_1, dy_1, ...]`` (interleaved, Simonyan & Zisserman eq. 1); dtype kept."""
-    flow = np.asarray(flow)
-    if flow.ndim != 4 or flow.shape[-1] != 2:
-        raise ValueError(f"flow must be (T', H, W, 2); got {flow.shape}")
-    idx = stack_indices(flow.shape[0], centres, L)  # (N, L)
-    s = flow[idx]  # (N, L, H, W, 2)
-    n, _, h, w, _ = s.shape
-    return np.ascontiguousarray(s.transpose(0, 1, 4, 2, 3).reshape(n, 2 * L, h, w))  # (N, L, 2, H, W) -> (N, 2L, H, W)
-
-
-def stack_flow(flow: torch.Tensor, L: int = 10) -> torch.Tensor:
-    """Per-frame flow ``(B, 2, T, H, W)`` (frame t holds flow t → t+1) → stacks ``(B, 2L, T, H, W)``,
-    one around every frame (same index rule and interleaving as :func:`flow_stacks`). ``L = 1``
-    returns the input."""
-    if flow.dim() != 5 or flow.shape[1] != 2:
-        raise ValueError(f"flow must be (B, 2, T, H, W); got {tuple(flow.shape)}")
-    if L == 1:
-        return flow
-    b, _, t, h, w = flow.shape
-    idx = torch.as_tensor(stack_indices(t, range(t), L), device=flow.device)  # (T, L)
-    s = flow[:, :, idx.reshape(-1)]  # (B, 2, T*L, H, W)
-    s = s.view(b, 2, t, L, h, w).permute(0, 3, 1, 2, 4, 5)  # (B, 2, T, L, H, W) -> (B, L, 2, T, H, W)
-    return s.reshape(b, 2 * L, t, h, w)  # (B, L, 2, T, H, W) -> (B, 2L, T, H, W), interleaved x/y
-
-
-# --------------------------------------------------------------------------------------------
 # On-disk cache
 # --------------------------------------------------------------------------------------------
 def flow_cache_key(video_id: str, *, method: str, params: Mapping[str, Any] | None, bound: float,
                    shape: Sequence[int]) -> str:
     """Hex digest identifying the flow of ``video_id`` computed with these settings."""
-    blob = json.dumps({"video": str(video_id), "method": method, "params": _params(method, params),
+    blob = json.dumps({"video": str(video_id), "method": method, "params": method_params(method, params),
                        "bound": float(bound), "shape": [int(s) for s in shape], "version": _CACHE_VERSION},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def _slug(video_id: str) -> str:
+def cache_slug(video_id: str) -> str:
+    """``video_id`` as a safe file-name part (at most 80 characters)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(video_id)).strip("._")[:80] or "video"
 
 
@@ -311,7 +261,7 @@ class FlowCache:
         self.root = Path(root)
 
     def path(self, video_id: str, key: str) -> Path:
-        return self.root / f"{_slug(video_id)}-{key}.npz"
+        return self.root / f"{cache_slug(video_id)}-{key}.npz"
 
     def load(self, video_id: str, key: str, shape: Sequence[int]) -> np.ndarray | None:
         """The stored uint8 flow, or None if absent; a corrupt / mismatching file warns and gives None."""
@@ -352,7 +302,7 @@ def cached_flow(video_id: str, frames, *, cache_dir: str | os.PathLike | None, m
     ``cache_dir=None`` computes without storing. ``video_id`` must identify the frames (e.g.
     ``"synthactions/easy/0/train/17/16x32x32"``): the cache trusts it and never looks at the pixels.
     """
-    _check_method(method)
+    check_method(method)
     gray = to_gray_frames(frames, **gray_kwargs)
     T, H, W = gray.shape
     shape = (T - 1, H, W, 2)

@@ -1,3 +1,6 @@
+"""Paper mechanisms, one per file: each opens with the paper, its equations, a data-flow sketch,
+shapes and departures. Models (:mod:`actionrec.models`) compose them."""
+
 from .mtconv import MTConv, split_channels, split_groups
 from .softpool import SoftPool3d, soft_pool3d
 from .squeeze_recursion import SqueezeRecursion
@@ -8,3 +11,4 @@ from .mixtconv import MixTConv
 from .msti import CAWBlock, MSTITube, MultiScaleConv, P3DBBlock, SteppedConv
 from .fusion import CrossStreamConnection
 from .temporal_filter import TemporalFilter
+from .flow_stack import stack_flow

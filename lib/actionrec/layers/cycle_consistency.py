@@ -63,6 +63,7 @@ __all__ = [
     "soft_nearest_neighbours",
     "nearest_frames",
     "cycle_consistency",
+    "check_temperature",
 ]
 
 
@@ -115,7 +116,8 @@ def _prepare(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str]) -> tuple[
     return a.to(dtype), b.to(dtype)
 
 
-def _check_temperature(temperature: float) -> float:
+def check_temperature(temperature: float) -> float:
+    """``temperature`` as a float, if it is a finite number > 0 (the ``tau`` of eq. 4), else ValueError."""
     t = float(temperature)
     if not t > 0 or t == float("inf"):
         raise ValueError(f"temperature={temperature!r} must be a finite number > 0 (1.0 in the paper)")
@@ -147,7 +149,7 @@ def soft_nearest_neighbours(
         ``(b_tilde (N, T_a, C), weights (N, T_a, T_b))``, float32 (float64 if an input is float64);
         each row of ``weights`` sums to 1.
     """
-    tau = _check_temperature(temperature)
+    tau = check_temperature(temperature)
     a, b = _prepare(a, b, ("a", "b"))
     with _no_autocast(a.device):
         d2 = squared_distances(a, b)  # (N, T_a, T_b)
@@ -167,7 +169,7 @@ def cycle_consistency(a: torch.Tensor, b: torch.Tensor, *, temperature: float = 
     See the module docstring for the definitions; returns a :class:`CycleConsistency`.
     Only ``weights_*`` and ``soft_score`` carry gradients.
     """
-    tau = _check_temperature(temperature)
+    tau = check_temperature(temperature)
     a, b = _prepare(a, b, ("a", "b"))
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"a {tuple(a.shape)} and b {tuple(b.shape)} must have the same number of frames")

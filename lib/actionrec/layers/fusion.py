@@ -37,11 +37,11 @@ Data flow of one two-stream depth ``l`` with ``direction="m2a"``, ``kind="residu
 ``CrossStreamConnection.forward(x_a, x_m) -> ((skip_a, branch_a), (skip_m, branch_m))``: the two
 paths' inputs for each stream's unit (a non-receiving stream gets ``(x, x)``, i.e. its unit runs
 unchanged); a unit then computes ``relu(shortcut(skip) + F(branch))``
-(:class:`actionrec.models.two_stream.Bottleneck`). Tensors are ``(N, C, ...)`` with any trailing
+(:class:`actionrec.models.blocks.Bottleneck2d`). Tensors are ``(N, C, ...)`` with any trailing
 dims -- ``(B, C, T, H, W)`` or frames folded into the batch ``(B*T, C, H, W)`` -- the same
 shape in both streams (apart from channels).
 
-Gradients (eq. 6-7, tested in ``tests/test_fusion.py``): for ``residual_mul`` with
+Gradients (eq. 6-7, tested in ``tests/test_layers_fusion.py``): for ``residual_mul`` with
 ``u = x_a ⊙ f(x_m)`` and ``g = ∂L/∂F · ∂F/∂u`` (the branch gradient at its input),
 ``∂L/∂x_a = ∂L/∂out + g ⊙ f(x_m)`` -- the branch part is scaled by the motion signal -- and the
 motion stream receives ``g ⊙ x_a ⊙ f'(x_m)`` on top of its own gradient (scaled by the
@@ -59,12 +59,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["CrossStreamConnection", "cross_stream", "FUSION_KINDS", "DIRECTIONS", "canonical_direction"]
+from ..utils.checks import check_choice, check_int
+
+__all__ = ["CrossStreamConnection", "cross_stream", "FUSION_KINDS", "DIRECTIONS", "GATES", "canonical_direction"]
 
 FUSION_KINDS = ("residual_mul", "residual_add", "direct_mul", "direct_add")
 DIRECTIONS = ("m2a", "a2m", "bi")
 _DIRECTION_ALIASES = {"<-": "m2a", "->": "a2m", "<->": "bi", "←": "m2a", "→": "a2m", "↔": "bi"}
-_GATES = ("relu", "identity")
+GATES = ("relu", "identity")  # the sender's nonlinearity f
 
 
 def canonical_direction(direction: str) -> str:
@@ -125,13 +127,10 @@ class CrossStreamConnection(nn.Module):
     def __init__(self, channels_a: int, channels_m: int, *, kind: str = "residual_mul", direction: str = "m2a",
                  gate: str = "relu"):
         super().__init__()
-        for name, c in (("channels_a", channels_a), ("channels_m", channels_m)):
-            if isinstance(c, bool) or not isinstance(c, int) or c < 1:
-                raise ValueError(f"{name}={c!r} must be an int >= 1")
-        if kind not in FUSION_KINDS:
-            raise ValueError(f"kind={kind!r} is not valid; use one of {list(FUSION_KINDS)}")
-        if gate not in _GATES:
-            raise ValueError(f"gate={gate!r} is not valid; use one of {list(_GATES)}")
+        check_int("channels_a", channels_a, min_value=1)
+        check_int("channels_m", channels_m, min_value=1)
+        check_choice("kind", kind, FUSION_KINDS)
+        check_choice("gate", gate, GATES)
         self.channels_a, self.channels_m = channels_a, channels_m
         self.kind, self.direction, self.gate = kind, canonical_direction(direction), gate
         self.receivers: tuple[str, ...] = {"m2a": ("appearance",), "a2m": ("motion",),

@@ -27,12 +27,11 @@ Computed as one batched matrix product: the depthwise temporal convs of all grou
 ``(T, T)`` matrix per channel (:meth:`MixTConv.temporal_matrix`, built from the weights), applied
 with ``einsum("cts,bschw->btchw")`` directly on the ``(B, T, C, H, W)`` view of the TSN layout (no
 transpose). Same values as one depthwise ``F.conv3d`` per kernel group (tested against a naive
-per-channel loop); 7x faster on CPU for C = 64, 8 frames of 16x16, batch 32 (fwd+bwd 21.6 ms vs
-150 ms for the conv3d version, whose (k,1,1) depthwise kernels oneDNN runs slowly, plus two
-layout copies). It costs ``C T^2 H W`` multiply-adds instead of ``sum_m C_m k_m T H W``; on the
+per-channel loop), at ``C T^2 H W`` multiply-adds instead of ``sum_m C_m k_m T H W``; on the
 ``meta`` device (complexity counting) the conv form :meth:`MixTConv.forward_conv` runs instead, so
-GMACs report the operation's own cost. The weights are plain ``nn.Parameter`` s ``weight{m}`` of shape ``(C_m, 1, k_m, 1, 1)``
-(not ``nn.Conv3d`` modules, so a network's ``kaiming_init_`` leaves MixTConv's init alone).
+GMACs report the operation's own cost. The weights are plain ``nn.Parameter`` s ``weight{m}`` of
+shape ``(C_m, 1, k_m, 1, 1)`` (not ``nn.Conv3d`` modules, so a network's ``kaiming_init_`` leaves
+MixTConv's init alone).
 
 Channel split (MixConv's ``_split_channels``): ``C_m = C // g`` for every group, the first group
 takes the remainder ``C % g``; each group needs at least one channel.
@@ -68,7 +67,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .temporal_shift import _check_tsn_input, check_fold_div
+from ..utils.checks import check_choice, check_int
+from .temporal_shift import check_fold_div, check_tsn_input
 
 __all__ = ["MixTConv", "mixtconv_split", "INITS"]
 
@@ -109,10 +109,8 @@ class MixTConv(nn.Module):
         fold_div: int = 8,
     ):
         super().__init__()
-        if not _is_int(channels) or channels < 1:
-            raise ValueError(f"channels={channels!r} must be an int >= 1")
-        if not _is_int(num_segments) or num_segments < 1:
-            raise ValueError(f"num_segments={num_segments!r} must be an int >= 1 (frames per clip)")
+        check_int("channels", channels, min_value=1)
+        check_int("num_segments", num_segments, min_value=1)
         try:
             kernels = tuple(kernels)
         except TypeError:
@@ -131,8 +129,7 @@ class MixTConv(nn.Module):
             )
         if channels < len(kernels):
             raise ValueError(f"channels={channels} must be >= len(kernels)={len(kernels)} (one channel group per kernel)")
-        if init not in INITS:
-            raise ValueError(f"init={init!r} must be one of {', '.join(INITS)}")
+        check_choice("init", init, INITS)
         self.channels, self.num_segments = channels, num_segments
         self.kernels, self.dilations, self.init = kernels, dilations, init
         self.fold_div = check_fold_div(fold_div)
@@ -183,7 +180,7 @@ class MixTConv(nn.Module):
         """Eq. 1-2 literally, one depthwise ``F.conv3d`` per kernel group, on ``(B, C, T, H, W)``.
 
         Same values as :meth:`forward_video`; used on the ``meta`` device so that
-        ``actionrec.complexity.count_macs`` counts the operation's own ``sum_m C_m k_m T H W``
+        ``actionrec.analysis.complexity.count_macs`` counts the operation's own ``sum_m C_m k_m T H W``
         multiply-adds rather than those of the faster matrix form.
         """
         outs, start = [], 0
@@ -200,7 +197,7 @@ class MixTConv(nn.Module):
         return torch.einsum("cts,bcshw->bcthw", self.temporal_matrix(x.shape[2]).to(x.dtype), x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nt, c, h, w = _check_tsn_input(x, self.channels, self.num_segments, "MixTConv")
+        nt, c, h, w = check_tsn_input(x, self.channels, self.num_segments, "MixTConv")
         t = self.num_segments
         if x.device.type == "meta":  # complexity counting: the conv form (see forward_conv)
             x5 = x.view(nt // t, t, c, h, w).transpose(1, 2)  # (B*T, C, H, W) -> (B, C, T, H, W)

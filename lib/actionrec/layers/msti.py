@@ -71,9 +71,8 @@ Departures / choices the paper leaves open:
     strided K_i would break the stepped sums (``X_i + S_{i-1}`` need equal shapes), so the stride
     sits before the reduce (1,1,1) conv and the projection shortcut, as an average pool of
     kernel = stride (ResNet-D, He et al. 2019) followed by unstrided 1x1x1 convs. A strided 1x1x1
-    conv (original ResNet-50) keeps every other pixel; MS(T) has no spatial conv to mix the dropped
-    ones back in, so its logits depended on 36 of 1024 pixels of a 32x32 clip (a 6x6 corner) and it
-    stayed at chance (measured; tests now check every variant sees every input pixel).
+    conv (original ResNet-50) keeps every other pixel, and MS(T) has no spatial conv to mix the
+    dropped ones back in; with the pool every variant sees every input pixel (tested).
   * bn → relu after every K_i (Sec. 4.1); the sum X* gets no extra bn/relu before the restore conv.
   * Where relu sits in P3D-B: after each of the two convs (bn → relu), then the sum (Qiu et al.'s
     Fig. 2b applies the temporal conv to the input and adds both outputs).
@@ -87,6 +86,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..utils.checks import check_int
+
 __all__ = ["SteppedConv", "CAWBlock", "MultiScaleConv", "MSTITube", "P3DBBlock", "VARIANTS", "check_stride"]
 
 VARIANTS = ("msti", "ms_st", "ms_s", "ms_t")  # Table 2: MSTI, MS(ST), MS(S), MS(T)
@@ -95,10 +96,9 @@ TEMPORAL = (3, 1, 1)
 
 
 def _check_channels_groups(channels: int, groups: int, what: str = "channels") -> tuple[int, int]:
-    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"groups={groups!r} must be an int >= 1 (the paper uses N = 4)")
-    if not isinstance(channels, int) or isinstance(channels, bool) or channels < 1:
-        raise ValueError(f"{what}={channels!r} must be an int >= 1")
+    """``(channels, groups)`` if both are ints >= 1 and ``groups`` divides ``channels``, else ValueError."""
+    check_int("groups", groups, min_value=1)
+    check_int(what, channels, min_value=1)
     if channels % groups:
         raise ValueError(f"{what}={channels} must be divisible by groups={groups}; pick a multiple of {groups}")
     return channels, groups
@@ -276,8 +276,7 @@ class _BottleneckUnit(nn.Module):
     expansion = 4
 
     def _build(self, in_channels: int, planes: int, stride, middle: nn.Module, norm_layer) -> None:
-        if not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f"in_channels={in_channels!r} must be an int >= 1")
+        check_int("in_channels", in_channels, min_value=1)
         self.stride = check_stride(stride)
         out = planes * self.expansion
         self.reduce = nn.Sequential(*_pool(self.stride), nn.Conv3d(in_channels, planes, (1, 1, 1), bias=False),
@@ -333,7 +332,6 @@ class P3DBBlock(_BottleneckUnit):
 
     def __init__(self, in_channels: int, planes: int, *, stride=(1, 1, 1), norm_layer: Callable[[int], nn.Module] = nn.BatchNorm3d):
         super().__init__()
-        if not isinstance(planes, int) or planes < 1:
-            raise ValueError(f"planes={planes!r} must be an int >= 1")
+        check_int("planes", planes, min_value=1)
         self._build(in_channels, planes, stride, _P3DB(planes, norm_layer), norm_layer)
         self.variant = "p3d_b"

@@ -33,17 +33,14 @@ say). Short and long convs must divide exactly or a ``ValueError`` names r, g an
 ``r = 1`` has no long stream (``x_l`` is ``None``) and the module is exactly
 ``conv3d -> bn -> relu`` (tested with copied weights).
 
-Speed (see ``benchmarks/speed.py``): the streams are never split, concatenated or upsampled per
-layer. The lateral ``pool`` runs as an exact custom autograd function over non-overlapping
-windows (slice adds forward, ``g / count`` broadcast back over each window backward): same values as
-``F.avg_pool3d(ceil_mode=True)`` / :func:`soft_pool3d` (tested), several times faster on CPU, and
-it keeps ``channels_last_3d`` tensors in that format (``F.avg_pool3d`` returns channels-first).
-Average-pool laterals run as ``pool(conv_s2l(x_s))`` (linear maps commute; the pool then covers
-C_l instead of C_s channels; tested equal in values and gradients).
-On ``channels_last_3d`` tensors every dense 1x1x1 conv (lateral, bottleneck reduce/expand,
-shortcuts) runs as one ``F.linear`` over the channel dimension (:func:`conv1x1x1`, tested equal).
-Folding ``avg_pool(2s) -> conv 1x1x1`` into one strided conv (kernel = stride = 2s, weight / vol)
-is exact but was measured slower (oneDNN's backward for that conv) and dropped.
+Implementation: the streams are never split, concatenated or upsampled per layer. The lateral
+``pool`` runs as an exact custom autograd function over non-overlapping windows
+(:func:`~actionrec.layers.tiling.avg_pool3d_tiled`; same values as ``F.avg_pool3d(ceil_mode=True)``
+/ :func:`soft_pool3d`, tested) that keeps ``channels_last_3d`` tensors in that format. Average-pool
+laterals run as ``pool(conv_s2l(x_s))`` (linear maps commute; the pool then covers C_l instead of
+C_s channels; tested equal in values and gradients). On ``channels_last_3d`` tensors every dense
+1x1x1 conv (lateral, bottleneck reduce/expand, shortcuts) runs as one ``F.linear`` over the channel
+dimension (:func:`conv1x1x1`, tested equal). Timings: ``benchmarks/speed.py``.
 
 Departures from the official code: none in the arithmetic of eq. 2 that we know of; the streams
 persist between layers as Table 1 describes (NOTES.md). SoftPool is computed per channel (see
@@ -59,9 +56,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .softpool import _out_size, _triple, soft_pool3d, tile_pad, tile_reduce, tile_up
+from ..utils.checks import check_choice
+from .softpool import soft_pool3d
+from .tiling import avg_pool3d_tiled, triple
 
-__all__ = ["MTConv", "split_channels", "split_groups", "check_ratio", "conv1x1x1", "avg_pool3d_tiled", "Pair"]
+__all__ = ["MTConv", "split_channels", "split_groups", "check_ratio", "conv1x1x1", "Pair"]
 
 Pair = tuple[torch.Tensor, Optional[torch.Tensor]]
 
@@ -70,8 +69,8 @@ def conv1x1x1(conv: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
     """``conv(x)``; a dense 1x1x1 conv on a channels_last_3d tensor runs as one matmul instead.
 
     (B, C, T, H, W) in channels_last_3d is (B, T, H, W, C) in memory, so the 1x1x1 conv is
-    ``F.linear`` over the last dimension: the same map with far less per-call overhead than
-    oneDNN's conv3d on small tensors (benchmarks/speed.py). Anything else calls ``conv``.
+    ``F.linear`` over the last dimension: the same map with less per-call overhead than a conv3d
+    call on small tensors. Anything else calls ``conv``.
     """
     if (
         conv.kernel_size == (1, 1, 1)
@@ -120,48 +119,6 @@ def split_groups(g: int, r: float) -> tuple[int, int]:
     return g_s, g - g_s
 
 
-def _window_counts(sizes, k, out) -> int | torch.Tensor:
-    """Elements per (possibly partial, ceil-mode) window: per-dimension counts, outer product."""
-    per_dim = [[min(kk, L - i * kk) for i in range(n)] for L, kk, n in zip(sizes, k, out)]
-    if all(len(set(c)) == 1 for c in per_dim):
-        return per_dim[0][0] * per_dim[1][0] * per_dim[2][0]
-    ct, ch, cw = (torch.tensor(c, dtype=torch.float32) for c in per_dim)
-    return ct[:, None, None] * ch[None, :, None] * cw[None, None, :]  # (T', H', W')
-
-
-class _AvgPoolTiled(torch.autograd.Function):
-    """Average pooling over non-overlapping ceil-mode windows (partial windows: mean of what they hold).
-
-    Same values as ``F.avg_pool3d(x, k, k, ceil_mode=True)``, computed with slice adds (faster on
-    CPU, keeps ``channels_last_3d``); backward spreads ``g / count`` back over each window.
-    """
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, k, out):
-        cnt = _window_counts(x.shape[2:], k, out)
-        if isinstance(cnt, torch.Tensor):
-            cnt = cnt.to(device=x.device, dtype=x.dtype)
-        y = tile_reduce(tile_pad(x, k, out, 0.0), k, "sum") / cnt
-        ctx.k, ctx.out, ctx.cnt, ctx.in_shape = k, out, cnt, x.shape
-        return y
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, g):
-        k, out = ctx.k, ctx.out
-        b, c, t, h, w = ctx.in_shape
-        full = (b, c, out[0] * k[0], out[1] * k[1], out[2] * k[2])
-        grad = tile_up(g / ctx.cnt, k, full[2:])  # every element gets its window's g / count
-        return grad[:, :, :t, :h, :w], None, None
-
-
-def avg_pool3d_tiled(x: torch.Tensor, kernel_size) -> torch.Tensor:
-    """``F.avg_pool3d(x, k, k, ceil_mode=True)`` for non-overlapping windows, via slice adds."""
-    k = tuple(kernel_size)
-    out = tuple(_out_size(L, kk, kk, True) for L, kk in zip(x.shape[2:], k))
-    return _AvgPoolTiled.apply(x, k, out)
-
-
 class MTConv(nn.Module):
     """Multi-temporal convolution (eq. 2) on the stream pair ``(x_s, x_l)``.
 
@@ -195,11 +152,10 @@ class MTConv(nn.Module):
     ):
         super().__init__()
         self.r = check_ratio(r)
-        k = _triple(kernel_size, "kernel_size")
-        s = _triple(stride, "stride")
+        k = triple(kernel_size, "kernel_size")
+        s = triple(stride, "stride")
         pad = tuple(kk // 2 for kk in k)
-        if lateral_pool not in ("avg", "soft"):
-            raise ValueError(f"lateral_pool={lateral_pool!r} must be 'avg' or 'soft'")
+        check_choice("lateral_pool", lateral_pool, ("avg", "soft"))
         self.kernel_size, self.stride, self.lateral_pool = k, s, lateral_pool
         self.in_channels, self.out_channels = in_channels, out_channels
         self.cs_in, self.cl_in = split_channels(in_channels, r)

@@ -25,11 +25,11 @@ gradient is the closed form ``d out / d x_i = w_i (1 + x_i - out)`` (a custom au
 first-order gradients only, no double backward).
 
 Windows that do not overlap (``stride == kernel_size``, the only case MTNet uses: (1,2,2) in the
-stem, 2 or 2*stride in the lateral and shortcut pools) are reduced with ``k - 1`` elementwise ops
-per dimension on strided slices, which on CPU is several times faster than ``avg_pool3d`` /
-``max_pool3d`` and keeps ``channels_last_3d`` tensors in that format. Overlapping or gapped windows
-(``stride != kernel_size``) take a second exact path that unfolds the windows and applies
-``torch.softmax`` over each (plain autograd).
+stem, 2 or 2*stride in the lateral and shortcut pools) are reduced with the tile kernels of
+:mod:`actionrec.layers.tiling` (``k - 1`` elementwise ops per dimension on strided slices, which keep
+``channels_last_3d`` tensors in that format). Overlapping or gapped windows (``stride !=
+kernel_size``) take a second exact path, :func:`soft_pool3d_unfold`, that unfolds the windows and
+applies ``torch.softmax`` over each (plain autograd).
 
 ``ceil_mode=True`` keeps partial windows at the far edge, so a size-1 dimension still pools to
 size 1 (needed by MTNet's long stream on small clips); a partial window is a softmax over the
@@ -46,33 +46,13 @@ Shapes: input ``(B, C, T, H, W)`` -> output ``(B, C, T', H', W')`` with the usua
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["soft_pool3d", "SoftPool3d"]
+from .tiling import pool_out_size, tile_pad, tile_reduce, tile_up, triple
 
-
-def _triple(v, name: str) -> tuple[int, int, int]:
-    if isinstance(v, int):
-        v = (v, v, v)
-    v = tuple(int(i) for i in v)
-    if len(v) != 3 or min(v) < 1:
-        raise ValueError(f"{name}={v!r} must be a positive int or a (T, H, W) tuple of positive ints")
-    return v  # type: ignore[return-value]
-
-
-def _out_size(L: int, k: int, s: int, ceil_mode: bool) -> int:
-    """PyTorch's pooling output length (padding 0)."""
-    if ceil_mode:
-        n = math.ceil((L - k) / s) + 1
-        if (n - 1) * s >= L:  # the last window must start inside the input
-            n -= 1
-    else:
-        n = (L - k) // s + 1
-    return n
+__all__ = ["soft_pool3d", "SoftPool3d", "soft_pool3d_unfold"]
 
 
 def soft_pool3d(x: torch.Tensor, kernel_size=2, stride=None, *, ceil_mode: bool = False) -> torch.Tensor:
@@ -86,10 +66,10 @@ def soft_pool3d(x: torch.Tensor, kernel_size=2, stride=None, *, ceil_mode: bool 
     """
     if x.dim() != 5:
         raise ValueError(f"soft_pool3d expects x of shape (B, C, T, H, W); got {tuple(x.shape)}")
-    k = _triple(kernel_size, "kernel_size")
-    s = k if stride is None else _triple(stride, "stride")
+    k = triple(kernel_size, "kernel_size")
+    s = k if stride is None else triple(stride, "stride")
     sizes = x.shape[2:]
-    out = [_out_size(L, kk, ss, ceil_mode) for L, kk, ss in zip(sizes, k, s)]
+    out = [pool_out_size(L, kk, ss, ceil_mode) for L, kk, ss in zip(sizes, k, s)]
     if min(out) < 1:
         raise ValueError(
             f"soft_pool3d: input (T, H, W)={tuple(sizes)} is smaller than kernel_size={k} "
@@ -97,74 +77,7 @@ def soft_pool3d(x: torch.Tensor, kernel_size=2, stride=None, *, ceil_mode: bool 
         )
     if k == s:
         return _SoftPoolTiled.apply(x, k, tuple(out))
-    return _soft_pool_unfold(x, k, s, out)
-
-
-# -- non-overlapping windows ("tiles") ------------------------------------------------------------
-# Pooling kernels (avg_pool3d / max_pool3d) are slow on CPU for small windows, and avg_pool3d
-# returns channels-first even for channels_last_3d input. A tile reduction over windows of size
-# (kT, kH, kW) is instead done as (kT-1) + (kH-1) + (kW-1) elementwise ops on strided slices, and a
-# per-window value is broadcast back onto its window (tile_up, expand+reshape); all other arithmetic is
-# plain 5-D elementwise ops, which vectorise well (8-D broadcasting views did not).
-
-
-def tile_pad(x: torch.Tensor, k, out, value: float) -> torch.Tensor:
-    """Right-pad (T, H, W) to ``out * k`` with ``value`` (no copy when nothing to pad).
-
-    Elements a floor-mode pool never reads are cropped first (a view).
-    """
-    t, h, w = (min(L, n * kk) for n, kk, L in zip(out, k, x.shape[2:]))
-    x = x[:, :, :t, :h, :w]
-    pads = [n * kk - L for n, kk, L in zip(out, k, x.shape[2:])]
-    if not any(pads):
-        return x
-    return F.pad(x, (0, pads[2], 0, pads[1], 0, pads[0]), value=value)
-
-
-def tile_reduce(x: torch.Tensor, k, op: str) -> torch.Tensor:
-    """``op`` ("sum" | "max") over non-overlapping (kT, kH, kW) windows of a tiled (T, H, W)."""
-    for dim, kk in zip((2, 3, 4), k):
-        if kk == 1:
-            continue
-        idx = [slice(None)] * 5
-        parts = []
-        for i in range(kk):
-            idx[dim] = slice(i, None, kk)
-            parts.append(x[tuple(idx)])  # every kk-th slice along dim: (.., L/kk, ..)
-        y = torch.add(parts[0], parts[1]) if op == "sum" else torch.maximum(parts[0], parts[1])
-        for p in parts[2:]:
-            y = y.add_(p) if op == "sum" else torch.maximum(y, p, out=y)
-        x = y
-    return x
-
-
-def tile_up(y: torch.Tensor, k, size) -> torch.Tensor:
-    """Broadcast each window's value back onto its (kT, kH, kW) elements: (B, C, T', H', W') -> size.
-
-    ``size`` = ``(T' kT, H' kH, W' kW)`` (implied by ``y`` and ``k``; checked). A pure copy (exact for any k), done as one broadcast per
-    dimension from the innermost memory dimension outwards, each a reshape of an ``expand`` whose
-    inner block is contiguous: 1.5-6x faster on CPU than ``F.interpolate(mode="nearest")`` for
-    MTNet's shapes (benchmarks/speed.py). ``channels_last_3d`` input gives ``channels_last_3d``
-    output; anything else gives a contiguous tensor.
-    """
-    b, c, t, h, w = y.shape
-    kt, kh, kw = k
-    assert tuple(size) == (t * kt, h * kh, w * kw), (tuple(size), y.shape, k)
-    if _is_channels_last(y):
-        o = y.permute(0, 2, 3, 4, 1)  # (B, T', H', W', C), contiguous in memory
-        o = o.reshape(b * t * h, w, 1, c).expand(-1, -1, kw, -1)  # repeat along W
-        o = o.reshape(b * t, h, 1, w * kw * c).expand(-1, -1, kh, -1)  # repeat along H
-        o = o.reshape(b, t, 1, h * kh * w * kw * c).expand(-1, -1, kt, -1)  # repeat along T
-        o = o.reshape(b, t * kt, h * kh, w * kw, c)  # (B, T, H, W, C)
-        return o.permute(0, 4, 1, 2, 3)  # (B, C, T, H, W) in channels_last_3d
-    o = y.reshape(b * c * t * h, w, 1).expand(-1, -1, kw)  # repeat along W
-    o = o.reshape(b * c * t, h, 1, w * kw).expand(-1, -1, kh, -1)  # repeat along H
-    o = o.reshape(b * c, t, 1, h * kh * w * kw).expand(-1, -1, kt, -1)  # repeat along T
-    return o.reshape(b, c, t * kt, h * kh, w * kw)  # (B, C, T, H, W)
-
-
-def _is_channels_last(x: torch.Tensor) -> bool:
-    return x.is_contiguous(memory_format=torch.channels_last_3d) and not x.is_contiguous()
+    return soft_pool3d_unfold(x, k, s, out)
 
 
 class _SoftPoolTiled(torch.autograd.Function):
@@ -210,8 +123,13 @@ class _SoftPoolTiled(torch.autograd.Function):
         return grad, None, None
 
 
-def _soft_pool_unfold(x: torch.Tensor, k, s, out) -> torch.Tensor:
-    """Any stride: unfold windows (B, C, T', H', W', kT*kH*kW) and softmax over the last dim."""
+def soft_pool3d_unfold(x: torch.Tensor, k, s, out) -> torch.Tensor:
+    """SoftPool for any stride: unfold the windows ``(B, C, T', H', W', kT*kH*kW)``, softmax over each.
+
+    ``k``, ``s``: (T, H, W) kernel and stride triples; ``out``: the output sizes ``(T', H', W')``
+    (:func:`~actionrec.layers.tiling.pool_out_size`). The reference path :func:`soft_pool3d` takes
+    when ``stride != kernel_size``.
+    """
     # Right-pad so that ceil-mode partial windows exist; padded logits are -inf (weight 0) and
     # padded values 0, so they contribute nothing.
     pads = [max(0, (n - 1) * ss + kk - L) for n, ss, kk, L in zip(out, s, k, x.shape[2:])]
@@ -236,8 +154,8 @@ class SoftPool3d(nn.Module):
 
     def __init__(self, kernel_size=2, stride=None, *, ceil_mode: bool = False):
         super().__init__()
-        self.kernel_size = _triple(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else _triple(stride, "stride")
+        self.kernel_size = triple(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else triple(stride, "stride")
         self.ceil_mode = bool(ceil_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -12,15 +12,12 @@ Data flow::
       -> fuse ("residual", default): x + x * a_star   out     (B, C, T, H, W), a_star broadcast over H, W
          fuse ("mul", official code):  x * a_star
 
-Fusion — a departure from the official code, measured. The official MTNet/SRTG code multiplies
-the features by the recurrent output directly (``fusion="mul"``, no sigmoid; the GRU/LSTM output
-lies in (-1, 1)). SRTG's text only says the recurrent information is "added back to the network"
-(Sec. 3.2). With ``"mul"``, MTNet-32 (width 0.25, r = 0.875) did not learn SynthActions at all in our
-runs: val top-1 stayed at chance (5–8%, chance 6.25%) over 6 epochs of 512 or 1024 clips at lr 3e-3
-and 1e-3, while the same budget with ``"residual"`` (x · (1 + a*), i.e. x plus the recurrent-modulated
-features, identity at a* = 0) climbed to 25% and without SR to 67% (1024 clips). We therefore
-default to ``"residual"``, which reads the paper's "added back" literally and keeps the
-multiplicative interaction, and keep ``"mul"`` selectable to reproduce the official behaviour.
+Fusion, a departure from the official code. The official MTNet/SRTG code multiplies the features
+by the recurrent output directly (``fusion="mul"``, no sigmoid; the GRU/LSTM output lies in
+(-1, 1)). SRTG's text only says the recurrent information is "added back to the network"
+(Sec. 3.2). We default to ``"residual"`` (``x · (1 + a*)``: x plus the recurrent-modulated features,
+the identity at a* = 0), which reads the paper's "added back" literally and keeps the multiplicative
+interaction, and keep ``"mul"`` selectable to reproduce the official behaviour.
 
 ``recur`` exposes ``(pooled, a_star)`` so SRTG's cycle-consistency gate can compare them before
 deciding to fuse.
@@ -31,7 +28,12 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-__all__ = ["SqueezeRecursion"]
+from ..utils.checks import check_choice, check_int
+
+__all__ = ["SqueezeRecursion", "MODES", "FUSIONS"]
+
+MODES = ("gru", "lstm")  # MTNet, SRTG
+FUSIONS = ("residual", "mul")  # x + x * a* (default), x * a* (official code)
 
 
 class SqueezeRecursion(nn.Module):
@@ -47,14 +49,9 @@ class SqueezeRecursion(nn.Module):
 
     def __init__(self, channels: int, *, mode: str = "gru", num_layers: int = 2, fusion: str = "residual"):
         super().__init__()
-        if mode not in ("gru", "lstm"):
-            raise ValueError(f"mode={mode!r} must be 'gru' or 'lstm'")
-        if fusion not in ("residual", "mul"):
-            raise ValueError(f"fusion={fusion!r} must be 'residual' (x + x*a*, default) or 'mul' (x*a*, official code)")
-        self.fusion = fusion
-        if channels < 1:
-            raise ValueError(f"channels={channels} must be >= 1")
-        self.mode = mode
+        self.mode = check_choice("mode", mode, MODES)
+        self.fusion = check_choice("fusion", fusion, FUSIONS)
+        check_int("channels", channels, min_value=1)
         rnn = nn.GRU if mode == "gru" else nn.LSTM
         self.rnn = rnn(channels, channels, num_layers=num_layers, batch_first=True)
 

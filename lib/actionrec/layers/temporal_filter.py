@@ -19,7 +19,7 @@ What "identity at initialisation" means, exactly:
 
 - ``"centre"``: the filter returns its input bit for bit (every output is 1·x + 0·(others) + 0),
   so a network with centre-initialised filters computes exactly what it computed without them,
-  at every placement (tested in ``tests/test_temporal_filter.py``; on CPU -- CUDA's TF32
+  at every placement (tested in ``tests/test_layers_temporal_filter.py``; on CPU -- CUDA's TF32
   convolutions round the input to 10 mantissa bits unless ``torch.backends.cudnn.allow_tf32`` is
   off).
 - ``"avg"``: the filter averages neighbouring frames, so the network's output *does* change -- it
@@ -53,6 +53,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..utils.checks import check_choice, check_int
+
 __all__ = [
     "TemporalFilter",
     "temporal_filter",
@@ -62,9 +64,11 @@ __all__ = [
     "canonical_placement",
     "placement_sites",
     "INITS",
+    "PADDING_MODES",
 ]
 
 INITS = ("avg", "centre")
+PADDING_MODES = ("replicate", "zeros")
 PLACEMENTS = ("last", "every", "every+shortcut")
 _PLACEMENT_ALIASES = {"§": "last", "†": "every", "‡": "every+shortcut", "center": "centre"}
 
@@ -125,7 +129,7 @@ def temporal_filter(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
     elif padding_mode == "zeros":
         x = F.pad(x, (0, 0, 0, 0, lo, hi))
     else:
-        raise ValueError(f"padding_mode={padding_mode!r} must be 'replicate' or 'zeros'")
+        check_choice("padding_mode", padding_mode, PADDING_MODES)
     return F.conv3d(x, weight, bias)
 
 
@@ -146,12 +150,9 @@ class TemporalFilter(nn.Module):
     def __init__(self, channels: int, *, kernel_size: int = 3, init: Union[str, Sequence[float]] = "centre",
                  padding_mode: str = "replicate"):
         super().__init__()
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"channels={channels!r} must be an int >= 1")
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
-            raise ValueError(f"kernel_size={kernel_size!r} must be an int >= 1 (taps in time)")
-        if padding_mode not in ("replicate", "zeros"):
-            raise ValueError(f"padding_mode={padding_mode!r} must be 'replicate' or 'zeros'")
+        check_int("channels", channels, min_value=1)
+        check_int("kernel_size", kernel_size, min_value=1)
+        check_choice("padding_mode", padding_mode, PADDING_MODES)
         self.channels, self.kernel_size, self.padding_mode = channels, kernel_size, padding_mode
         self.init = init if isinstance(init, str) else tuple(float(v) for v in init)
         filter_taps(self.init, kernel_size)  # validate now

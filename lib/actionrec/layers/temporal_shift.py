@@ -43,14 +43,14 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-__all__ = ["temporal_shift", "TemporalShift", "check_fold_div"]
+from ..utils.checks import check_int
+
+__all__ = ["temporal_shift", "TemporalShift", "check_fold_div", "check_tsn_input"]
 
 
 def check_fold_div(fold_div) -> int:
-    """``fold_div`` as an int >= 2 (1/fold_div of the channels per direction), else ValueError."""
-    if isinstance(fold_div, bool) or not isinstance(fold_div, int) or fold_div < 2:
-        raise ValueError(f"fold_div={fold_div!r} must be an int >= 2 (TSM uses 8: 1/8 of channels each way)")
-    return fold_div
+    """``fold_div`` as an int >= 2 (1/fold_div of the channels shift each way; TSM uses 8), else ValueError."""
+    return check_int("fold_div", fold_div, min_value=2)
 
 
 def temporal_shift(x: torch.Tensor, *, fold_div: int = 8) -> torch.Tensor:
@@ -80,14 +80,12 @@ class TemporalShift(nn.Module):
 
     def __init__(self, channels: Optional[int], num_segments: int, *, fold_div: int = 8):
         super().__init__()
-        if channels is not None and (isinstance(channels, bool) or not isinstance(channels, int) or channels < 1):
-            raise ValueError(f"channels={channels!r} must be None or an int >= 1")
-        if isinstance(num_segments, bool) or not isinstance(num_segments, int) or num_segments < 1:
-            raise ValueError(f"num_segments={num_segments!r} must be an int >= 1 (frames per clip)")
+        check_int("channels", channels, min_value=1, optional=True)
+        check_int("num_segments", num_segments, min_value=1)
         self.channels, self.num_segments, self.fold_div = channels, num_segments, check_fold_div(fold_div)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nt, c, h, w = _check_tsn_input(x, self.channels, self.num_segments, "TemporalShift")
+        nt, c, h, w = check_tsn_input(x, self.channels, self.num_segments, "TemporalShift")
         t = self.num_segments
         x5 = x.view(nt // t, t, c, h, w).transpose(1, 2)  # (B*T, C, H, W) -> (B, T, C, H, W) -> (B, C, T, H, W)
         y5 = temporal_shift(x5, fold_div=self.fold_div)  # (B, C, T, H, W)
@@ -97,8 +95,9 @@ class TemporalShift(nn.Module):
         return f"channels={self.channels}, num_segments={self.num_segments}, fold_div={self.fold_div}"
 
 
-def _check_tsn_input(x: torch.Tensor, channels: Optional[int], num_segments: int, name: str) -> tuple[int, ...]:
-    """Validate a ``(B*T, C, H, W)`` input; return its shape."""
+def check_tsn_input(x: torch.Tensor, channels: Optional[int], num_segments: int, name: str) -> tuple[int, ...]:
+    """Validate a TSN-layout input ``(B*T, C, H, W)`` of module ``name`` built for ``channels`` (None:
+    any) and ``num_segments`` = T; return its shape ``(B*T, C, H, W)``."""
     if x.dim() != 4:
         raise ValueError(f"{name}: x must be (B*T, C, H, W) (frames folded into the batch); got {tuple(x.shape)}")
     nt, c, h, w = x.shape

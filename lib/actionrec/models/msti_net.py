@@ -19,8 +19,10 @@ Table 1's "Repeat 1 / 2, 3, 5, 2" rows are the first (strided) unit plus the rep
 units, ResNet-50. No temporal striding after conv2_x ("we don't apply the temporal pooling in the
 last three convolutional blocks"), so T stays 8.
 
-Units (``variant``): "msti" (MSTITube), "ms_st", "ms_s", "ms_t" (MSTITube ablation variants,
-Table 2) or "p3d_b" (P3DBBlock, the baseline); all share the bottleneck interface.
+Units: the builders' ``variant`` "msti" (MSTITube), "ms_st", "ms_s", "ms_t" (MSTITube ablation
+variants, Table 2) or "p3d_b" (P3DBBlock, the baseline), resolved by
+:func:`actionrec.models.factory.get_msti_unit` into the ``unit`` callable :class:`MSTINet` takes;
+all share the bottleneck interface ``unit(C_in, P, stride=...)`` with output 4P.
 
 Scaling for CPU runs: ``width`` multiplies the stem's 64 and the planes 64/128/256/512 (each
 rounded to a multiple of 8, at least 8, so divisible by the N = 4 groups); ``depths`` sets units per
@@ -30,52 +32,48 @@ padded so each size becomes ceil(n / 2); 16x32x32 ends at 8x1x1 after layer4 (te
 Init: Kaiming normal (fan_out, relu) for all convs incl. the CAW 1x1x1 convs, bn 1 / 0
 (``kaiming_init_``); CAW fc layers keep PyTorch's default; classifier normal(0, 0.01), bias 0.
 
-Departures / open choices: the stride of a stage's first unit is an average pool before its reduce (1,1,1) conv (see
-``layers/msti.py``); the stem conv has padding (1,3,3) and the max-pool padding 1 (the paper gives
+Departures / open choices: the stride of a stage's first unit is an average pool before its
+reduce (1,1,1) conv (see ``layers/msti.py``); the stem conv has padding (1,3,3) and the max-pool padding 1 (the paper gives
 neither; these give Table 1's output sizes). Sec. 4.2 runs the ablation on an 8-conv backbone we do
 not have the details of; our ablation swaps the unit type inside this network instead.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn
 
-from ..layers.msti import VARIANTS, MSTITube, P3DBBlock
-from .init import kaiming_init_, round_channels
+from ..layers.msti import MSTITube
+from .factory import MSTI_UNITS, get_msti_unit
+from .init import check_network_args, kaiming_init_, round_channels
 
-__all__ = ["MSTINet", "MSTI_NET_VARIANTS", "msti_net50", "msti_net_small"]
+__all__ = ["MSTINet", "MSTI_NET_VARIANTS", "msti_net_50", "msti_net_small"]
 
-MSTI_NET_VARIANTS = VARIANTS + ("p3d_b",)
+MSTI_NET_VARIANTS = MSTI_UNITS
 _STRIDES = ((2, 1, 1), (1, 2, 2), (1, 2, 2), (1, 2, 2))  # first unit of conv2_x..conv5_x (Table 1)
 
 
 class MSTINet(nn.Module):
-    """MSTI-Net (Table 1) with a choice of residual unit; use :func:`msti_net50` / :func:`msti_net_small`.
+    """MSTI-Net (Table 1) with a choice of residual unit; use :func:`msti_net_50` / :func:`msti_net_small`.
+
+    Args:
+        unit: ``(C_in, P, *, stride) -> module`` with output 4P: an MSTITube variant (a
+            ``functools.partial``) or :class:`~actionrec.layers.msti.P3DBBlock`.
+        depths: units per stage, e.g. ``(3, 4, 6, 3)``.
 
     ``forward_features(x (B, C, T, H, W)) -> (B, 2048 w, T/2, H/32, W/32)`` (after layer4);
     ``forward_head(feats)``: global average pool → dropout → fc (``pre_logits=True``: pooled only).
     """
 
-    def __init__(self, *, depths: Sequence[int] = (3, 4, 6, 3), num_classes: int = 400, variant: str = "msti",
-                 width: float = 1.0, in_channels: int = 3, dropout: float = 0.0, groups: int = 4):
+    def __init__(self, *, unit: Callable[..., nn.Module] = MSTITube, depths: Sequence[int] = (3, 4, 6, 3),
+                 num_classes: int = 400, width: float = 1.0, in_channels: int = 3, dropout: float = 0.0):
         super().__init__()
-        if not isinstance(variant, str) or variant.lower() not in MSTI_NET_VARIANTS:
-            raise ValueError(f"variant={variant!r} must be one of {', '.join(MSTI_NET_VARIANTS)}")
-        if isinstance(width, bool) or not (isinstance(width, (int, float)) and width > 0):
-            raise ValueError(f"width={width!r} must be a number > 0")
+        check_network_args(num_classes=num_classes, width=width, in_channels=in_channels, dropout=dropout)
         if not (isinstance(depths, (tuple, list)) and len(depths) == 4
                 and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in depths)):
             raise ValueError(f"depths={depths!r} must be 4 ints >= 1 (units per stage), e.g. (3, 4, 6, 3)")
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes={num_classes!r} must be an int >= 1")
-        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError(f"in_channels={in_channels!r} must be an int >= 1")
-        if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):
-            raise ValueError(f"dropout={dropout!r} must be in [0, 1)")
-        self.variant = variant.lower()
         c0 = round_channels(64 * width)
         self.stem = nn.Sequential(
             nn.Conv3d(in_channels, c0, (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
@@ -88,11 +86,7 @@ class MSTINet(nn.Module):
         for i, (p, n, s) in enumerate(zip(planes, depths, _STRIDES)):
             units = []
             for j in range(n):
-                stride = s if j == 0 else (1, 1, 1)
-                if self.variant == "p3d_b":
-                    units.append(P3DBBlock(c_in, p, stride=stride))
-                else:
-                    units.append(MSTITube(c_in, p, stride=stride, variant=self.variant, groups=groups))
+                units.append(unit(c_in, p, stride=s if j == 0 else (1, 1, 1)))
                 c_in = p * MSTITube.expansion
             setattr(self, f"layer{i + 1}", nn.Sequential(*units))
         self.depths, self.planes, self.num_features = tuple(depths), tuple(planes), c_in
@@ -120,15 +114,24 @@ class MSTINet(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-def msti_net50(*, num_classes: int = 400, variant: str = "msti", width: float = 1.0, in_channels: int = 3,
-               dropout: float = 0.0) -> MSTINet:
-    """MSTI-Net-50 (Table 1): units (3, 4, 6, 3). ``variant`` in msti | ms_st | ms_s | ms_t | p3d_b."""
-    return MSTINet(depths=(3, 4, 6, 3), num_classes=num_classes, variant=variant, width=width,
+def _create_msti_net(*, depths: Sequence[int], variant: str = "msti", num_classes: int = 400, width: float = 1.0,
+                     in_channels: int = 3, dropout: float = 0.0) -> MSTINet:
+    """The config boundary: ``variant`` (msti | ms_st | ms_s | ms_t | p3d_b, case-insensitive)
+    resolved to the unit by :func:`actionrec.models.factory.get_msti_unit` (N = 4 groups)."""
+    return MSTINet(unit=get_msti_unit(variant), depths=depths, num_classes=num_classes, width=width,
                    in_channels=in_channels, dropout=dropout)
 
 
-def msti_net_small(*, num_classes: int = 400, variant: str = "msti", width: float = 0.25, depths: Sequence[int] = (1, 1, 1, 1),
-                   in_channels: int = 3, dropout: float = 0.0) -> MSTINet:
-    """CPU-sized MSTI-Net: Table 1's layout at ``width`` 0.25 (planes 16/32/64/128) and ``depths`` units per stage."""
-    return MSTINet(depths=depths, num_classes=num_classes, variant=variant, width=width,
-                   in_channels=in_channels, dropout=dropout)
+_SMALL = dict(width=0.25, depths=(1, 1, 1, 1))
+
+
+def msti_net_50(**kwargs) -> MSTINet:
+    """MSTI-Net-50 (Table 1): units (3, 4, 6, 3). Keywords: num_classes (400), variant ("msti"; also
+    ms_st, ms_s, ms_t, p3d_b), width (1.0), in_channels (3), dropout (0.0)."""
+    return _create_msti_net(depths=(3, 4, 6, 3), **kwargs)
+
+
+def msti_net_small(**kwargs) -> MSTINet:
+    """CPU-sized MSTI-Net: Table 1's layout at ``width`` 0.25 (planes 16/32/64/128) and ``depths``
+    ((1, 1, 1, 1)) units per stage; other keywords as :func:`msti_net_50`."""
+    return _create_msti_net(**dict(_SMALL, **kwargs))

@@ -32,7 +32,9 @@ Blocks (Fig. 3a/b)::
     (grouped like the stream) → bn.
 
 Squeeze-and-Recursion after every stage, one per stream (hidden = that stream's channels), the
-features multiplied by the GRU output without a sigmoid, as the official code does.
+features multiplied by the GRU output without a sigmoid, as the official code does
+(``recurrent="gru"`` | ``"lstm"`` | None, ``sr_fusion="residual"`` | ``"mul"``; see
+``layers/squeeze_recursion.py``).
 
 Width multiplier ``w``: every channel count ``c`` (stem 64, stages 64/128/256/512) becomes
 ``c * w`` rounded to the nearest multiple of ``2 * lcm(8, g)`` (at least one multiple), so the
@@ -40,19 +42,20 @@ bottleneck's ``out/2`` and every stream split stay divisible by the sub-streams 
 16/32/64/128). Any input of at least 16x32x32 works (long-stream pools use ``ceil_mode``, a size-1
 dimension stays 1; tested for every depth).
 
-CPU speed: on CPU ``forward_features`` converts its input to ``channels_last_3d`` and every layer
-keeps that format (oneDNN is 2-3x slower on 7/14-channel convs channels-first; 1x1x1 convs become
-one matmul), so callers need no ``model.to(memory_format=...)``; on other devices the input follows
-the model's memory format. Same values either way (tested); see ``benchmarks/speed.py``.
+Memory format: on CPU ``forward_features`` converts its input to ``channels_last_3d`` and every
+layer keeps that format (oneDNN runs the odd channel counts of the split streams and the 1x1x1 convs
+faster that way; ``benchmarks/speed.py``), so callers need no ``model.to(memory_format=...)``; on
+other devices the input follows the model's memory format. Same values either way (tested).
 
 Init: Kaiming normal (fan_out, relu) for convs, BN weight 1 / bias 0 (paper: "standard Kaiming
 initialization"); the GRU and the fc keep PyTorch's defaults. ``zero_init_residual=True`` (default,
 as timm's ``zero_init_last`` and Goyal et al. 2017) also zeroes the BN scale that ends each residual
 branch (``bn_s``, ``bn_l`` and ``bn_s2l`` of the block's last MTConv), so every block starts as the
-identity. The paper does not say; measured on the ratio notebook's setting (MTNet-32 width 0.25,
-r = 0.875, 640 clips x 5 epochs, lr 1.5e-3, seeds 0-2): test top-1 31.2/29.4/43.1% without,
-36.9/51.2/48.8% with; at lr 3e-3 with it 46.9/75.6/56.2%. ``zero_init_residual=False`` restores
-the plain init.
+identity. The paper does not say; ``zero_init_residual=False`` restores the plain init.
+
+Builders ``mtnet_32`` ... ``mtnet_200`` (keyword-only): num_classes (400), r (0.875), g (1),
+width (1.0), recurrent ("gru"), sr_fusion ("residual"), in_channels (3), dropout (0.0),
+zero_init_residual (True).
 
 Departures from the official code (NOTES.md): SoftPool is actually used in the downsample blocks
 (the official code never calls it); the two streams persist between blocks and only the stem
@@ -62,7 +65,7 @@ splits; see the layer files for SoftPool and Squeeze-and-Recursion.
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 import torch.nn as nn
@@ -70,8 +73,9 @@ import torch.nn.functional as F
 
 from ..layers.mtconv import MTConv, Pair, check_ratio, conv1x1x1, split_channels, split_groups
 from ..layers.softpool import soft_pool3d
-from ..layers.squeeze_recursion import SqueezeRecursion
-from .init import kaiming_init_, round_channels
+from ..utils.checks import check_int
+from .factory import get_sr_layer
+from .init import check_width, kaiming_init_, round_channels
 
 __all__ = [
     "MTNet",
@@ -79,21 +83,15 @@ __all__ = [
     "RepeatMTBlock",
     "MTShortcut",
     "MTStageSR",
-    "mtnet32",
-    "mtnet48",
-    "mtnet64",
-    "mtnet132",
-    "mtnet200",
     "MTNET_DEPTHS",
+    "mtnet_32",
+    "mtnet_48",
+    "mtnet_64",
+    "mtnet_132",
+    "mtnet_200",
 ]
 
-MTNET_DEPTHS = {
-    "mtnet32": (2, 2, 2, 2),
-    "mtnet48": (2, 2, 5, 3),
-    "mtnet64": (3, 4, 6, 3),
-    "mtnet132": (3, 4, 23, 3),
-    "mtnet200": (3, 8, 36, 3),
-}
+MTNET_DEPTHS = {32: (2, 2, 2, 2), 48: (2, 2, 5, 3), 64: (3, 4, 6, 3), 132: (3, 4, 23, 3), 200: (3, 8, 36, 3)}  # Table 1
 
 
 def _add_relu(a: Pair, b: Pair) -> Pair:
@@ -181,13 +179,16 @@ class RepeatMTBlock(nn.Module):
 
 
 class MTStageSR(nn.Module):
-    """Squeeze-and-Recursion on each stream after a stage: ``(SR_s(x_s), SR_l(x_l))``."""
+    """Squeeze-and-Recursion on each stream after a stage: ``(SR_s(x_s), SR_l(x_l))``.
 
-    def __init__(self, channels: int, *, r: float, mode: str = "gru", fusion: str = "residual"):
+    ``sr_layer``: ``channels -> module`` (a :class:`SqueezeRecursion`), built on C_s and C_l.
+    """
+
+    def __init__(self, channels: int, *, r: float, sr_layer: Callable[[int], nn.Module]):
         super().__init__()
         c_s, c_l = split_channels(channels, r)
-        self.sr_s = SqueezeRecursion(c_s, mode=mode, fusion=fusion)
-        self.sr_l = SqueezeRecursion(c_l, mode=mode, fusion=fusion) if r < 1 else None
+        self.sr_s = sr_layer(c_s)
+        self.sr_l = sr_layer(c_l) if r < 1 else None
 
     def forward(self, x: Pair) -> Pair:
         x_s, x_l = x
@@ -200,13 +201,13 @@ def _memory_format(t: torch.Tensor) -> torch.memory_format:
 
 
 class MTNet(nn.Module):
-    """Multi-Temporal network (Table 1). Use the builders ``mtnet32`` ... ``mtnet200``.
+    """Multi-Temporal network (Table 1). Use the builders ``mtnet_32`` ... ``mtnet_200``.
 
     ``forward_features(x)`` returns the stream pair ``(x_s (B, C_s, T', H', W'), x_l or None)``
     after the last stage; ``forward_head(pair)`` pools both, concatenates and classifies.
-    ``recurrent`` picks the Squeeze-and-Recursion cell ("gru" as MTNet, "lstm", or None for no SR);
-    ``sr_fusion`` how it is fused back: "residual" (``x + x * a*``, default) or "mul" (``x * a*``,
-    the official code, which did not train on SynthActions; see ``layers/squeeze_recursion.py``).
+    ``sr_layer``: ``channels -> module`` applied to each stream after every stage (a
+    :class:`SqueezeRecursion`; the builders make it from ``recurrent`` and ``sr_fusion``), or None
+    for no Squeeze-and-Recursion.
     """
 
     def __init__(
@@ -217,8 +218,7 @@ class MTNet(nn.Module):
         r: float = 0.875,
         g: int = 1,
         width: float = 1.0,
-        recurrent: Optional[str] = "gru",
-        sr_fusion: str = "residual",
+        sr_layer: Optional[Callable[[int], nn.Module]] = None,
         in_channels: int = 3,
         dropout: float = 0.0,
         channels=(64, 128, 256, 512),
@@ -227,14 +227,9 @@ class MTNet(nn.Module):
     ):
         super().__init__()
         self.r = check_ratio(r)
-        if int(g) < 1:
-            raise ValueError(f"g={g} (sub-streams) must be >= 1")
-        if width <= 0:
-            raise ValueError(f"width={width} must be > 0")
-        if recurrent not in ("gru", "lstm", None):
-            raise ValueError(f"recurrent={recurrent!r} must be 'gru', 'lstm' or None")
-        if num_classes < 1:
-            raise ValueError(f"num_classes={num_classes} must be >= 1")
+        check_int("g", g, min_value=1)
+        check_width(width)
+        check_int("num_classes", num_classes, min_value=1)
         if len(depths) != len(channels):
             raise ValueError(f"depths={depths} and channels={channels} must have the same length")
         div = 2 * (8 * g // math.gcd(8, g))  # 2 * lcm(8, g): out/2 and the splits stay divisible
@@ -253,7 +248,7 @@ class MTNet(nn.Module):
             blocks = [DownsampleMTBlock(c_in, c, stride=1 if i == 0 else 2, r=r, g=g)]
             blocks += [RepeatMTBlock(c, r=r, g=g) for _ in range(n)]
             stages.append(nn.Sequential(*blocks))
-            srs.append(MTStageSR(c, r=r, mode=recurrent, fusion=sr_fusion) if recurrent else nn.Identity())
+            srs.append(MTStageSR(c, r=r, sr_layer=sr_layer) if sr_layer is not None else nn.Identity())
             c_in = c
         self.stages = nn.ModuleList(stages)
         self.srs = nn.ModuleList(srs)
@@ -283,10 +278,9 @@ class MTNet(nn.Module):
     def forward_features(self, x: torch.Tensor) -> Pair:
         if x.dim() != 5:
             raise ValueError(f"MTNet expects (B, C, T, H, W); got {tuple(x.shape)}")
-        # On CPU every activation is channels_last_3d (odd channel counts such as 7/14 at r = 0.875
-        # are several times slower channels-first in oneDNN; 1x1x1 convs become one matmul; see
-        # benchmarks/speed.py): converting the input is enough, each conv/BN/pool keeps the format.
-        # Elsewhere follow the model (model.to(memory_format=...) converts the input too).
+        # On CPU every activation is channels_last_3d (module docstring): converting the input is
+        # enough, each conv/BN/pool keeps the format. Elsewhere follow the model
+        # (model.to(memory_format=...) converts the input too).
         fmt = torch.channels_last_3d if x.device.type == "cpu" else _memory_format(self.stem[0].weight)
         x = x.contiguous(memory_format=fmt)  # (B, 3, T, H, W)
         x = self.stem(x)
@@ -311,42 +305,37 @@ class MTNet(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-def _build(name: str, num_classes: int, r: float, g: int, width: float, recurrent, in_channels: int, dropout: float,
-           sr_fusion: str = "residual", zero_init_residual: bool = True) -> MTNet:
-    return MTNet(
-        depths=MTNET_DEPTHS[name],
-        num_classes=num_classes,
-        r=r,
-        g=g,
-        width=width,
-        recurrent=recurrent,
-        sr_fusion=sr_fusion,
-        in_channels=in_channels,
-        dropout=dropout,
-        zero_init_residual=zero_init_residual,
-    )
+def _create_mtnet(*, depth: int, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0,
+                  recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3,
+                  dropout: float = 0.0, zero_init_residual: bool = True) -> MTNet:
+    """The config boundary: ``recurrent`` ("gru" | "lstm" | None) and ``sr_fusion`` ("residual" | "mul")
+    resolved to a Squeeze-and-Recursion layer by :func:`actionrec.models.factory.get_sr_layer`."""
+    return MTNet(depths=MTNET_DEPTHS[depth], num_classes=num_classes, r=r, g=g, width=width,
+                 sr_layer=get_sr_layer(recurrent, sr_fusion), in_channels=in_channels, dropout=dropout,
+                 zero_init_residual=zero_init_residual)
 
 
-def mtnet32(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3, dropout: float = 0.0, zero_init_residual: bool = True) -> MTNet:
+def mtnet_32(**kwargs) -> MTNet:
     """MTNet-32: repeats (2, 2, 2, 2) (Table 1)."""
-    return _build("mtnet32", num_classes, r, g, width, recurrent, in_channels, dropout, sr_fusion, zero_init_residual)
+    return _create_mtnet(depth=32, **kwargs)
 
 
-def mtnet48(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3, dropout: float = 0.0, zero_init_residual: bool = True) -> MTNet:
+def mtnet_48(**kwargs) -> MTNet:
     """MTNet-48: repeats (2, 2, 5, 3) (Table 1)."""
-    return _build("mtnet48", num_classes, r, g, width, recurrent, in_channels, dropout, sr_fusion, zero_init_residual)
+    return _create_mtnet(depth=48, **kwargs)
 
 
-def mtnet64(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3, dropout: float = 0.0, zero_init_residual: bool = True) -> MTNet:
+def mtnet_64(**kwargs) -> MTNet:
     """MTNet-64: repeats (3, 4, 6, 3) (Table 1)."""
-    return _build("mtnet64", num_classes, r, g, width, recurrent, in_channels, dropout, sr_fusion, zero_init_residual)
+    return _create_mtnet(depth=64, **kwargs)
 
 
-def mtnet132(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3, dropout: float = 0.0, zero_init_residual: bool = True) -> MTNet:
+def mtnet_132(**kwargs) -> MTNet:
     """MTNet-132: repeats (3, 4, 23, 3) (Table 1)."""
-    return _build("mtnet132", num_classes, r, g, width, recurrent, in_channels, dropout, sr_fusion, zero_init_residual)
+    return _create_mtnet(depth=132, **kwargs)
 
 
-def mtnet200(*, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0, recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3, dropout: float = 0.0, zero_init_residual: bool = True) -> MTNet:
+def mtnet_200(**kwargs) -> MTNet:
     """MTNet-200: repeats (3, 8, 36, 3) (Table 1)."""
-    return _build("mtnet200", num_classes, r, g, width, recurrent, in_channels, dropout, sr_fusion, zero_init_residual)
+    return _create_mtnet(depth=200, **kwargs)
+

@@ -4,10 +4,11 @@ Papers: Stergiou & Poppe, "Learn to cycle: Time-consistent feature discovery for
 recognition" (SRTG; Sec. 3.3 and Fig. 2b: the six placements Start, Top, Mid, End, Res, Final);
 Hara, Kataoka & Satoh, "Can spatiotemporal 3D CNNs retrace the history of 2D CNNs and ImageNet?"
 (CVPR 2018; 3D ResNets, Table 1 layouts); Tran et al., "A closer look at spatiotemporal
-convolutions for action recognition" (CVPR 2018; r3d and r(2+1)d, eq. for the (2+1)D mid channels).
-The layout follows torchvision's ``VideoResNet`` (no max-pool after the stem, stride 2 in T, H, W
-at stages 2-4) and its ``conv_makers`` idea: the block's 3x3x3 convolution is a class passed in
-(:class:`Conv3DSimple` for r3d, :class:`Conv2Plus1D` for r(2+1)d), not a flag.
+convolutions for action recognition" (CVPR 2018; r3d and r(2+1)d). The layout follows
+torchvision's ``VideoResNet`` (no max-pool after the stem, stride 2 in T, H, W at stages 2-4) and
+its ``conv_makers``: the block's (3,3,3) convolution is a class passed in
+(:class:`~actionrec.models.blocks.Conv3DSimple` for r3d, :class:`~actionrec.models.blocks.Conv2Plus1D`
+for r(2+1)d), not a flag.
 
 Network (sizes for a 16x224x224 clip, width 1; E = block expansion, 1 Simple / 4 Bottleneck)::
 
@@ -24,26 +25,9 @@ Network (sizes for a 16x224x224 clip, width 1; E = block expansion, 1 Simple / 4
     depth 18: Simple (2,2,2,2)   depth 34: Simple (3,4,6,3)
     depth 50: Bottleneck (3,4,6,3)   depth 101: Bottleneck (3,4,23,3)
 
-Blocks (Fig. 2b). ``[name]`` marks where the block's SRTGate sits for placement ``name``; exactly
-one of them is used (one gate in every residual block, the same placement in all blocks)::
-
-    SimpleBlock(C_in -> P), expansion 1:
-
-      x ─┬─[start]─ conv (3,3,3) C_in→P, stride → bn → relu ─[mid]─ conv (3,3,3) P→P → bn ─┐
-         │                                                                               (+) → relu ─[final]─ out
-         └─ shortcut: identity | conv (1,1,1) stride → bn ─────────────────[res]─────────┘
-
-    Bottleneck(C_in -> 4P), expansion 4:
-
-      x ─┬─[start]─ conv (1,1,1) C_in→P → bn → relu ─[top]─ conv (3,3,3) P→P, stride → bn → relu
-         │          ─[mid]─ conv (1,1,1) P→4P → bn ─[end]─┐
-         │                                              (+) → relu ─[final]─ out
-         └─ shortcut: identity | conv (1,1,1) stride → bn ─[res]─┘
-
-    conv (3,3,3) is the block's conv maker: Conv3DSimple = one (3,3,3) conv;
-    Conv2Plus1D = conv (1,3,3) N_in→M, stride (1,s,s) → bn → relu → conv (3,1,1) M→N_out, stride (s,1,1).
-
-What each gate sees (channels; T_in / T_out = frames before / after the block's stride)::
+Gates (Fig. 2b; drawings in :class:`SimpleBlock` and :class:`Bottleneck`): one SRTGate in every
+residual block, at the same placement in all blocks. What it sees (channels; T_in / T_out = frames
+before / after the block's stride)::
 
     placement | Simple        | Bottleneck    | branch / path it acts on
     start     | C_in, T_in    | C_in, T_in    | residual branch input (the shortcut gets the raw x)
@@ -53,42 +37,25 @@ What each gate sees (channels; T_in / T_out = frames before / after the block's 
     res       | P,    T_out   | 4P,   T_out   | the shortcut's output (after the projection, if any)
     final     | P,    T_out   | 4P,   T_out   | after add → relu (the block's output)
 
-An SRTGate (``actionrec.layers.srtg``) maps (B, C, T, H, W) to the same shape: squeeze (mean over
-H, W) → 2-layer LSTM (hidden C) → fuse back if the clip's pooled features and LSTM outputs are
-cycle-consistent (gate "hard", the paper), blended by a soft score ("soft"), always ("open") or
-never ("closed"); ``srtg_kwargs`` are passed to it. :func:`srt_gates` lists a model's gates with
-their module names (e.g. ``"layer3.1.srtg"``) for inspecting ``gate.last`` after a forward.
-Measured at init (r3d/r(2+1)d-18 with every Simple placement and r3d-50 with Top/End/Final, width
-0.25, 32 SynthActions clips of 16x32x32, eval mode): not one hard gate opened (most layers have
-0-5 % cycle-consistent frames, layer4 up to 50 %, never all of them). A hard gate that stays closed
-passes no gradient to its LSTM, so such a network trains as the vanilla one; ``"soft"`` trains the
-LSTMs from the start.
+An SRTGate (``actionrec.layers.srtg``) maps (B, C, T, H, W) to the same shape: squeeze → 2-layer
+LSTM (hidden C, ``16 C^2 + 16 C`` parameters) → fuse back if cycle-consistent ("hard", the paper),
+blended by a soft score ("soft"), always ("open") or never ("closed"). The builders take ``srtg``
+(the placement or None) and ``srtg_kwargs`` (for every gate) and hand the blocks ``gates =
+{placement: channels -> SRTGate}`` (:func:`actionrec.models.factory.get_srtg_gates`).
+:func:`srt_gates` lists a model's gates by module name (e.g. ``"layer3.1.srtg"``). A hard gate that
+stays closed passes no gradient to its LSTM; ``"soft"`` trains the LSTMs from the start.
 
-Gate size: the LSTM's hidden size is the gate's C, so a gate holds ``16 C^2 + 16 C`` parameters
-(2 layers); at width 1 that is 20.2M for r3d-18/34 Final but 322M for r3d-50 Final (C up to 2048)
-and 608M for r3d-101 Final, while adding only 0.02-0.6 % MACs (``benchmarks/srtg_complexity.py``).
-
-(2+1)D mid channels (Tran et al. Sec. 3.5): every (3,3,3) conv N_in→N_out becomes (1,3,3) N_in→M
-then (3,1,1) M→N_out with ``M = floor(t d^2 N_in N_out / (d^2 N_in + t N_out))`` (t = d = 3), so
-the (2+1)D pair holds (almost exactly) the parameters of the 3D conv (:func:`tran_mid_channels`).
-
-Shapes: any clip of at least 16x32x32 works (every strided conv has padding, so each size
-becomes ceil(n / 2) and never 0; 16x32x32 ends at 2x2x2 after layer4; tested for every builder).
-Width multiplier ``w``: stage planes 64/128/256/512 and the stem's 64 become ``round(c w / 8) * 8``
-(at least 8); the r(2+1)d stem's 45 becomes ``max(1, round(45 w))``.
-
-Init: Kaiming normal (fan_out, relu) for convs, BatchNorm weight 1 / bias 0, fc normal(0, 0.01)
-with bias 0 (torchvision's VideoResNet); the gates' LSTMs keep PyTorch's defaults.
+Shapes: any clip of at least 16x32x32 (each strided size becomes ceil(n / 2); 16x32x32 ends at
+2x2x2). Width ``w``: planes 64/128/256/512 and the stem's 64 become ``round(c w / 8) * 8`` (at least
+8); the r(2+1)d stem's 45 becomes ``max(1, round(45 w))``. Init: Kaiming normal (fan_out, relu) for
+convs, BatchNorm 1 / 0, fc normal(0, 0.01) with bias 0 (torchvision); the LSTMs keep PyTorch's.
 
 Departures:
-  * (2+1)D mid channels are computed per conv from that conv's own N_in, N_out (Tran et al.);
-    torchvision computes one M per block from the block's input planes and reuses it for both
-    (3,3,3) convs of a Simple block (and for the Bottleneck's P→P conv), so its r(2+1)d weights
-    do not load here; r3d state dicts use torchvision's names (``stem``, ``layerN.i.conv1.0``,
-    ``downsample``, ``fc``) and torchvision's r3d_18 weights would load (with ``strict=False`` for
-    gates).
+  * (2+1)D mid channels are computed per conv (Tran et al.), not per block as torchvision does, so
+    its r(2+1)d weights do not load here; r3d state dicts use torchvision's names and its r3d_18
+    weights would load (with ``strict=False`` for gates).
   * Hara et al.'s 3D ResNets use a (7,7,7) stem conv and a max-pool after it; we follow
-    torchvision/Tran et al. ((3,7,7), no pool), as the brief (and the SRTG code's r3d) does.
+    torchvision/Tran et al. ((3,7,7), no pool), as the SRTG code's r3d does.
   * The paper does not say whether Start gates the shortcut too, nor where on a projection
     shortcut Res sits: Start acts on the residual branch only, Res after the projection.
   * The official SRTG code builds plain r3d nets in its ``srtg_*`` factories and its gate never
@@ -98,15 +65,16 @@ Departures:
 from __future__ import annotations
 
 import functools
-import inspect
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..layers.srtg import SRTGate, srt_gates
-from .init import kaiming_init_, round_channels
+from ..layers.srtg import PLACEMENTS, srt_gates
+from .blocks import BasicStem, Conv2Plus1D, Conv3DSimple, R2Plus1dStem, tran_mid_channels
+from .factory import get_srtg_gates
+from .init import check_network_args, kaiming_init_, round_channels
 
 __all__ = [
     "VideoResNet",
@@ -130,78 +98,7 @@ __all__ = [
     "r2plus1d_101",
 ]
 
-PLACEMENTS = ("start", "top", "mid", "end", "res", "final")  # Fig. 2b
-
-
-def tran_mid_channels(in_channels: int, out_channels: int, *, t: int = 3, d: int = 3) -> int:
-    """``floor(t d^2 N_in N_out / (d^2 N_in + t N_out))`` (Tran et al.): the (2+1)D mid channels M.
-
-    With ``M`` the pair (1,d,d) N_in→M + (t,1,1) M→N_out holds ``M (d^2 N_in + t N_out)`` weights,
-    at most (and within one M-step of) the ``t d^2 N_in N_out`` of the (t,d,d) conv it replaces.
-    """
-    return (t * d * d * in_channels * out_channels) // (d * d * in_channels + t * out_channels)
-
-
-class Conv3DSimple(nn.Conv3d):
-    """r3d's conv maker: one (3,3,3) conv, padding 1, ``stride`` in T, H, W, no bias.
-
-    ``(B, N_in, T, H, W) -> (B, N_out, ceil(T/s), ceil(H/s), ceil(W/s))``.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1):
-        super().__init__(in_channels, out_channels, (3, 3, 3), stride=stride, padding=(1, 1, 1), bias=False)
-
-
-class Conv2Plus1D(nn.Sequential):
-    """r(2+1)d's conv maker (Tran et al.): spatial (1,3,3) → bn → relu → temporal (3,1,1).
-
-    ::
-
-        x (B, N_in, T, H, W) → conv (1,3,3) N_in→M, stride (1,s,s) → bn → relu
-                             → conv (3,1,1) M→N_out, stride (s,1,1)      (B, N_out, T/s, H/s, W/s)
-
-    ``M = tran_mid_channels(N_in, N_out)`` unless ``mid_channels`` is given. Like
-    :class:`Conv3DSimple`, its output still goes through the block's bn (→ relu).
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, *, stride: int = 1, mid_channels: Optional[int] = None):
-        mid = tran_mid_channels(in_channels, out_channels) if mid_channels is None else int(mid_channels)
-        if mid < 1:
-            raise ValueError(f"mid_channels={mid} must be >= 1")
-        super().__init__(
-            nn.Conv3d(in_channels, mid, (1, 3, 3), stride=(1, stride, stride), padding=(0, 1, 1), bias=False),
-            nn.BatchNorm3d(mid),
-            nn.ReLU(inplace=True),
-            nn.Conv3d(mid, out_channels, (3, 1, 1), stride=(stride, 1, 1), padding=(1, 0, 0), bias=False),
-        )
-
-
-class BasicStem(nn.Sequential):
-    """r3d stem: conv (3,7,7) in→C, stride (1,2,2), padding (1,3,3) → bn → relu. (B, C, T, H/2, W/2)."""
-
-    def __init__(self, in_channels: int, out_channels: int):
-        super().__init__(
-            nn.Conv3d(in_channels, out_channels, (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
-            nn.BatchNorm3d(out_channels),
-            nn.ReLU(inplace=True),
-        )
-
-
-class R2Plus1dStem(nn.Sequential):
-    """r(2+1)d stem (torchvision): conv (1,7,7) in→M, stride (1,2,2) → bn → relu → conv (3,1,1) M→C → bn → relu.
-
-    ``M = 45`` at width 1 (torchvision's constant). ``(B, in, T, H, W) -> (B, C, T, H/2, W/2)``.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, *, mid_channels: int = 45):
-        super().__init__(
-            nn.Conv3d(in_channels, mid_channels, (1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False),
-            nn.BatchNorm3d(mid_channels),
-            nn.ReLU(inplace=True),
-            nn.Conv3d(mid_channels, out_channels, (3, 1, 1), stride=(1, 1, 1), padding=(1, 0, 0), bias=False),
-            nn.BatchNorm3d(out_channels),
-            nn.ReLU(inplace=True),
-        )
+GateMakers = Mapping[str, Callable[[int], nn.Module]]  # {placement: channels -> gate}, at most one entry
 
 
 def _shortcut(in_channels: int, out_channels: int, stride: int) -> Optional[nn.Module]:
@@ -214,15 +111,19 @@ def _shortcut(in_channels: int, out_channels: int, stride: int) -> Optional[nn.M
     )
 
 
-class _SRTGBlock(nn.Module):
-    """Shared placement logic: one optional SRTGate ``self.srtg`` applied at ``self.placement``."""
+class _GatedBlock(nn.Module):
+    """Shared gate logic: one optional gate ``self.srtg`` applied at ``self.placement``."""
 
     expansion = 1
     placements: tuple[str, ...] = ()
 
-    def _make_gate(self, placement: Optional[str], channels: dict, srtg_kwargs: Optional[dict]) -> None:
-        self.placement = _check_placement(placement, self.placements, type(self).__name__)
-        self.srtg = None if self.placement is None else SRTGate(channels[self.placement], **(srtg_kwargs or {}))
+    def _make_gate(self, gates: Optional[GateMakers], channels: dict) -> None:
+        gates = dict(gates or {})
+        if len(gates) > 1 or not set(gates) <= set(self.placements):
+            raise ValueError(f"gates={list(gates)} must hold at most one of {', '.join(self.placements)} "
+                             f"({type(self).__name__})")
+        self.placement = next(iter(gates), None)
+        self.srtg = None if self.placement is None else gates[self.placement](channels[self.placement])
 
     def _at(self, where: str, x: torch.Tensor) -> torch.Tensor:
         """The gate's output if the block's placement is ``where``, else ``x`` unchanged."""
@@ -232,7 +133,7 @@ class _SRTGBlock(nn.Module):
         return f"placement={self.placement!r}"
 
 
-class SimpleBlock(_SRTGBlock):
+class SimpleBlock(_GatedBlock):
     """Simple residual block (two (3,3,3) convs; Fig. 2b left). Placements: start, mid, res, final.
 
     ::
@@ -240,6 +141,7 @@ class SimpleBlock(_SRTGBlock):
         x ─┬─[start]─ conv_maker C_in→P, stride → bn → relu ─[mid]─ conv_maker P→P → bn ─┐
            └─ shortcut (identity | conv (1,1,1) stride → bn) ─[res]──────────────────────(+) → relu ─[final]─
 
+    ``gates``: ``{placement: channels -> gate}`` (at most one; ``[name]`` above marks each slot).
     ``(B, C_in, T, H, W) -> (B, P, ceil(T/s), ceil(H/s), ceil(W/s))``.
     """
 
@@ -247,12 +149,12 @@ class SimpleBlock(_SRTGBlock):
     placements = ("start", "mid", "res", "final")
 
     def __init__(self, in_channels: int, planes: int, *, stride: int = 1, conv_maker: Callable[..., nn.Module] = Conv3DSimple,
-                 srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None):
+                 gates: Optional[GateMakers] = None):
         super().__init__()
         self.conv1 = nn.Sequential(conv_maker(in_channels, planes, stride=stride), nn.BatchNorm3d(planes), nn.ReLU(inplace=True))
         self.conv2 = nn.Sequential(conv_maker(planes, planes, stride=1), nn.BatchNorm3d(planes))
         self.downsample = _shortcut(in_channels, planes, stride)
-        self._make_gate(srtg, {"start": in_channels, "mid": planes, "res": planes, "final": planes}, srtg_kwargs)
+        self._make_gate(gates, {"start": in_channels, "mid": planes, "res": planes, "final": planes})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv1(self._at("start", x))
@@ -261,7 +163,7 @@ class SimpleBlock(_SRTGBlock):
         return self._at("final", F.relu(out + shortcut))
 
 
-class Bottleneck(_SRTGBlock):
+class Bottleneck(_GatedBlock):
     """Bottleneck block (1x1x1 → (3,3,3) → 1x1x1, expansion 4; Fig. 2b right). All six placements.
 
     ::
@@ -270,22 +172,22 @@ class Bottleneck(_SRTGBlock):
            │        ─[mid]─ conv (1,1,1) P→4P → bn ─[end]─┐
            └─ shortcut (identity | conv (1,1,1) stride → bn) ─[res]─(+) → relu ─[final]─
 
-    ``(B, C_in, T, H, W) -> (B, 4P, ceil(T/s), ceil(H/s), ceil(W/s))``; stride in the (3,3,3) conv.
+    ``gates`` as :class:`SimpleBlock`. ``(B, C_in, T, H, W) -> (B, 4P, ceil(T/s), ceil(H/s),
+    ceil(W/s))``; stride in the (3,3,3) conv.
     """
 
     expansion = 4
     placements = PLACEMENTS
 
     def __init__(self, in_channels: int, planes: int, *, stride: int = 1, conv_maker: Callable[..., nn.Module] = Conv3DSimple,
-                 srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None):
+                 gates: Optional[GateMakers] = None):
         super().__init__()
         out = planes * self.expansion
         self.conv1 = nn.Sequential(nn.Conv3d(in_channels, planes, (1, 1, 1), bias=False), nn.BatchNorm3d(planes), nn.ReLU(inplace=True))
         self.conv2 = nn.Sequential(conv_maker(planes, planes, stride=stride), nn.BatchNorm3d(planes), nn.ReLU(inplace=True))
         self.conv3 = nn.Sequential(nn.Conv3d(planes, out, (1, 1, 1), bias=False), nn.BatchNorm3d(out))
         self.downsample = _shortcut(in_channels, out, stride)
-        self._make_gate(srtg, {"start": in_channels, "top": planes, "mid": planes, "end": out, "res": out, "final": out},
-                        srtg_kwargs)
+        self._make_gate(gates, {"start": in_channels, "top": planes, "mid": planes, "end": out, "res": out, "final": out})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv1(self._at("start", x))
@@ -296,36 +198,8 @@ class Bottleneck(_SRTGBlock):
         return self._at("final", F.relu(out + shortcut))
 
 
-def _check_placement(placement: Optional[str], allowed: Sequence[str], block: str) -> Optional[str]:
-    if placement is None:
-        return None
-    if not isinstance(placement, str) or placement.lower() not in PLACEMENTS:
-        raise ValueError(f"srtg={placement!r} must be None or one of {', '.join(PLACEMENTS)} (case-insensitive)")
-    p = placement.lower()
-    if p not in allowed:
-        raise ValueError(
-            f"srtg={placement!r}: placement {p!r} needs a Bottleneck block (Fig. 2b); {block}s "
-            f"(depths 18/34) allow only {', '.join(allowed)}; use depth 50/101 for {p!r}"
-        )
-    return p
-
-
-def _check_srtg_kwargs(srtg_kwargs) -> dict:
-    if srtg_kwargs is None:
-        return {}
-    if not isinstance(srtg_kwargs, dict):
-        raise ValueError(f"srtg_kwargs={srtg_kwargs!r} must be a dict of SRTGate keyword arguments or None")
-    params = inspect.signature(SRTGate.__init__).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        valid = [n for n, p in params.items() if p.kind is p.KEYWORD_ONLY]
-        bad = sorted(set(srtg_kwargs) - set(valid))
-        if bad:
-            raise ValueError(f"srtg_kwargs: unknown SRTGate argument(s) {bad}; valid: {', '.join(valid)}")
-    return dict(srtg_kwargs)
-
-
 class VideoResNet(nn.Module):
-    """r3d / r(2+1)d ResNet with an optional SRTGate in every residual block. Use the builders.
+    """r3d / r(2+1)d ResNet with an optional gate in every residual block. Use the builders.
 
     Args:
         block: :class:`SimpleBlock` (depths 18/34) or :class:`Bottleneck` (50/101).
@@ -333,8 +207,7 @@ class VideoResNet(nn.Module):
         stem: called as ``stem(in_channels, C0)``: :class:`BasicStem`, or :class:`R2Plus1dStem`
             (the builders pass its mid channels scaled by ``width`` via ``functools.partial``).
         layers: blocks per stage, e.g. ``(3, 4, 6, 3)``.
-        srtg: placement of the gates (``None`` = vanilla network), see the module docstring.
-        srtg_kwargs: keyword arguments of every :class:`SRTGate` (ignored when ``srtg`` is None).
+        gates: ``{placement: channels -> gate}`` for every block (``{}``: the vanilla network).
 
     ``forward_features(x (B, C, T, H, W)) -> (B, 512 E w, T', H', W')`` (after layer4);
     ``forward_head(feats)``: global average pool → dropout → fc (``pre_logits=True``: pooled only).
@@ -343,28 +216,20 @@ class VideoResNet(nn.Module):
     def __init__(
         self,
         *,
-        block: type[_SRTGBlock],
+        block: type[_GatedBlock],
         conv_maker: Callable[..., nn.Module],
         stem: Callable[..., nn.Module],
         layers: Sequence[int],
         num_classes: int = 400,
-        srtg: Optional[str] = None,
-        srtg_kwargs: Optional[dict] = None,
+        gates: Optional[GateMakers] = None,
         width: float = 1.0,
         in_channels: int = 3,
         dropout: float = 0.0,
     ):
         super().__init__()
-        if not (isinstance(width, (int, float)) and width > 0):
-            raise ValueError(f"width={width!r} must be a number > 0")
-        if int(num_classes) < 1:
-            raise ValueError(f"num_classes={num_classes} must be >= 1")
-        if int(in_channels) < 1:
-            raise ValueError(f"in_channels={in_channels} must be >= 1")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout={dropout} must be in [0, 1)")
-        self.placement = _check_placement(srtg, block.placements, block.__name__)
-        kw = _check_srtg_kwargs(srtg_kwargs) if self.placement else {}
+        check_network_args(num_classes=num_classes, width=width, in_channels=in_channels, dropout=dropout)
+        gates = dict(gates or {})
+        self.placement = next(iter(gates), None)
         c0 = round_channels(64 * width)
         self.stem = stem(in_channels, c0)
         planes = [round_channels(c * width) for c in (64, 128, 256, 512)]
@@ -373,7 +238,7 @@ class VideoResNet(nn.Module):
             blocks = []
             for j in range(n):
                 stride = 2 if (i > 0 and j == 0) else 1
-                blocks.append(block(c_in, p, stride=stride, conv_maker=conv_maker, srtg=self.placement, srtg_kwargs=kw))
+                blocks.append(block(c_in, p, stride=stride, conv_maker=conv_maker, gates=gates))
                 c_in = p * block.expansion
             setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
         self.layers, self.planes, self.num_features = tuple(layers), tuple(planes), c_in
@@ -389,7 +254,7 @@ class VideoResNet(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 5:
             raise ValueError(f"VideoResNet expects (B, C, T, H, W); got {tuple(x.shape)}")
-        if x.device.type == "cpu":  # oneDNN: small-channel convs are 1.3-1.7x faster channels_last_3d
+        if x.device.type == "cpu":  # oneDNN runs small-channel convs faster channels_last_3d
             x = x.contiguous(memory_format=torch.channels_last_3d)  # same values; layers keep the format
         x = self.stem(x)  # (B, C0, T, H/2, W/2)
         x = self.layer1(x)  # (B, 64 E w, T, H/2, W/2)
@@ -414,68 +279,61 @@ RESNET3D_DEPTHS = {  # depth: (block, blocks per stage) (Hara et al. Table 1 / H
 }
 
 
-def _build(depth: int, kind: str, **kwargs) -> VideoResNet:
+def _create_resnet3d(*, depth: int, conv_maker: Callable[..., nn.Module], stem: Callable[..., nn.Module],
+                     num_classes: int = 400, srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None,
+                     width: float = 1.0, in_channels: int = 3, dropout: float = 0.0) -> VideoResNet:
+    """The config boundary: ``srtg`` (a placement or None) and ``srtg_kwargs`` resolved to the blocks'
+    gates by :func:`actionrec.models.factory.get_srtg_gates`; the r(2+1)d stem's mid channels
+    (45 at width 1) scaled by ``width``."""
     block, layers = RESNET3D_DEPTHS[depth]
-    if kind == "r3d":
-        conv_maker, stem = Conv3DSimple, BasicStem
-    else:
-        width = kwargs.get("width", 1.0)
-        mid = max(1, round(45 * width)) if isinstance(width, (int, float)) and width > 0 else 45  # bad width: VideoResNet raises
-        conv_maker, stem = Conv2Plus1D, functools.partial(R2Plus1dStem, mid_channels=mid)
-    return VideoResNet(block=block, conv_maker=conv_maker, stem=stem, layers=layers, **kwargs)
+    gates = get_srtg_gates(srtg, srtg_kwargs, block=block)
+    if stem is R2Plus1dStem:  # a bad width keeps 45 here: VideoResNet raises for it
+        ok = isinstance(width, (int, float)) and width > 0
+        stem = functools.partial(R2Plus1dStem, mid_channels=max(1, round(45 * width)) if ok else 45)
+    return VideoResNet(block=block, conv_maker=conv_maker, stem=stem, layers=layers, num_classes=num_classes,
+                       gates=gates, width=width, in_channels=in_channels, dropout=dropout)
 
 
-def r3d_18(*, num_classes: int = 400, srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None, width: float = 1.0,
-           in_channels: int = 3, dropout: float = 0.0) -> VideoResNet:
-    """r3d-18: Simple blocks (2, 2, 2, 2), (3,3,3) convs. 33.4M params at width 1, 400 classes."""
-    return _build(18, "r3d", num_classes=num_classes, srtg=srtg, srtg_kwargs=srtg_kwargs, width=width,
-                  in_channels=in_channels, dropout=dropout)
+_R3D = dict(conv_maker=Conv3DSimple, stem=BasicStem)
+_R2PLUS1D = dict(conv_maker=Conv2Plus1D, stem=R2Plus1dStem)
 
 
-def r3d_34(*, num_classes: int = 400, srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None, width: float = 1.0,
-           in_channels: int = 3, dropout: float = 0.0) -> VideoResNet:
-    """r3d-34: Simple blocks (3, 4, 6, 3), (3,3,3) convs."""
-    return _build(34, "r3d", num_classes=num_classes, srtg=srtg, srtg_kwargs=srtg_kwargs, width=width,
-                  in_channels=in_channels, dropout=dropout)
+def r3d_18(**kwargs) -> VideoResNet:
+    """r3d-18: Simple blocks (2, 2, 2, 2), (3,3,3) convs. 33.4M params at width 1, 400 classes.
+    Keywords: num_classes (400), srtg (None), srtg_kwargs (None), width (1.0), in_channels (3), dropout (0.0)."""
+    return _create_resnet3d(depth=18, **_R3D, **kwargs)
 
 
-def r3d_50(*, num_classes: int = 400, srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None, width: float = 1.0,
-           in_channels: int = 3, dropout: float = 0.0) -> VideoResNet:
-    """r3d-50: Bottleneck blocks (3, 4, 6, 3), (3,3,3) middle convs."""
-    return _build(50, "r3d", num_classes=num_classes, srtg=srtg, srtg_kwargs=srtg_kwargs, width=width,
-                  in_channels=in_channels, dropout=dropout)
+def r3d_34(**kwargs) -> VideoResNet:
+    """r3d-34: Simple blocks (3, 4, 6, 3), (3,3,3) convs. Keywords as :func:`r3d_18`."""
+    return _create_resnet3d(depth=34, **_R3D, **kwargs)
 
 
-def r3d_101(*, num_classes: int = 400, srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None, width: float = 1.0,
-            in_channels: int = 3, dropout: float = 0.0) -> VideoResNet:
-    """r3d-101: Bottleneck blocks (3, 4, 23, 3), (3,3,3) middle convs."""
-    return _build(101, "r3d", num_classes=num_classes, srtg=srtg, srtg_kwargs=srtg_kwargs, width=width,
-                  in_channels=in_channels, dropout=dropout)
+def r3d_50(**kwargs) -> VideoResNet:
+    """r3d-50: Bottleneck blocks (3, 4, 6, 3), (3,3,3) middle convs. Keywords as :func:`r3d_18`."""
+    return _create_resnet3d(depth=50, **_R3D, **kwargs)
 
 
-def r2plus1d_18(*, num_classes: int = 400, srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None,
-                width: float = 1.0, in_channels: int = 3, dropout: float = 0.0) -> VideoResNet:
-    """r(2+1)d-18: Simple blocks (2, 2, 2, 2), (1,3,3)+(3,1,1) convs."""
-    return _build(18, "r2plus1d", num_classes=num_classes, srtg=srtg, srtg_kwargs=srtg_kwargs, width=width,
-                  in_channels=in_channels, dropout=dropout)
+def r3d_101(**kwargs) -> VideoResNet:
+    """r3d-101: Bottleneck blocks (3, 4, 23, 3), (3,3,3) middle convs. Keywords as :func:`r3d_18`."""
+    return _create_resnet3d(depth=101, **_R3D, **kwargs)
 
 
-def r2plus1d_34(*, num_classes: int = 400, srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None,
-                width: float = 1.0, in_channels: int = 3, dropout: float = 0.0) -> VideoResNet:
-    """r(2+1)d-34: Simple blocks (3, 4, 6, 3), (1,3,3)+(3,1,1) convs."""
-    return _build(34, "r2plus1d", num_classes=num_classes, srtg=srtg, srtg_kwargs=srtg_kwargs, width=width,
-                  in_channels=in_channels, dropout=dropout)
+def r2plus1d_18(**kwargs) -> VideoResNet:
+    """r(2+1)d-18: Simple blocks (2, 2, 2, 2), (1,3,3)+(3,1,1) convs. Keywords as :func:`r3d_18`."""
+    return _create_resnet3d(depth=18, **_R2PLUS1D, **kwargs)
 
 
-def r2plus1d_50(*, num_classes: int = 400, srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None,
-                width: float = 1.0, in_channels: int = 3, dropout: float = 0.0) -> VideoResNet:
-    """r(2+1)d-50: Bottleneck blocks (3, 4, 6, 3), (1,3,3)+(3,1,1) middle convs."""
-    return _build(50, "r2plus1d", num_classes=num_classes, srtg=srtg, srtg_kwargs=srtg_kwargs, width=width,
-                  in_channels=in_channels, dropout=dropout)
+def r2plus1d_34(**kwargs) -> VideoResNet:
+    """r(2+1)d-34: Simple blocks (3, 4, 6, 3), (1,3,3)+(3,1,1) convs. Keywords as :func:`r3d_18`."""
+    return _create_resnet3d(depth=34, **_R2PLUS1D, **kwargs)
 
 
-def r2plus1d_101(*, num_classes: int = 400, srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None,
-                 width: float = 1.0, in_channels: int = 3, dropout: float = 0.0) -> VideoResNet:
-    """r(2+1)d-101: Bottleneck blocks (3, 4, 23, 3), (1,3,3)+(3,1,1) middle convs."""
-    return _build(101, "r2plus1d", num_classes=num_classes, srtg=srtg, srtg_kwargs=srtg_kwargs, width=width,
-                  in_channels=in_channels, dropout=dropout)
+def r2plus1d_50(**kwargs) -> VideoResNet:
+    """r(2+1)d-50: Bottleneck blocks (3, 4, 6, 3), (1,3,3)+(3,1,1) middle convs. Keywords as :func:`r3d_18`."""
+    return _create_resnet3d(depth=50, **_R2PLUS1D, **kwargs)
+
+
+def r2plus1d_101(**kwargs) -> VideoResNet:
+    """r(2+1)d-101: Bottleneck blocks (3, 4, 23, 3), (1,3,3)+(3,1,1) middle convs. Keywords as :func:`r3d_18`."""
+    return _create_resnet3d(depth=101, **_R2PLUS1D, **kwargs)

@@ -5,13 +5,13 @@ Recognition" (CVPR 2017, ``shared/papers/multiplier.txt``): Sec. 3 (eq. 1-10), T
 Sec. 4.2 (fully convolutional testing), Sec. 5 (Tables 2-4). Decisions in
 ``shared/papers/NOTES.md`` ("ST-Multiplier nets"). Mechanisms: :mod:`actionrec.layers.fusion`
 (:class:`CrossStreamConnection`), :mod:`actionrec.layers.temporal_filter` (:class:`TemporalFilter`),
-flow: :mod:`actionrec.data.flow`.
+flow stacks: :mod:`actionrec.layers.flow_stack`.
 
 Input. ``forward(x)`` takes either a tuple ``(rgb (B, 3, T, H, W), flow)`` or one tensor with the
 flow after the RGB channels, ``(B, 3 + 2, T, H, W)`` (per-frame flow (dx, dy) from frame t to
 t+1: what ``SynthActions(modality="rgb+flow")`` returns, so :func:`actionrec.train.fit` trains
 these models unchanged) or ``(B, 3 + 2L, T, H, W)`` (flow stacks already built). Per-frame flow
-becomes one stack of L flows around every frame with :func:`actionrec.data.flow.stack_flow`
+becomes one stack of L flows around every frame with :func:`actionrec.layers.flow_stack.stack_flow`
 (``L = flow_channels / 2``; x/y interleaved). Frame t of the appearance stream sees RGB frame t,
 frame t of the motion stream the flow stack centred on t.
 
@@ -39,8 +39,8 @@ from conv1's input channels, 3 vs 2L)::
 = "last" § / "every" † / "every+shortcut" ‡, in both streams) in the unit after the fusion unit
 (the Table 1 row marked with the symbols; unit 0 when a stage has a single unit).
 
-Residual unit (torchvision's Bottleneck, stride on the 3x3; ``skip`` and ``branch`` come from the
-connection, both = x when the unit is not gated)::
+Residual unit (:class:`~actionrec.models.blocks.Bottleneck2d`, stride on the 3x3; ``skip`` and
+``branch`` come from the connection, both = x when the unit is not gated)::
 
     branch ─→ conv 1x1 C_in→P → bn → relu → conv 3x3 P→P, stride → bn → relu ─[TF_r]─→ conv 1x1 P→4P → bn ─┐
                                                                                                          (+) → relu → out
@@ -48,6 +48,10 @@ connection, both = x when the unit is not gated)::
 
 TF_r / TF_s are :class:`TemporalFilter` (1x1x3 over the clip's T frames, identity ⊗ f at init);
 they unfold the folded frames ``(B*T, C, H, W) → (B, C, T, H, W)`` and back.
+
+Strings stop at the builders: ``fusion`` + ``direction`` become the ``connection`` callable,
+``temporal_filters`` + ``temporal_init`` / ``_kernel`` / ``_padding`` the ``temporal_filter``
+callable and its per-stage ``filter_sites``, ``stem`` a stem class (:mod:`actionrec.models.factory`).
 
 Training and testing. Each stream has its own classifier and loss (Sec. 5.1: "two loss layers");
 ``training_loss(x, y) -> (fused_logits, loss)`` with ``loss = CE(logits_a, y) + CE(logits_m, y)``
@@ -58,10 +62,8 @@ has the same softmax as the mean of their log-softmaxes (the per-clip log-normal
 depends on T, so a model trained on short clips classifies a long clip in one pass (eq. 10 pools
 over all its frames; without temporal pooling the per-frame predictions are averaged).
 
-Parameters (``tests/test_two_stream.py``): an R50 stream without temporal filters has exactly
-torchvision's ResNet-50 count (25,557,032 at 1000 classes) -- the motion stream 53,312 more (conv1
-on 20 channels); a filter adds ``3 C² + C``: per R50 stream § adds 786,944, † 1,045,440 and ‡
-17,760,960 (the shortcut filters at C = 256..2048 dominate); identity connections add none.
+Parameters: an R50 stream without filters holds torchvision's ResNet-50 count (the motion stream
+``7·7·64·(2L-3)`` more in conv1); a filter adds ``3 C² + C``; identity connections add none.
 
 Departures: no ImageNet pre-training (no torchvision here; the paper initialises both streams from
 it and replicates conv1's filters for the flow stack); the cross-stream connections sit at each
@@ -74,85 +76,48 @@ ours is flow in pixels; dropout defaults to 0 (paper: 0.8 in the motion stream; 
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data.flow import stack_flow
-from ..layers.fusion import FUSION_KINDS, CrossStreamConnection, canonical_direction
-from ..layers.temporal_filter import TemporalFilter, canonical_placement, filter_taps, placement_sites
-from .init import kaiming_init_, round_channels
+from ..layers.flow_stack import stack_flow
+from ..layers.temporal_filter import TemporalFilter
+from ..utils.checks import check_bool, check_float, check_int, fail
+from .blocks import Bottleneck2d, ImageNetStem2d
+from .factory import get_connection, get_stem2d, get_temporal_filters
+from .init import check_dropout, check_width, kaiming_init_, round_channels
 
 __all__ = [
     "STMultiplierNet",
     "ResNetStream",
-    "Bottleneck",
     "temporal_filters_of",
-    "head_top1",
     "two_stream_r50",
     "two_stream_r152",
     "two_stream_small",
 ]
 
 _R50_LAYERS, _R152_LAYERS, _SMALL_LAYERS = (3, 4, 6, 3), (3, 8, 36, 3), (1, 1, 1, 1)
-
-
-class Bottleneck(nn.Module):
-    """Residual unit on folded frames ``(B*T, C, H, W)`` with separate skip / branch inputs and
-    optional temporal filters (module doc). ``forward(skip, branch=None, *, t)``: ``t`` = frames per clip."""
-
-    expansion = 4
-
-    def __init__(self, c_in: int, planes: int, *, stride: int = 1, residual_filter: Optional[dict] = None,
-                 shortcut_filter: Optional[dict] = None):
-        super().__init__()
-        c_out = planes * self.expansion
-        self.c_in, self.c_out = c_in, c_out
-        self.conv1 = nn.Conv2d(c_in, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, c_out, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(c_out)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = (None if stride == 1 and c_in == c_out else
-                           nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out)))
-        self.tf_residual = TemporalFilter(planes, **residual_filter) if residual_filter is not None else None
-        self.tf_shortcut = TemporalFilter(c_out, **shortcut_filter) if shortcut_filter is not None else None
-
-    def forward(self, skip: torch.Tensor, branch: Optional[torch.Tensor] = None, *, t: int) -> torch.Tensor:
-        y = skip if branch is None else branch
-        y = self.relu(self.bn1(self.conv1(y)))
-        y = self.relu(self.bn2(self.conv2(y)))  # (B*T, P, H', W')
-        if self.tf_residual is not None:
-            y = self.tf_residual.forward_frames(y, t)
-        y = self.bn3(self.conv3(y))
-        identity = skip if self.downsample is None else self.downsample(skip)
-        if self.tf_shortcut is not None:
-            identity = self.tf_shortcut.forward_frames(identity, t)
-        return self.relu(y + identity)
+_NO_FILTERS = ((False, False),) * 4
+FilterSites = Sequence[tuple[bool, bool]]  # per stage: (residual filter, shortcut filter)
 
 
 class ResNetStream(nn.Module):
-    """One stream: stem + four stages of :class:`Bottleneck` + its own classifier. Built by
-    :class:`STMultiplierNet`, which runs the stages unit by unit to interleave the connections.
+    """One stream: stem + four stages of :class:`~actionrec.models.blocks.Bottleneck2d` + its own
+    classifier. Built by :class:`STMultiplierNet`, which runs the stages unit by unit to interleave
+    the connections. The temporal filters (``temporal_filter``: ``channels -> module``) sit in the
+    unit after the fusion unit of each stage that ``filter_sites`` marks.
 
     ``stages[s][j]`` is unit j of conv{s+2}_x; ``fc`` the stream's classifier."""
 
-    def __init__(self, *, in_channels: int, layers: Sequence[int], stem: str, width: float, num_classes: int,
-                 temporal_filters: Optional[str], filter_kwargs: dict, dropout: float):
+    def __init__(self, *, in_channels: int, layers: Sequence[int], stem: Callable[[int, int], nn.Module], width: float,
+                 num_classes: int, temporal_filter: Optional[Callable[[int], nn.Module]], filter_sites: FilterSites,
+                 dropout: float):
         super().__init__()
         c0 = round_channels(64 * width)
-        if stem == "imagenet":
-            self.stem = nn.Sequential(nn.Conv2d(in_channels, c0, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(c0),
-                                      nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2, padding=1))
-        else:
-            self.stem = nn.Sequential(nn.Conv2d(in_channels, c0, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c0),
-                                      nn.ReLU(inplace=True))
+        self.stem = stem(in_channels, c0)
         planes = [round_channels(c * width) for c in (64, 128, 256, 512)]
-        sites = placement_sites(temporal_filters, len(layers))
         self.stages = nn.ModuleList()
         self.stage_in_channels: list[list[int]] = []  # input channels of every unit
         c_in = c0
@@ -160,17 +125,24 @@ class ResNetStream(nn.Module):
             units, ins = [], []
             filter_unit = min(1, n - 1)
             for j in range(n):
-                res, short = sites[s] if j == filter_unit else (False, False)
-                units.append(Bottleneck(c_in, p, stride=2 if (s > 0 and j == 0) else 1,
-                                        residual_filter=filter_kwargs if res else None,
-                                        shortcut_filter=filter_kwargs if short else None))
+                res, short = filter_sites[s] if j == filter_unit and temporal_filter is not None else (False, False)
+                units.append(Bottleneck2d(c_in, p, stride=2 if (s > 0 and j == 0) else 1,
+                                          residual_filter=temporal_filter if res else None,
+                                          shortcut_filter=temporal_filter if short else None))
                 ins.append(c_in)
-                c_in = p * Bottleneck.expansion
+                c_in = p * Bottleneck2d.expansion
             self.stages.append(nn.ModuleList(units))
             self.stage_in_channels.append(ins)
         self.num_features = c_in
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Linear(c_in, num_classes)
+
+
+def _check_layers(name: str, layers) -> tuple[int, ...]:
+    ls = tuple(layers)
+    if len(ls) != 4 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in ls):
+        fail(name, layers, "4 ints >= 1 (units in conv2_x..conv5_x)")
+    return ls
 
 
 class STMultiplierNet(nn.Module):
@@ -180,15 +152,14 @@ class STMultiplierNet(nn.Module):
         num_classes: K.
         layers / motion_layers: Bottlenecks per stage of the appearance / motion stream (default:
             the same; the paper's final model is R50 appearance + R152 motion).
-        stem: ``"imagenet"`` (7x7 /2 + max-pool) or ``"small"`` (3x3 /2).
+        stem: ``(in_channels, C0) -> module``, e.g. :class:`~actionrec.models.blocks.ImageNetStem2d`.
         width: channel multiplier (both streams).
         flow_channels: 2L, the motion stream's input channels (default 20, L = 10).
-        fusion: a kind of :data:`~actionrec.layers.fusion.FUSION_KINDS` or None (no connections:
-            the two-stream baseline, late fusion only).
-        direction: ``"m2a"`` | ``"a2m"`` | ``"bi"``; fusion_unit: which unit of each stage is gated.
-        temporal_filters: None | ``"last"`` (§) | ``"every"`` (†) | ``"every+shortcut"`` (‡).
-        temporal_init: ``"centre"`` | ``"avg"`` | taps; temporal_kernel: T' (3);
-        temporal_padding: ``"replicate"`` | ``"zeros"``.
+        connection: ``(C_a, C_m) -> module`` (a :class:`CrossStreamConnection` of some kind and
+            direction) in front of unit ``fusion_unit`` of every stage, or None (the two-stream
+            baseline: late fusion only).
+        temporal_filter: ``channels -> module`` (a :class:`TemporalFilter`) or None;
+            filter_sites: per stage ``(residual, shortcut)`` filter flags (§ † ‡ placements).
         temporal_pool: global max-pool over time before the classifier (eq. 10).
         dropout / motion_dropout: before each stream's fc.
         motion_weight: the motion stream's weight in the late fusion (paper: 3 on HMDB51).
@@ -201,16 +172,13 @@ class STMultiplierNet(nn.Module):
         num_classes: int,
         layers: Sequence[int] = _R50_LAYERS,
         motion_layers: Optional[Sequence[int]] = None,
-        stem: str = "imagenet",
+        stem: Callable[[int, int], nn.Module] = ImageNetStem2d,
         width: float = 1.0,
         flow_channels: int = 20,
-        fusion: Optional[str] = "residual_mul",
-        direction: str = "m2a",
+        connection: Optional[Callable[[int, int], nn.Module]] = None,
         fusion_unit: int = 0,
-        temporal_filters: Optional[str] = "every+shortcut",
-        temporal_init: Union[str, Sequence[float]] = "centre",
-        temporal_kernel: int = 3,
-        temporal_padding: str = "replicate",
+        temporal_filter: Optional[Callable[[int], nn.Module]] = None,
+        filter_sites: FilterSites = _NO_FILTERS,
         temporal_pool: bool = True,
         dropout: float = 0.0,
         motion_dropout: float = 0.0,
@@ -218,52 +186,33 @@ class STMultiplierNet(nn.Module):
         loss_weights: Sequence[float] = (1.0, 1.0),
     ):
         super().__init__()
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes={num_classes!r} must be an int >= 1")
-        if isinstance(width, bool) or not (isinstance(width, (int, float)) and width > 0):
-            raise ValueError(f"width={width!r} must be a number > 0")
-        if isinstance(flow_channels, bool) or not isinstance(flow_channels, int) or flow_channels < 2 \
-                or flow_channels % 2:
-            raise ValueError(f"flow_channels={flow_channels!r} must be an even int >= 2 (2L: x and y of L flows)")
-        if stem not in ("imagenet", "small"):
-            raise ValueError(f"stem={stem!r} must be 'imagenet' or 'small'")
-        motion_layers = tuple(layers if motion_layers is None else motion_layers)
-        layers = tuple(layers)
-        for name, ls in (("layers", layers), ("motion_layers", motion_layers)):
-            if len(ls) != 4 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in ls):
-                raise ValueError(f"{name}={ls!r} must be 4 ints >= 1 (units in conv2_x..conv5_x)")
-        if fusion is not None and fusion not in FUSION_KINDS:
-            raise ValueError(f"fusion={fusion!r} is not valid; use None or one of {list(FUSION_KINDS)}")
-        direction = canonical_direction(direction)
-        if isinstance(fusion_unit, bool) or not isinstance(fusion_unit, int) or not \
-                0 <= fusion_unit < min(min(layers), min(motion_layers)):
-            raise ValueError(f"fusion_unit={fusion_unit!r} must be an int in [0, {min(min(layers), min(motion_layers))}) "
-                             "(a unit every stage of both streams has)")
-        temporal_filters = canonical_placement(temporal_filters)
-        filter_taps(temporal_init, temporal_kernel)  # validates init and kernel
-        if not isinstance(temporal_pool, bool):
-            raise ValueError(f"temporal_pool={temporal_pool!r} must be True or False")
-        for name, p in (("dropout", dropout), ("motion_dropout", motion_dropout)):
-            if not (isinstance(p, (int, float)) and 0.0 <= p < 1.0):
-                raise ValueError(f"{name}={p!r} must be in [0, 1)")
-        if not (isinstance(motion_weight, (int, float)) and motion_weight >= 0):
-            raise ValueError(f"motion_weight={motion_weight!r} must be a number >= 0")
-        if len(loss_weights) != 2 or any(not isinstance(v, (int, float)) or v < 0 for v in loss_weights):
-            raise ValueError(f"loss_weights={loss_weights!r} must be two numbers >= 0 (appearance, motion)")
+        check_int("num_classes", num_classes, min_value=1)
+        check_width(width)
+        if check_int("flow_channels", flow_channels, min_value=2) % 2:
+            fail("flow_channels", flow_channels, "an even int >= 2 (2L: x and y of L flows)")
+        motion_layers = _check_layers("motion_layers", layers if motion_layers is None else motion_layers)
+        layers = _check_layers("layers", layers)
+        check_int("fusion_unit", fusion_unit, min_value=0, max_value=min(min(layers), min(motion_layers)) - 1)
+        check_bool("temporal_pool", temporal_pool)
+        check_dropout("dropout", dropout)
+        check_dropout("motion_dropout", motion_dropout)
+        check_float("motion_weight", motion_weight, min_value=0.0)
+        if len(loss_weights) != 2:
+            fail("loss_weights", loss_weights, "two numbers >= 0 (appearance, motion)")
+        for v in loss_weights:
+            check_float("loss_weights", v, min_value=0.0)
 
         self.num_classes, self.flow_channels, self.L = num_classes, flow_channels, flow_channels // 2
-        self.fusion, self.direction, self.fusion_unit = fusion, direction, fusion_unit
-        self.temporal_filters, self.temporal_init, self.temporal_pool = temporal_filters, temporal_init, temporal_pool
+        self.fusion_unit, self.temporal_pool = fusion_unit, temporal_pool
         self.motion_weight, self.loss_weights = float(motion_weight), tuple(float(v) for v in loss_weights)
-        fk = dict(kernel_size=temporal_kernel, init=temporal_init, padding_mode=temporal_padding)
-        common = dict(stem=stem, width=width, num_classes=num_classes, temporal_filters=temporal_filters, filter_kwargs=fk)
+        common = dict(stem=stem, width=width, num_classes=num_classes, temporal_filter=temporal_filter,
+                      filter_sites=filter_sites)
         self.appearance = ResNetStream(in_channels=3, layers=layers, dropout=dropout, **common)
         self.motion = ResNetStream(in_channels=flow_channels, layers=motion_layers, dropout=motion_dropout, **common)
         self.num_features = (self.appearance.num_features, self.motion.num_features)
         self.connections = nn.ModuleList(
-            [CrossStreamConnection(self.appearance.stage_in_channels[s][fusion_unit],
-                                   self.motion.stage_in_channels[s][fusion_unit], kind=fusion, direction=direction)
-             for s in range(4)] if fusion is not None else [])
+            [connection(self.appearance.stage_in_channels[s][fusion_unit], self.motion.stage_in_channels[s][fusion_unit])
+             for s in range(4)] if connection is not None else [])
         kaiming_init_(self)  # convs and BNs (TemporalFilter / projections hold plain Parameters: untouched)
         for stream in (self.appearance, self.motion):
             nn.init.normal_(stream.fc.weight, 0, 0.01)
@@ -304,7 +253,7 @@ class STMultiplierNet(nn.Module):
         for s in range(4):
             units_a, units_m = self.appearance.stages[s], self.motion.stages[s]
             for j in range(max(len(units_a), len(units_m))):
-                if self.fusion is not None and j == self.fusion_unit:
+                if len(self.connections) and j == self.fusion_unit:
                     (skip_a, branch_a), (skip_m, branch_m) = self.connections[s](a, m)
                 else:
                     skip_a = branch_a = a
@@ -361,47 +310,49 @@ def temporal_filters_of(model: nn.Module) -> list[tuple[str, TemporalFilter]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, TemporalFilter)]
 
 
-@torch.no_grad()
-def head_top1(model: STMultiplierNet, loader, *, device: Union[str, torch.device] = "cpu") -> dict[str, float]:
-    """Top-1 of each stream's own head and of their late fusion (the model's output) over ``loader``
-    (``(x, y)`` batches: x as ``forward`` takes it, y ``(B,)`` labels). Puts the model in eval mode.
-
-    Returns ``{"appearance", "motion", "fused"}``: fractions of the clips whose argmax is the label.
-    """
-    model.eval()
-    hits, n = [0, 0, 0], 0
-    for x, y in loader:
-        x = tuple(t.to(device) for t in x) if isinstance(x, (tuple, list)) else x.to(device)
-        y = y.to(device)
-        la, lm = model.stream_logits(x)  # (B, K) each
-        for i, logits in enumerate((la, lm, model.late_fusion(la, lm))):
-            hits[i] += int((logits.argmax(1) == y).sum())
-        n += len(y)
-    if n == 0:
-        raise ValueError("head_top1: loader yielded no clips")
-    return {"appearance": hits[0] / n, "motion": hits[1] / n, "fused": hits[2] / n}
-
-
-_DOC_KW = """Keyword args as :class:`STMultiplierNet` (fusion, direction, fusion_unit, temporal_filters,
-    temporal_init, temporal_kernel, temporal_padding, temporal_pool, width, flow_channels, dropout,
-    motion_dropout, motion_weight, loss_weights, motion_layers). Defaults: the paper's final design
-    (residual ⊙ motion → appearance, ‡ filters with centre init, temporal max-pool)."""
+def _create_two_stream(*, num_classes: int, layers: Sequence[int], motion_layers: Optional[Sequence[int]] = None,
+                       stem: str = "imagenet", width: float = 1.0, flow_channels: int = 20,
+                       fusion: Optional[str] = "residual_mul", direction: str = "m2a", fusion_unit: int = 0,
+                       temporal_filters: Optional[str] = "every+shortcut",
+                       temporal_init: Union[str, Sequence[float]] = "centre", temporal_kernel: int = 3,
+                       temporal_padding: str = "replicate", temporal_pool: bool = True,
+                       dropout: float = 0.0, motion_dropout: float = 0.0, motion_weight: float = 1.0,
+                       loss_weights: Sequence[float] = (1.0, 1.0)) -> STMultiplierNet:
+    """The config boundary: ``fusion`` (a kind of :data:`~actionrec.layers.fusion.FUSION_KINDS` or None)
+    and ``direction`` ("m2a" | "a2m" | "bi" or arrows) → ``connection``; ``temporal_filters`` (None |
+    "last" § | "every" † | "every+shortcut" ‡), ``temporal_init`` ("centre" | "avg" | taps),
+    ``temporal_kernel`` (T') and ``temporal_padding`` ("replicate" | "zeros") → ``temporal_filter`` and
+    ``filter_sites``; ``stem`` ("imagenet" | "small") → a stem class (:mod:`actionrec.models.factory`).
+    Defaults: the paper's final design (residual ⊙ motion → appearance, ‡ filters with centre init)."""
+    connection = get_connection(fusion, direction)
+    temporal_filter, sites = get_temporal_filters(temporal_filters, temporal_init, temporal_kernel, temporal_padding)
+    return STMultiplierNet(num_classes=num_classes, layers=layers, motion_layers=motion_layers, stem=get_stem2d(stem),
+                           width=width, flow_channels=flow_channels, connection=connection, fusion_unit=fusion_unit,
+                           temporal_filter=temporal_filter, filter_sites=sites, temporal_pool=temporal_pool,
+                           dropout=dropout, motion_dropout=motion_dropout, motion_weight=motion_weight,
+                           loss_weights=loss_weights)
 
 
-def two_stream_r50(*, num_classes: int = 101, **kwargs) -> STMultiplierNet:
-    return STMultiplierNet(num_classes=num_classes, layers=_R50_LAYERS, stem="imagenet", **kwargs)
+_DEEP = dict(num_classes=101)
+_SMALL = dict(num_classes=16, layers=_SMALL_LAYERS, width=0.25)
 
 
-def two_stream_r152(*, num_classes: int = 101, **kwargs) -> STMultiplierNet:
-    return STMultiplierNet(num_classes=num_classes, layers=_R152_LAYERS, stem="imagenet", **kwargs)
+def two_stream_r50(**kwargs) -> STMultiplierNet:
+    """Two-stream ST-Multiplier net, ResNet-50 streams (Table 1), 101 classes by default. Keywords
+    (the strings resolved at the config boundary, see the module docstring): num_classes, fusion,
+    direction, fusion_unit, temporal_filters, temporal_init, temporal_kernel, temporal_padding,
+    temporal_pool, width, flow_channels, dropout, motion_dropout, motion_weight, loss_weights,
+    motion_layers. Defaults: the paper's final design (residual ⊙ motion → appearance, ‡ filters
+    with centre init, temporal max-pool)."""
+    return _create_two_stream(**dict(_DEEP, **kwargs), layers=_R50_LAYERS, stem="imagenet")
 
 
-def two_stream_small(*, num_classes: int = 16, layers: Sequence[int] = _SMALL_LAYERS, width: float = 0.25,
-                     **kwargs) -> STMultiplierNet:
-    return STMultiplierNet(num_classes=num_classes, layers=layers, stem="small", width=width, **kwargs)
+def two_stream_r152(**kwargs) -> STMultiplierNet:
+    """Two-stream ST-Multiplier net, ResNet-152 streams (3, 8, 36, 3); keywords as :func:`two_stream_r50`."""
+    return _create_two_stream(**dict(_DEEP, **kwargs), layers=_R152_LAYERS, stem="imagenet")
 
 
-two_stream_r50.__doc__ = "Two-stream ST-Multiplier net, ResNet-50 streams (Table 1). " + _DOC_KW
-two_stream_r152.__doc__ = "Two-stream ST-Multiplier net, ResNet-152 streams (3, 8, 36, 3). " + _DOC_KW
-two_stream_small.__doc__ = ("Small two-stream net for CPU: one Bottleneck per stage (``layers``), 3x3 /2 stem, "
-                            "width 0.25 (planes 16/32/64/128). " + _DOC_KW)
+def two_stream_small(**kwargs) -> STMultiplierNet:
+    """Small two-stream net for CPU: one Bottleneck per stage (``layers``), 3x3 /2 stem, width 0.25
+    (planes 16/32/64/128), 16 classes by default; keywords as :func:`two_stream_r50`."""
+    return _create_two_stream(**dict(_SMALL, **kwargs), stem="small")

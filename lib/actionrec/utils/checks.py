@@ -52,8 +52,9 @@ def check_float(name: str, value: Any, *, min_value: float | None = None, max_va
     ok = ok and (min_value is None or value >= min_value) and (max_value is None or value <= max_value)
     ok = ok and (not positive or value > 0)
     if not ok:
-        rng = "> 0" if positive and min_value is None else f"in [{min_value}, {max_value}]"
-        fail(name, value, f"a finite number {rng}" + (" or None" if optional else ""))
+        parts = (["> 0"] if positive else []) + ([f">= {min_value}"] if min_value is not None else []) + (
+            [f"<= {max_value}"] if max_value is not None else [])
+        fail(name, value, " ".join(["a finite number", " and ".join(parts)]).strip() + (" or None" if optional else ""))
     return float(value)
 
 

@@ -1,0 +1,165 @@
+"""actionrec.experiments.grid: a tiny grid (2 configs x 2 seeds of one epoch on 8x16x16 SynthActions)
+that a second call loads instead of training, the same rows from worker processes, argument checks,
+config tags, and train_grid's log lines and reversal confusion."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from actionrec.data.synthactions import REVERSAL_PAIRS
+from actionrec.experiments import grid as G
+from actionrec.experiments.grid import config_tag, run_grid, train_grid
+from actionrec.experiments.reversal import reversal_confusion
+from actionrec.experiments.setup import base_config, build_runs, data_kwargs
+from actionrec.experiments.summary import aggregate_curves, load_curves, summarize, write_results
+from actionrec.train import FINAL_FILE, TrainConfig
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def tiny_cfg(**overrides) -> TrainConfig:
+    base = dict(model="c3d_small", model_kwargs={"width": 0.125},
+                dataset_kwargs={"frames": 8, "size": 16, "difficulty": "easy"},
+                train_samples=32, val_samples=16, test_samples=16, epochs=2, batch_size=16, log_every=1, device="cpu")
+    return TrainConfig(**{**base, **overrides})
+
+
+def test_grid_runs_skips_finished_and_aggregates(tmp_path, monkeypatch):
+    configs = {"c3d": tiny_cfg(), "frames": tiny_cfg(model="frame_avg2d")}
+    extras = {"c3d": {"temporal": True, "gmacs": 0.01}, "frames": {"temporal": False}}
+    rows = run_grid(configs, [0, 1], tmp_path, extras=extras, progress=False)
+    assert [(r["name"], r["seed"]) for r in rows] == [("c3d", 0), ("c3d", 1), ("frames", 0), ("frames", 1)]
+    assert not any(r["skipped"] for r in rows)
+    for r in rows:
+        final = json.loads((tmp_path / r["name"] / f"seed_{r['seed']}" / "final.json").read_text())
+        assert final["config"]["seed"] == r["seed"] and final["top1"] == r["top1"]
+        assert r["params"] == final["params"] and r["val_auc"] == pytest.approx(
+            sum(v["top1"] for v in final["val_history"]) / 2)
+    assert rows[0]["gmacs"] == 0.01 and rows[0]["temporal"] and "gmacs" not in rows[2]
+
+    def must_not_train(*a, **k):
+        raise AssertionError("finished runs must not train again")
+
+    monkeypatch.setattr(G, "_fit_or_record", must_not_train)
+    again = run_grid(list(configs.items()), [0, 1], tmp_path, extras=extras, progress=False)
+    assert all(r["skipped"] for r in again)
+    assert [{**r, "skipped": None} for r in again] == [{**r, "skipped": None} for r in rows]
+
+    summary = summarize(rows, by="name")
+    assert [e["n"] for e in summary] == [2, 2] and summary[0]["gmacs"] == 0.01
+    paths = write_results(rows, summary, tmp_path)
+    with open(paths["results_csv"]) as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 4 and table[2]["gmacs"] == "" and float(table[0]["top1"]) == rows[0]["top1"]
+    saved = json.loads(paths["results_json"].read_text())
+    assert saved["rows"][1]["seed"] == 1 and saved["summary"][1]["label"] == "frames"
+    assert paths["summary_csv"].exists()
+
+    curves = load_curves(tmp_path / "c3d" / "seed_0")
+    assert curves["val"]["epoch"] == [1, 2] and curves["val"]["step"] == [2, 4]
+    assert len(curves["train"]["loss"]) == 4 and "confusion" not in curves["val"]
+    agg = aggregate_curves(tmp_path, "c3d")
+    seed1 = load_curves(tmp_path / "c3d" / "seed_1")
+    assert agg["seeds"] == [0, 1] and agg["x"] == [2, 4]
+    assert agg["mean"] == pytest.approx([(a + b) / 2 for a, b in zip(curves["val"]["top1"], seed1["val"]["top1"])])
+    assert aggregate_curves(tmp_path, "c3d", x="epoch", metric="loss", seeds=[1])["mean"] == seed1["val"]["loss"]
+
+
+def test_grid_records_divergence_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", lambda *a, **k: torch.tensor(float("nan"), requires_grad=True))
+    rows = run_grid({"bad": tiny_cfg(epochs=1)}, [0], tmp_path, on_diverge="record", progress=False)
+    assert rows[0]["top1"] is None and "nan" in rows[0]["error"]
+    assert summarize(rows)[0]["n_failed"] == 1
+    with pytest.raises(FloatingPointError):
+        run_grid({"bad": tiny_cfg(epochs=1)}, [0], tmp_path, progress=False)
+
+
+def test_grid_in_worker_processes_equals_sequential(tmp_path, one_thread):
+    """2 spawned workers x 1 thread give bit-identical rows to 1 process x 1 thread, in grid order."""
+    configs = {"c3d": tiny_cfg(epochs=1), "frames": tiny_cfg(model="frame_avg2d", epochs=1)}
+    seq = run_grid(configs, [0, 1], tmp_path / "seq", progress=False)
+    par = run_grid(configs, [0, 1], tmp_path / "par", progress=False, workers=2)
+    assert [(r["name"], r["seed"]) for r in par] == [("c3d", 0), ("c3d", 1), ("frames", 0), ("frames", 1)]
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("run_dir", "wall_s")}  # noqa: E731
+    assert [strip(r) for r in par] == [strip(r) for r in seq]
+    assert not any(r["skipped"] for r in par)
+    again = run_grid(configs, [0, 1], tmp_path / "par", progress=False, workers=2)  # all finished: no pool
+    assert all(r["skipped"] for r in again) and [r["top1"] for r in again] == [r["top1"] for r in par]
+
+
+@pytest.mark.parametrize("configs,kwargs,match", [
+    ({"a/b": "ok"}, dict(seeds=[0]), "config name"),
+    ({"a": "not a config"}, dict(seeds=[0]), "TrainConfig"),
+    ([("a", "ok"), ("a", "ok")], dict(seeds=[0]), "duplicate"),
+    ({}, dict(seeds=[0]), "empty"),
+    ({"a": "ok"}, dict(seeds=[]), "seeds"),
+    ({"a": "ok"}, dict(seeds=[0], extras={"zzz": {}}), "extras"),
+    ({"a": "ok"}, dict(seeds=[0], extras={"a": {"top1": 1}}), "clash"),
+    ({"a": "ok"}, dict(seeds=[0], on_diverge="skip"), "on_diverge"),
+    ({"a": "ok"}, dict(seeds=[0], workers=0), "workers"),
+    ({"a": "ok"}, dict(seeds=[0], workers="many"), "workers"),
+])
+def test_grid_validates_arguments_before_training(tmp_path, configs, kwargs, match):
+    fix = lambda v: tiny_cfg() if v == "ok" else v  # noqa: E731
+    configs = {k: fix(v) for k, v in configs.items()} if isinstance(configs, dict) else [(k, fix(v)) for k, v in configs]
+    with pytest.raises(ValueError, match=match):
+        run_grid(configs, out_dir=tmp_path, progress=False, **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_config_tag_ignores_seed_and_device_but_not_results_relevant_fields():
+    a = TrainConfig(epochs=3)
+    assert config_tag(a) == config_tag(TrainConfig(epochs=3, seed=7, device="cpu", num_workers=2))
+    assert config_tag(a) != config_tag(TrainConfig(epochs=4))
+    assert config_tag(a) != config_tag(TrainConfig(epochs=3, lr=1e-4))
+    assert len(config_tag(a)) == 8
+
+
+# ---------------------------------------------------------------------------------- train_grid
+
+
+def test_train_grid_trains_then_reuses_and_adds_reversal_confusion(tmp_path, one_thread):
+    base = base_config(model="c3d_small", model_kwargs=dict(width=0.125), dataset="synthactions",
+                         dataset_kwargs=data_kwargs("synthactions", [4, 16, 16]), train_samples=16, epochs=1,
+                         batch_size=16, lr=0.01, device="cpu")
+    runs, extras = build_runs({"tiny": (base, {"variant": "tiny"})})
+    lines = []
+    rows, wall = train_grid(runs, 1, tmp_path, extras=extras, reversal=True, log=lines.append)
+    assert wall > 0 and len(rows) == 1 and not rows[0]["skipped"] and rows[0]["variant"] == "tiny"
+    assert lines == [f"1 runs (1 trained now, 0 reused) in {wall / 60:.1f} min"]
+    confusion = json.loads((tmp_path / next(iter(runs)) / "seed_0" / FINAL_FILE).read_text())["test"]["confusion"]
+    rc = reversal_confusion(confusion)
+    assert rows[0]["swapped"] == rc["swapped"] and rows[0]["paired_top1"] == rc["paired_top1"]
+    again, _ = train_grid(runs, 1, tmp_path, extras=extras, log=lines.append)
+    assert again[0]["skipped"] and again[0]["top1"] == rows[0]["top1"] and "swapped" not in again[0]
+    assert lines[-1].startswith("1 runs (0 trained now, 1 reused)")
+
+
+def _fake_final(run_dir, confusion):
+    run_dir.mkdir(parents=True)
+    (run_dir / FINAL_FILE).write_text(json.dumps({"test": {"confusion": confusion}}))
+
+
+def test_train_grid_reversal_only_with_reversed_pairs_and_reports_divergence(tmp_path, monkeypatch):
+    k = 16
+    confusion = np.eye(k, dtype=int) * 4
+    a, b = REVERSAL_PAIRS[0]
+    confusion[a, a], confusion[a, b] = 1, 3  # 3 of 4 clips of class a called its reverse
+    _fake_final(tmp_path / "ok", confusion.tolist())
+    rows = [dict(name="x", seed=0, run_dir=str(tmp_path / "ok"), skipped=False),
+            dict(name="x", seed=1, run_dir=str(tmp_path / "bad"), skipped=False, error="non-finite loss")]
+    monkeypatch.setattr(G, "run_grid", lambda *a, **k: [dict(r) for r in rows])
+    cfg = TrainConfig(dataset="synthactions")
+    lines = []
+    out, _ = train_grid({"x": cfg}, 2, tmp_path, reversal=True, log=lines.append)
+    assert out[0]["swapped"] == 3 / (4 * 2 * len(REVERSAL_PAIRS)) and "swapped" not in out[1]
+    assert lines[1] == "1 runs diverged (non-finite loss) and are left out of the means: x/seed_1"
+    monkeypatch.setattr(G, "has_reversal_pairs", lambda dataset: dataset != "synthactions")  # as a video dataset
+    out, _ = train_grid({"x": cfg}, 2, tmp_path, reversal=True, log=None)
+    assert "swapped" not in out[0]
