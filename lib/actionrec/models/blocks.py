@@ -38,7 +38,7 @@ its r(2+1)d weights do not load here. Stems :class:`BasicStem` (r3d) and :class:
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -183,3 +183,22 @@ class R2Plus1dStem(nn.Sequential):
             nn.BatchNorm3d(out_channels),
             nn.ReLU(inplace=True),
         )
+
+
+def resnet_stages(make_block: Callable[[int, int, object], nn.Module], c_in: int, planes: Sequence[int],
+                  layers: Sequence[int], *, expansion: int, first_strides: Sequence[object] = (1, 2, 2, 2),
+                  unit_stride: object = 1) -> tuple[list[nn.Sequential], int]:
+    """The stages of a ResNet-style network, built in order.
+
+    Stage ``i`` holds ``layers[i]`` blocks ``make_block(c_in, planes[i], stride)`` with ``planes[i] *
+    expansion`` output channels; its first block has stride ``first_strides[i]``, the others
+    ``unit_stride``. Returns the stages (``nn.Sequential`` each) and the output channels of the last.
+    """
+    stages = []
+    for p, n, s in zip(planes, layers, first_strides):
+        blocks = []
+        for j in range(n):
+            blocks.append(make_block(c_in, p, s if j == 0 else unit_stride))
+            c_in = p * expansion
+        stages.append(nn.Sequential(*blocks))
+    return stages, c_in

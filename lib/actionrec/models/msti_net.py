@@ -46,6 +46,7 @@ import torch
 import torch.nn as nn
 
 from ..layers.msti import MSTITube
+from .blocks import resnet_stages
 from .factory import MSTI_UNITS, get_msti_unit
 from .init import check_network_args, kaiming_init_, round_channels
 
@@ -82,13 +83,10 @@ class MSTINet(nn.Module):
             nn.MaxPool3d((3, 3, 3), stride=(1, 2, 2), padding=(1, 1, 1)),
         )
         planes = [round_channels(c * width) for c in (64, 128, 256, 512)]
-        c_in = c0
-        for i, (p, n, s) in enumerate(zip(planes, depths, _STRIDES)):
-            units = []
-            for j in range(n):
-                units.append(unit(c_in, p, stride=s if j == 0 else (1, 1, 1)))
-                c_in = p * MSTITube.expansion
-            setattr(self, f"layer{i + 1}", nn.Sequential(*units))
+        stages, c_in = resnet_stages(lambda ci, p, s: unit(ci, p, stride=s), c0, planes, depths,
+                                     expansion=MSTITube.expansion, first_strides=_STRIDES, unit_stride=(1, 1, 1))
+        for i, stage in enumerate(stages):
+            setattr(self, f"layer{i + 1}", stage)
         self.depths, self.planes, self.num_features = tuple(depths), tuple(planes), c_in
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Linear(c_in, num_classes)

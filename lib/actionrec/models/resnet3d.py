@@ -72,7 +72,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layers.srtg import PLACEMENTS, srt_gates
-from .blocks import BasicStem, Conv2Plus1D, Conv3DSimple, R2Plus1dStem, tran_mid_channels
+from .blocks import BasicStem, Conv2Plus1D, Conv3DSimple, R2Plus1dStem, resnet_stages, tran_mid_channels
 from .factory import get_srtg_gates
 from .init import check_network_args, kaiming_init_, round_channels
 
@@ -233,14 +233,10 @@ class VideoResNet(nn.Module):
         c0 = round_channels(64 * width)
         self.stem = stem(in_channels, c0)
         planes = [round_channels(c * width) for c in (64, 128, 256, 512)]
-        c_in = c0
-        for i, (p, n) in enumerate(zip(planes, layers)):
-            blocks = []
-            for j in range(n):
-                stride = 2 if (i > 0 and j == 0) else 1
-                blocks.append(block(c_in, p, stride=stride, conv_maker=conv_maker, gates=gates))
-                c_in = p * block.expansion
-            setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
+        stages, c_in = resnet_stages(lambda ci, p, s: block(ci, p, stride=s, conv_maker=conv_maker, gates=gates),
+                                     c0, planes, layers, expansion=block.expansion)
+        for i, stage in enumerate(stages):
+            setattr(self, f"layer{i + 1}", stage)
         self.layers, self.planes, self.num_features = tuple(layers), tuple(planes), c_in
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Linear(c_in, num_classes)

@@ -59,7 +59,7 @@ import torch.nn as nn
 from ..layers.mixtconv import MixTConv
 from ..layers.temporal_shift import TemporalShift
 from ..utils.checks import check_int
-from .blocks import Bottleneck2d, ImageNetStem2d
+from .blocks import Bottleneck2d, ImageNetStem2d, resnet_stages
 from .factory import get_stem2d, get_temporal_layer
 from .init import check_network_args, kaiming_init_, round_channels
 
@@ -100,14 +100,10 @@ class TSN(nn.Module):
         c0 = round_channels(64 * width)
         self.stem = stem(in_channels, c0)
         planes = [round_channels(c * width) for c in (64, 128, 256, 512)]
-        c_in = c0
-        for i, (p, n) in enumerate(zip(planes, layers)):
-            blocks = []
-            for j in range(n):
-                stride = 2 if (i > 0 and j == 0) else 1
-                blocks.append(Bottleneck2d(c_in, p, stride=stride, temporal=temporal))
-                c_in = p * Bottleneck2d.expansion
-            setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
+        stages, c_in = resnet_stages(lambda ci, p, s: Bottleneck2d(ci, p, stride=s, temporal=temporal), c0, planes,
+                                     layers, expansion=Bottleneck2d.expansion)
+        for i, stage in enumerate(stages):
+            setattr(self, f"layer{i + 1}", stage)
         self.layers, self.planes, self.num_features = tuple(layers), tuple(planes), c_in
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Linear(c_in, num_classes)
