@@ -140,7 +140,7 @@ print(f"results -> {OUT}")
 # 2-core laptop CPU, one run per core, so both streams are small (`two_stream_small` at width 0.125,
 # 8×32×32 clips, L = 4, batch 16) and each run takes 128 steps. The measured step and run times,
 # the chapter's wall-clock and the pilot runs behind these choices are in
-# [benchmarks/README.md](../benchmarks/README.md#ablation_fusion).
+# `benchmarks/README.md`, section *ablation_fusion*.
 
 # %%
 T, H, W = clip

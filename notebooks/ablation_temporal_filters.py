@@ -125,7 +125,7 @@ print(f"results -> {OUT}")
 # the notebook trains in about ten minutes on a 2-core laptop CPU, one run per core; `-p configs`
 # takes any subset of the full grid's 14 keys (it must keep "none"). The measured step times per
 # placement, the chapter's wall-clock and the pilot runs behind these choices are in
-# [benchmarks/README.md](../benchmarks/README.md#ablation_temporal_filters).
+# `benchmarks/README.md`, section *ablation_temporal_filters*.
 
 # %%
 T, H, W = clip

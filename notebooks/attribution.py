@@ -146,7 +146,7 @@ t_start = time.time()
 # run with their defaults nothing is trained here; the attributions dominate the rest (Integrated
 # Gradients with `ig_steps` points costs that many forward and backward passes per clip, and keeps
 # its completeness error, printed below, small). The measured training and attribution times and
-# the chapter's wall-clock are in [benchmarks/README.md](../benchmarks/README.md#attribution).
+# the chapter's wall-clock are in `benchmarks/README.md`, section *attribution*.
 
 # %%
 T, H, W = clip

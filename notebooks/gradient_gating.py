@@ -210,7 +210,7 @@ display(Markdown(
 # training step cheap on a laptop CPU, and 8 epochs of 640 clips (160 steps) follow the gates from
 # the initialisation through the whole course of learning. The measured step times, the chapter's
 # wall-clock and the pilot run behind these choices are in
-# [benchmarks/README.md](../benchmarks/README.md#gradient_gating).
+# `benchmarks/README.md`, section *gradient_gating*.
 #
 # `actionrec.experiments.grid.fit_with_snapshots` trains with `actionrec.train.fit`, stopping after
 # every epoch (fit's exact resume) to keep the weights; the run is the ordinary run of this config.

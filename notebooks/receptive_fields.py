@@ -312,7 +312,7 @@ display(Markdown(
 # with a MixTConv before each bottleneck. 640 clips × 5 epochs at width 0.25 keep the four runs to
 # a few minutes on two cores: accuracies after so few steps are modest, but the point is the
 # *change* in the fields, which is visible long before the networks are good; the measured step
-# times and the chapter's wall-clock are in [benchmarks/README.md](../benchmarks/README.md#receptive_fields).
+# times and the chapter's wall-clock are in `benchmarks/README.md`, section *receptive_fields*.
 
 # %%
 T, H, W = clip

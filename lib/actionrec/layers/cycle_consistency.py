@@ -29,20 +29,9 @@ directions, of the soft weight a frame puts on its own time index::
 
     soft_score = ( mean_t z^{AB}_tt + mean_t z^{BA}_tt ) / 2        in [0, 1], (B,)
 
-It is 1 when every frame's softmax is concentrated on the frame at the same time in the other
-sequence (then every frame is consistent), near ``1/T`` when the sequences are unrelated, and
-near 0 when each frame is clearly closest to another time (e.g. B time-reversed). It is smooth in
-both inputs, so gradients flow into whatever produced A and B. ``temperature`` sharpens (< 1) or
-flattens (> 1) both the soft matches and this score.
-
-Numerics: squared distances come from ``torch.cdist`` without the matrix-multiply expansion
-(``||a||^2 + ||b||^2 - 2 a.b`` cancels catastrophically for features of magnitude 1e4: a frame's
-distance to itself would not be 0) and are squared afterwards; the softmax is ``F.softmax`` of
-negative distances (max-subtracted, so no overflow at any scale). All arithmetic runs in float32
-(float64 stays float64) with CUDA/CPU autocast switched off locally, so the functions are safe
-inside ``torch.autocast``; outputs are float32 (or float64). No Python loops over frames or samples.
-Ties in eq. 5 (identical frames) go to the lowest index (``argmin``), so a sequence with repeated
-frames is not consistent at the later copies.
+Everything is computed in float32 (float64 kept) with autocast off, so it is safe inside
+``torch.autocast``; distances are exact at 0 and the softmax cannot overflow (numerics, ties and
+what ``soft_score`` measures: :func:`cycle_consistency`).
 
 Departure from the official code: its softmax is ``exp(d) / exp(sum d)`` (not normalised; overflows),
 and an in-place ``scatter_`` zeroes the difference tensor so its gate never opens
@@ -168,6 +157,21 @@ def cycle_consistency(a: torch.Tensor, b: torch.Tensor, *, temperature: float = 
 
     See the module docstring for the definitions; returns a :class:`CycleConsistency`.
     Only ``weights_*`` and ``soft_score`` carry gradients.
+
+    ``soft_score`` is 1 when every frame's softmax is concentrated on the frame at the same time in
+    the other sequence (then every frame is consistent), near ``1/T`` when the sequences are
+    unrelated, and near 0 when each frame is clearly closest to another time (e.g. B
+    time-reversed). It is smooth in both inputs, so gradients flow into whatever produced A and B.
+    ``temperature`` sharpens (< 1) or flattens (> 1) both the soft matches and this score.
+
+    Numerics: squared distances come from ``torch.cdist`` without the matrix-multiply expansion
+    (``||a||^2 + ||b||^2 - 2 a.b`` cancels catastrophically for features of magnitude 1e4: a frame's
+    distance to itself would not be 0) and are squared afterwards; the softmax is ``F.softmax`` of
+    negative distances (max-subtracted, so no overflow at any scale). All arithmetic runs in float32
+    (float64 stays float64) with CUDA/CPU autocast switched off locally, so the functions are safe
+    inside ``torch.autocast``; outputs are float32 (or float64). No Python loops over frames or
+    samples. Ties in eq. 5 (identical frames) go to the lowest index (``argmin``), so a sequence
+    with repeated frames is not consistent at the later copies.
     """
     tau = check_temperature(temperature)
     a, b = _prepare(a, b, ("a", "b"))

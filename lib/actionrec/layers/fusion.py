@@ -14,19 +14,11 @@ receiving stream and decides what that unit's two paths see. With ``x_r`` the re
     direct_mul      x_r ⊙ f(P x_s)     x_r ⊙ f(P x_s)           g + F(g), g = x_r ⊙ f(x_s)   Fig. 2(b)
     direct_add      x_r + f(P x_s)     x_r + f(P x_s)           g + F(g), g = x_r + f(x_s)   Fig. 2(a)
 
-``P`` is the identity when both streams have the same channels at that depth (the paper's case:
-the connection joins the same-stage units of two identical ResNets), else a 1x1 convolution
-``C_s → C_r`` without bias (ours; Kaiming init). "residual" kinds keep the receiver's identity
-path un-gated (the paper's point: the identity shortcut of ResNets survives); "direct" kinds put
-the fused signal on the skip path as well, which is what breaks it (Sec. 5.1, Table 2 rows 1-2).
-
-Directions (Table 2 "into"): ``"m2a"`` (←, motion into appearance: the paper's choice), ``"a2m"``
-(→, appearance into motion), ``"bi"`` (↔, both at once; Fig. 2(e); each stream reads the other's
-*input*, so the two gates are computed from the same pre-unit features). Symbols "<-", "->",
-"<->" are accepted. ``conn.receivers`` names the stream(s) whose unit is changed, ``conn.reads``
-maps each receiver to the stream it reads.
-
-Data flow of one two-stream depth ``l`` with ``direction="m2a"``, ``kind="residual_mul"``::
+"residual" kinds keep the receiver's identity path un-gated (the paper's point: the identity
+shortcut of ResNets survives); "direct" kinds put the fused signal on the skip path as well, which
+is what breaks it (Sec. 5.1, Table 2 rows 1-2). Directions (Table 2 "into"): ``"m2a"`` (←, motion
+into appearance: the paper's choice), ``"a2m"`` (→, appearance into motion), ``"bi"`` (↔, Fig. 2(e);
+each stream reads the other's *input*). Data flow of one depth ``l``, ``"m2a"``, ``"residual_mul"``::
 
     x_m ──────────────────────────────────┬──→ motion unit: x_m + F_m(x_m) → relu ──→ x_m'
                                           │ f = relu
@@ -34,12 +26,8 @@ Data flow of one two-stream depth ``l`` with ``direction="m2a"``, ``kind="residu
           └─→ (⊙) ←── f(P x_m) ───────────┘                   │
                └─→ branch: F_a (conv 1x1 → 3x3 → 1x1) ──→ (+) → relu ──→ x_a'
 
-``CrossStreamConnection.forward(x_a, x_m) -> ((skip_a, branch_a), (skip_m, branch_m))``: the two
-paths' inputs for each stream's unit (a non-receiving stream gets ``(x, x)``, i.e. its unit runs
-unchanged); a unit then computes ``relu(shortcut(skip) + F(branch))``
-(:class:`actionrec.models.blocks.Bottleneck2d`). Tensors are ``(N, C, ...)`` with any trailing
-dims -- ``(B, C, T, H, W)`` or frames folded into the batch ``(B*T, C, H, W)`` -- the same
-shape in both streams (apart from channels).
+Shapes: ``(N, C, ...)`` with any trailing dims, the same in both streams apart from channels
+(:class:`CrossStreamConnection`).
 
 Gradients (eq. 6-7, tested in ``tests/test_layers_fusion.py``): for ``residual_mul`` with
 ``u = x_a ⊙ f(x_m)`` and ``g = ∂L/∂F · ∂F/∂u`` (the branch gradient at its input),
@@ -48,7 +36,8 @@ motion stream receives ``g ⊙ x_a ⊙ f'(x_m)`` on top of its own gradient (sca
 appearance signal). For ``residual_add`` both receive ``g`` unscaled (eq. 3-4).
 
 Departures from the official MatConvNet code (feichtenhofer/st-resnet): one module for all the
-variants of the ablation; the optional 1x1 projection (the paper never needs one).
+variants of the ablation; the optional 1x1 projection ``P`` (``C_s → C_r``, no bias, Kaiming init)
+when the two streams' channels differ at that depth (the paper never needs one: P = identity).
 """
 
 from __future__ import annotations
@@ -121,7 +110,21 @@ class CrossStreamConnection(nn.Module):
         direction: ``"m2a"`` (default) | ``"a2m"`` | ``"bi"`` (arrows accepted).
         gate: the sender's nonlinearity f, ``"relu"`` (the paper) or ``"identity"``.
 
-    ``forward(x_a (N, C_a, ...), x_m (N, C_m, ...)) -> ((skip_a, branch_a), (skip_m, branch_m))``.
+    ``forward(x_a (N, C_a, ...), x_m (N, C_m, ...)) -> ((skip_a, branch_a), (skip_m, branch_m))``:
+    the two paths' inputs for each stream's unit (a non-receiving stream gets ``(x, x)``, i.e. its
+    unit runs unchanged); a unit then computes ``relu(shortcut(skip) + F(branch))``
+    (:class:`actionrec.models.blocks.Bottleneck2d`). Tensors are ``(N, C, ...)`` with any trailing
+    dims -- ``(B, C, T, H, W)`` or frames folded into the batch ``(B*T, C, H, W)`` -- the same
+    shape in both streams (apart from channels).
+
+    ``P`` is the identity when both streams have the same channels at that depth (the paper's case:
+    the connection joins the same-stage units of two identical ResNets), else a 1x1 convolution
+    ``C_s → C_r`` without bias (ours; Kaiming init).
+
+    Directions: ``"m2a"`` (←), ``"a2m"`` (→), ``"bi"`` (↔, both at once; each stream reads the
+    other's *input*, so the two gates are computed from the same pre-unit features). Symbols "<-",
+    "->", "<->" are accepted. ``conn.receivers`` names the stream(s) whose unit is changed,
+    ``conn.reads`` maps each receiver to the stream it reads.
     """
 
     def __init__(self, channels_a: int, channels_m: int, *, kind: str = "residual_mul", direction: str = "m2a",

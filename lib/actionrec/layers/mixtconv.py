@@ -4,9 +4,10 @@ Paper: Shan, Wang, Tang, Chen & Li, "MixTConv: Mixed Temporal Convolutional Kern
 Action Recognition" (2020; slides in ``shared/papers/mixtconv.txt``, eq. 1-2). Decisions from
 ``shared/papers/NOTES.md``.
 
-The ``C`` channels are split into ``g = len(kernels)`` groups; group ``m`` (``C_m`` channels) gets a
-depthwise 1-D temporal convolution with kernel ``k_m`` (eq. 1), the outputs are concatenated
-(eq. 2)::
+The ``C`` channels are split into ``g = len(kernels)`` groups (:func:`mixtconv_split`: ``C // g``
+each, the first group takes the remainder; at least one channel each); group ``m`` (``C_m``
+channels) gets a depthwise 1-D temporal convolution with kernel ``k_m`` (eq. 1), the outputs are
+concatenated (eq. 2)::
 
     Z^m[i, t] = sum_j F^m[i, t + j] W^m[i, (k_m - 1)/2 + j],   j in [-(k_m-1)/2, (k_m-1)/2]   (1)
     Z = Concat(Z^1, ..., Z^g)                                                              (2)
@@ -23,39 +24,16 @@ Data flow, on the TSN layout the 2D networks use (frames folded into the batch):
         └─ last C_g channels          → depthwise conv (k_g,1,1), dilation (d_g,1,1) ─┘
       → (B, C, T, H, W) → (B, T, C, H, W) → (B*T, C, H, W)
 
-Computed as one batched matrix product: the depthwise temporal convs of all groups are a banded
-``(T, T)`` matrix per channel (:meth:`MixTConv.temporal_matrix`, built from the weights), applied
-with ``einsum("cts,bschw->btchw")`` directly on the ``(B, T, C, H, W)`` view of the TSN layout (no
-transpose). Same values as one depthwise ``F.conv3d`` per kernel group (tested against a naive
-per-channel loop), at ``C T^2 H W`` multiply-adds instead of ``sum_m C_m k_m T H W``; on the
-``meta`` device (complexity counting) the conv form :meth:`MixTConv.forward_conv` runs instead, so
-GMACs report the operation's own cost. The weights are plain ``nn.Parameter`` s ``weight{m}`` of
-shape ``(C_m, 1, k_m, 1, 1)`` (not ``nn.Conv3d`` modules, so a network's ``kaiming_init_`` leaves
-MixTConv's init alone).
-
-Channel split (MixConv's ``_split_channels``): ``C_m = C // g`` for every group, the first group
-takes the remainder ``C % g``; each group needs at least one channel.
-
-Init (``init=``):
-
-* ``"tsm"`` (default; the official code's TSM-like init, NOTES.md): in each group with ``k_m >= 3``
-  and ``f_m = C_m // fold_div`` (``fold_div = 8``), channels ``[0, f_m)`` copy the next frame (weight
-  1 on the tap right of centre), channels ``[f_m, 2 f_m)`` copy the previous frame (tap left of
-  centre), the rest copy their own frame (centre tap); all other taps 0. ``k_m = 1`` groups have no
-  neighbour tap and start as the identity. The fractions are TSM's, chosen so that kernels ``(3,)``
-  (one group of all C channels) reproduces :func:`~actionrec.layers.temporal_shift.temporal_shift`
-  bit for bit, zero padding included (tested): MixTConv starts as TSM and learns from there. With
-  dilation ``d`` the neighbour taps read frames ``t ± d``.
-* ``"identity"``: centre tap 1, others 0 (the module starts as the identity).
-* ``"random"``: PyTorch's default conv init (Kaiming uniform, ``a = sqrt(5)``).
-
+Computed as one banded ``(T, T)`` matrix per channel (same values, tested; the conv form runs on
+the ``meta`` device so GMACs count the operation's own cost; :class:`MixTConv`). Init ``"tsm"``
+(default) starts as TSM's shift, ``"identity"`` as the identity, ``"random"`` as PyTorch's conv.
 Shapes: ``(B*T, C, H, W) -> (B*T, C, H, W)``, ``T = num_segments``; any T >= 1 (taps past the
 clip's ends read zeros).
 
 Departures from the official code: the official MixTConv implementation is not in our corpus; the
 placement (before each bottleneck's first 1x1 conv, residual branch) and the TSM-like init follow
 NOTES.md. How the official init treats fractions per group and the ``k = 1`` group is our choice
-(above), made so the TSM equivalence holds exactly.
+(:class:`MixTConv`), made so the TSM equivalence holds exactly.
 """
 
 from __future__ import annotations
@@ -94,8 +72,33 @@ class MixTConv(nn.Module):
         num_segments: frames per clip ``T`` folded into the batch.
         kernels: odd temporal kernel sizes, one channel group each (default ``(1, 3, 5, 7)``).
         dilations: temporal dilation per kernel (default all 1), same length as ``kernels``.
-        init: ``"tsm"`` | ``"identity"`` | ``"random"`` (module docstring).
+        init: ``"tsm"`` | ``"identity"`` | ``"random"`` (below).
         fold_div: for ``init="tsm"``: ``1/fold_div`` of each group's channels copy each neighbour.
+
+    Computed as one batched matrix product: the depthwise temporal convs of all groups are a banded
+    ``(T, T)`` matrix per channel (:meth:`temporal_matrix`, built from the weights), applied with
+    ``einsum("cts,bschw->btchw")`` directly on the ``(B, T, C, H, W)`` view of the TSN layout (no
+    transpose). Same values as one depthwise ``F.conv3d`` per kernel group (tested against a naive
+    per-channel loop), at ``C T^2 H W`` multiply-adds instead of ``sum_m C_m k_m T H W``; on the
+    ``meta`` device (complexity counting) the conv form :meth:`forward_conv` runs instead, so GMACs
+    report the operation's own cost. The weights are plain ``nn.Parameter`` s ``weight{m}`` of shape
+    ``(C_m, 1, k_m, 1, 1)`` (not ``nn.Conv3d`` modules, so a network's ``kaiming_init_`` leaves
+    MixTConv's init alone).
+
+    Init (``init=``):
+
+    * ``"tsm"`` (default; the official code's TSM-like init, NOTES.md): in each group with ``k_m >= 3``
+      and ``f_m = C_m // fold_div`` (``fold_div = 8``), channels ``[0, f_m)`` copy the next frame
+      (weight 1 on the tap right of centre), channels ``[f_m, 2 f_m)`` copy the previous frame (tap
+      left of centre), the rest copy their own frame (centre tap); all other taps 0. ``k_m = 1``
+      groups have no neighbour tap and start as the identity. The fractions are TSM's, chosen so
+      that kernels ``(3,)`` (one group of all C channels) reproduces
+      :func:`~actionrec.layers.temporal_shift.temporal_shift` bit for bit, zero padding included
+      (tested): MixTConv starts as TSM and learns from there. With dilation ``d`` the neighbour taps
+      read frames ``t ± d``. (How the official init treats fractions per group and the ``k = 1``
+      group is our choice, made so this equivalence holds exactly.)
+    * ``"identity"``: centre tap 1, others 0 (the module starts as the identity).
+    * ``"random"``: PyTorch's default conv init (Kaiming uniform, ``a = sqrt(5)``).
     """
 
     def __init__(

@@ -1,47 +1,22 @@
 """MSTI tube: multi-scale spatial-temporal convolution + cross-scale attention weighting (CAW).
 
 Paper: Wu, Liu, Zhu, Wang & Zha, "Multi-Scale Spatial-Temporal Integration Convolutional Tube for
-Human Action Recognition" (IJCAI 2020), Sec. 3.1, eq. 1-8, Fig. 1-2, Table 2 (ablation). No public
-code exists; this is a from-the-paper implementation (decisions in ``shared/papers/NOTES.md``).
-P3D-B baseline: Qiu, Yao & Mei, "Learning spatio-temporal representation with pseudo-3D residual
-networks" (ICCV 2017), Fig. 2(b).
+Human Action Recognition" (IJCAI 2020), Sec. 3.1, eq. 1-8, Fig. 1-2, Table 2 (ablation); no public
+code: built from the paper (decisions: ``shared/papers/NOTES.md``). P3D-B baseline: Qiu, Yao & Mei,
+"Learning spatio-temporal representation with pseudo-3D residual networks" (ICCV 2017), Fig. 2(b).
 
-Multi-scale convolution block (eq. 1-2), one :class:`SteppedConv` per branch. The ``C`` reduced
-channels are cut into ``N = 4`` groups ``X_i`` of ``C~ = C / N`` channels; ``K_1`` is a (1,1,1)
-conv, ``K_2..K_N`` are (1,3,3) convs (spatial branch) or (3,1,1) convs (temporal branch); every
-conv is followed by bn → relu (Sec. 4.1: "batch normalization and ReLU ... to all convolutional
-layers")::
-
-    X_1 ─ K_1 → bn → relu ─────────────────────────── S_1            receptive field 1
-    X_2 ─(+ S_1)─ K_2 → bn → relu ─────────────────── S_2                            3
-    X_3 ─(+ S_2)─ K_3 → bn → relu ─────────────────── S_3                            5
-    X_4 ─(+ S_3)─ K_4 → bn → relu ─────────────────── S_4                            7
-
-so the i-th group sees ``(2i-1)`` pixels per side in H, W (spatial) or frames in T (temporal):
-1x1x1, 1x3x3, 1x5x5, 1x7x7 and 1x1x1, 3x1x1, 5x1x1, 7x1x1 (tested by gradients).
-
-Cross-scale attention weighted blocks (eq. 4-7), one :class:`CAWBlock` per branch. Spatial one
-(the temporal one swaps S and T)::
+Multi-scale convolution (eq. 1-2, :class:`SteppedConv`): the ``C`` reduced channels are cut into
+``N = 4`` groups ``X_i`` of ``C~ = C / N``; ``S_1 = K_1(X_1)``, ``S_i = K_i(X_i + S_{i-1})``, K_1
+(1,1,1), K_2..K_N (1,3,3) (spatial branch S) or (3,1,1) (temporal branch T) convs, so group i
+sees ``2i - 1`` pixels / frames. Cross-scale attention (eq. 4-7, :class:`CAWBlock`; temporal: S ↔ T)::
 
     U_Si = W*_SS S*_{i-1} + W_SS S_i + W_TS T_i          (i = 1: no W*_SS term)     eq. 4
     z_i  = GAP_{T,H,W}(U_Si)                              (B, C~)                    eq. 5
     a_i  = sigmoid(W_i z_i)                               (B, C~), in (0, 1)         eq. 6
     S*_i = a_i * S_i                                      channel-wise               eq. 7
+    X*   = concat(S*_1..S*_N) + concat(T*_1..T*_N)        (B, C, T, H, W)            eq. 8
 
-Output (eq. 8): ``X* = concat(S*_1..S*_N) + concat(T*_1..T*_N)``, ``(B, C, T, H, W)``.
-
-What the W are. Eq. 4 calls W*_SS, W_SS, W_TS "three 1x1x1 convolutional layers" (C~ → C~, one
-set per group: each group has its own CAW block, Fig. 2c), and eq. 6's W is a C~ x C~ fully
-connected layer (no bias, no SE-style reduction, as written). ``U_Si`` is used only through the
-global average pool of eq. 5, and a 1x1x1 conv is linear in the channels, so
-``GAP(W U) = W GAP(U)``: we keep the W as (1,1,1) ``nn.Conv3d`` modules (the paper's parameters,
-same count) but apply them to the pooled ``(B, C~, 1, 1, 1)`` vectors. This is exactly eq. 4-6
-(tested against the full-resolution convs) at ``O(C~^2)`` MACs per clip instead of
-``O(C~^2 T H W)``; the paper's 46.3 GFLOPs may or may not include the full-resolution version
-(it does not say). Also ``GAP(S*_{i-1}) = a_{i-1} GAP(S_{i-1})``. The paper puts no bias, bn or
-nonlinearity between eq. 4 and eq. 5, and neither do we.
-
-MSTI tube (Fig. 1), the residual unit used by MSTI-Net (``expansion = 4`` like ResNet-50)::
+MSTI tube (Fig. 1, :class:`MSTITube`), the residual unit of MSTI-Net (``expansion = 4``)::
 
     x (B, C_in, T, H, W)
      ├─ avgpool(stride) → conv (1,1,1) C_in→P → bn → relu                    (B, P, T/st, H/ss, W/ss)
@@ -52,30 +27,17 @@ MSTI tube (Fig. 1), the residual unit used by MSTI-Net (``expansion = 4`` like R
      │  conv (1,1,1) P→4P → bn ─┐
      └─ shortcut: identity | avgpool(stride) → conv (1,1,1) C_in→4P → bn ─(+) → relu → (B, 4P, T/st, H/ss, W/ss)
 
-Ablation variants (Table 2), ``variant=``:
+Table 2 variants (``variant=``): "msti" full, "ms_st" MS(ST) without CAW, "ms_s" MS(S) spatial
+branch only, "ms_t" MS(T) temporal only; :class:`P3DBBlock` (baseline) has a P3D-B middle. Shapes:
+``(B, C_in, T, H, W) -> (B, 4P, ceil(T/st), ceil(H/ss), ceil(W/ss))``, ``stride = (st, ss, ss)``.
 
-    "msti"   full tube: both branches + both CAW blocks
-    "ms_st"  MS(ST): both branches, no CAW: X* = concat(S) + concat(T)
-    "ms_s"   MS(S): spatial branch only: X* = concat(S)
-    "ms_t"   MS(T): temporal branch only: X* = concat(T)
-
-:class:`P3DBBlock` (the baseline) has the same interface and bottleneck, with the middle replaced
-by P3D-B: ``conv (1,3,3) → bn → relu`` and ``conv (3,1,1) → bn → relu`` in parallel on the reduced
-features, summed.
-
-Shapes: ``(B, C_in, T, H, W) -> (B, 4P, ceil(T/st), ceil(H/ss), ceil(W/ss))`` for ``stride =
-(st, ss, ss)``; P must be divisible by ``groups``.
-
-Departures / choices the paper leaves open:
-  * Stride. Table 1 strides the first tube of a stage ((2,1,1) in conv2_x, (1,2,2) after). A
-    strided K_i would break the stepped sums (``X_i + S_{i-1}`` need equal shapes), so the stride
-    sits before the reduce (1,1,1) conv and the projection shortcut, as an average pool of
-    kernel = stride (ResNet-D, He et al. 2019) followed by unstrided 1x1x1 convs. A strided 1x1x1
-    conv (original ResNet-50) keeps every other pixel, and MS(T) has no spatial conv to mix the
-    dropped ones back in; with the pool every variant sees every input pixel (tested).
-  * bn → relu after every K_i (Sec. 4.1); the sum X* gets no extra bn/relu before the restore conv.
-  * Where relu sits in P3D-B: after each of the two convs (bn → relu), then the sum (Qiu et al.'s
-    Fig. 2b applies the temporal conv to the input and adds both outputs).
+Departures / choices the paper leaves open (details in the class docstrings):
+  * bn → relu after every K_i (Sec. 4.1); no bias, bn or relu between eq. 4 and 5; no bn/relu on X*.
+  * The W of eq. 4-6 (per group, no bias, no SE reduction) act on pooled vectors (exact, tested):
+    ``O(C~^2)`` MACs; the paper's 46.3 GFLOPs may or may not count them at full size (CAWBlock).
+  * Stride: average pool (kernel = stride, ResNet-D) before the reduce conv and the projection
+    shortcut, not a strided K_i or 1x1x1 conv (:class:`MSTITube`).
+  * P3D-B: bn → relu after each of its two parallel convs, then the sum (:class:`P3DBBlock`).
 """
 
 from __future__ import annotations
@@ -129,7 +91,16 @@ class SteppedConv(nn.Module):
 
     Returns the list ``[S_1, ..., S_N]``, each ``(B, C/N, T, H, W)``. ``kernel_size`` = (1,3,3)
     (spatial branch, receptive fields 1/3/5/7 in H and W for N = 4) or (3,1,1) (temporal branch,
-    1/3/5/7 frames). Odd kernel sizes only (same padding).
+    1/3/5/7 frames). Odd kernel sizes only (same padding). Every conv is followed by bn → relu
+    (Sec. 4.1: "batch normalization and ReLU ... to all convolutional layers")::
+
+        X_1 ─ K_1 → bn → relu ─────────────────────────── S_1            receptive field 1
+        X_2 ─(+ S_1)─ K_2 → bn → relu ─────────────────── S_2                            3
+        X_3 ─(+ S_2)─ K_3 → bn → relu ─────────────────── S_3                            5
+        X_4 ─(+ S_3)─ K_4 → bn → relu ─────────────────── S_4                            7
+
+    so the i-th group sees ``(2i-1)`` pixels per side in H, W (spatial) or frames in T (temporal):
+    1x1x1, 1x3x3, 1x5x5, 1x7x7 and 1x1x1, 3x1x1, 5x1x1, 7x1x1 (tested by gradients).
     """
 
     def __init__(self, channels: int, *, kernel_size: Sequence[int] = SPATIAL, groups: int = 4,
@@ -167,10 +138,19 @@ class CAWBlock(nn.Module):
 
     ``W*_i, W_self_i, W_cross_i`` are (1,1,1) convs C~→C~ without bias (``w_prev[i-1]``,
     ``w_self[i]``, ``w_cross[i]``; group 1 has no ``w_prev``), ``fc_i`` a C~→C~ linear layer
-    without bias (eq. 6). Since GAP commutes with 1x1x1 convs, they act on pooled vectors: equal
-    to eq. 4-5 at full resolution (module docstring). ``forward(own, other)`` takes two lists of N
-    tensors ``(B, C~, T, H, W)`` and returns ``(own*, a)``: the re-weighted list and the list of
-    weights ``a_i`` (B, C~).
+    without bias (eq. 6). ``forward(own, other)`` takes two lists of N tensors ``(B, C~, T, H, W)``
+    and returns ``(own*, a)``: the re-weighted list and the list of weights ``a_i`` (B, C~).
+
+    What the W are. Eq. 4 calls W*_SS, W_SS, W_TS "three 1x1x1 convolutional layers" (C~ → C~, one
+    set per group: each group has its own CAW block, Fig. 2c), and eq. 6's W is a C~ x C~ fully
+    connected layer (no bias, no SE-style reduction, as written). ``U_Si`` is used only through the
+    global average pool of eq. 5, and a 1x1x1 conv is linear in the channels, so
+    ``GAP(W U) = W GAP(U)``: we keep the W as (1,1,1) ``nn.Conv3d`` modules (the paper's parameters,
+    same count) but apply them to the pooled ``(B, C~, 1, 1, 1)`` vectors. This is exactly eq. 4-6
+    (tested against the full-resolution convs) at ``O(C~^2)`` MACs per clip instead of
+    ``O(C~^2 T H W)``; the paper's 46.3 GFLOPs may or may not include the full-resolution version
+    (it does not say). Also ``GAP(S*_{i-1}) = a_{i-1} GAP(S_{i-1})``. The paper puts no bias, bn or
+    nonlinearity between eq. 4 and eq. 5, and neither do we.
     """
 
     def __init__(self, channels: int, *, groups: int = 4):
@@ -296,6 +276,14 @@ class MSTITube(_BottleneckUnit):
 
     ``MSTITube(C_in, P, *, stride=(1,1,1), variant="msti", groups=4)``:
     ``(B, C_in, T, H, W) -> (B, 4P, ceil(T/st), ceil(H/ss), ceil(W/ss))``. ``P % groups == 0``.
+    The sum X* of the two branches gets no extra bn/relu before the restore conv.
+
+    Stride. Table 1 strides the first tube of a stage ((2,1,1) in conv2_x, (1,2,2) after). A
+    strided K_i would break the stepped sums (``X_i + S_{i-1}`` need equal shapes), so the stride
+    sits before the reduce (1,1,1) conv and the projection shortcut, as an average pool of
+    kernel = stride (ResNet-D, He et al. 2019) followed by unstrided 1x1x1 convs. A strided 1x1x1
+    conv (original ResNet-50) keeps every other pixel, and MS(T) has no spatial conv to mix the
+    dropped ones back in; with the pool every variant sees every input pixel (tested).
     """
 
     def __init__(self, in_channels: int, planes: int, *, stride=(1, 1, 1), variant: str = "msti", groups: int = 4,
@@ -328,6 +316,10 @@ class P3DBBlock(_BottleneckUnit):
            │                                           └─ conv (3,1,1) → bn → relu ─(+)
            │   conv (1,1,1) P→4P → bn ─┐
            └─ shortcut ───────────────(+) → relu
+
+    Where relu sits in P3D-B: after each of the two convs (bn → relu), then the sum (Qiu et al.'s
+    Fig. 2b applies the temporal conv to the input and adds both outputs). Stride as in
+    :class:`MSTITube` (average pool before the 1x1x1 convs).
     """
 
     def __init__(self, in_channels: int, planes: int, *, stride=(1, 1, 1), norm_layer: Callable[[int], nn.Module] = nn.BatchNorm3d):

@@ -30,17 +30,9 @@ does not divide both ``C_s`` and ``C_l`` (e.g. r = 0.625, g = 8: 5x3 sub-streams
 the lateral falls back to ``gcd(g_l, C_s, C_l)`` groups (documented departure; the paper does not
 say). Short and long convs must divide exactly or a ``ValueError`` names r, g and the channels.
 
-``r = 1`` has no long stream (``x_l`` is ``None``) and the module is exactly
-``conv3d -> bn -> relu`` (tested with copied weights).
-
-Implementation: the streams are never split, concatenated or upsampled per layer. The lateral
-``pool`` runs as an exact custom autograd function over non-overlapping windows
-(:func:`~actionrec.layers.tiling.avg_pool3d_tiled`; same values as ``F.avg_pool3d(ceil_mode=True)``
-/ :func:`soft_pool3d`, tested) that keeps ``channels_last_3d`` tensors in that format. Average-pool
-laterals run as ``pool(conv_s2l(x_s))`` (linear maps commute; the pool then covers C_l instead of
-C_s channels; tested equal in values and gradients). On ``channels_last_3d`` tensors every dense
-1x1x1 conv (lateral, bottleneck reduce/expand, shortcuts) runs as one ``F.linear`` over the channel
-dimension (:func:`conv1x1x1`, tested equal). Timings: ``benchmarks/speed.py``.
+``r = 1`` has no long stream (``x_l`` is ``None``) and the module is exactly ``conv3d -> bn ->
+relu`` (tested with copied weights). Implementation (exact pooling kernels, commuted average
+laterals, 1x1x1 convs as matmuls on ``channels_last_3d``): :class:`MTConv`.
 
 Departures from the official code: none in the arithmetic of eq. 2 that we know of; the streams
 persist between layers as Table 1 describes (NOTES.md). SoftPool is computed per channel (see
@@ -134,6 +126,16 @@ class MTConv(nn.Module):
 
     Input/output: ``(x_s (B, C_s_in, T, H, W), x_l (B, C_l_in, T2, H2, W2) or None)`` ->
     ``(y_s (B, C_s_out, T/s, ...), y_l (B, C_l_out, T2/s, ...) or None)``.
+
+    Implementation: the streams are never split, concatenated or upsampled per layer. The lateral
+    ``pool`` runs as an exact custom autograd function over non-overlapping windows
+    (:func:`~actionrec.layers.tiling.avg_pool3d_tiled`; same values as ``F.avg_pool3d(ceil_mode=True)``
+    / :func:`soft_pool3d`, tested) that keeps ``channels_last_3d`` tensors in that format.
+    Average-pool laterals run as ``pool(conv_s2l(x_s))`` (linear maps commute; the pool then covers
+    C_l instead of C_s channels; tested equal in values and gradients; :meth:`lateral`). On
+    ``channels_last_3d`` tensors every dense 1x1x1 conv (lateral, bottleneck reduce/expand,
+    shortcuts) runs as one ``F.linear`` over the channel dimension (:func:`conv1x1x1`, tested
+    equal). Timings: ``benchmarks/speed.py``.
     """
 
     def __init__(

@@ -24,12 +24,8 @@ the channel maximum from underflowing to ``0/0``: inputs of magnitude 1e4 and be
 gradient is the closed form ``d out / d x_i = w_i (1 + x_i - out)`` (a custom autograd Function;
 first-order gradients only, no double backward).
 
-Windows that do not overlap (``stride == kernel_size``, the only case MTNet uses: (1,2,2) in the
-stem, 2 or 2*stride in the lateral and shortcut pools) are reduced with the tile kernels of
-:mod:`actionrec.layers.tiling` (``k - 1`` elementwise ops per dimension on strided slices, which keep
-``channels_last_3d`` tensors in that format). Overlapping or gapped windows (``stride !=
-kernel_size``) take a second exact path, :func:`soft_pool3d_unfold`, that unfolds the windows and
-applies ``torch.softmax`` over each (plain autograd).
+Non-overlapping windows (all MTNet uses) take the tile kernels of :mod:`actionrec.layers.tiling`,
+any other stride an exact unfold + softmax path (:func:`soft_pool3d`).
 
 ``ceil_mode=True`` keeps partial windows at the far edge, so a size-1 dimension still pools to
 size 1 (needed by MTNet's long stream on small clips); a partial window is a softmax over the
@@ -63,6 +59,13 @@ def soft_pool3d(x: torch.Tensor, kernel_size=2, stride=None, *, ceil_mode: bool 
         kernel_size: int or ``(kT, kH, kW)``.
         stride: int or ``(sT, sH, sW)``; default ``kernel_size``.
         ceil_mode: keep partial windows at the far edge (size 1 -> size 1 for kernel 2).
+
+    Windows that do not overlap (``stride == kernel_size``, the only case MTNet uses: (1,2,2) in the
+    stem, 2 or 2*stride in the lateral and shortcut pools) are reduced with the tile kernels of
+    :mod:`actionrec.layers.tiling` (``k - 1`` elementwise ops per dimension on strided slices, which
+    keep ``channels_last_3d`` tensors in that format). Overlapping or gapped windows (``stride !=
+    kernel_size``) take a second exact path, :func:`soft_pool3d_unfold`, that unfolds the windows
+    and applies ``torch.softmax`` over each (plain autograd).
     """
     if x.dim() != 5:
         raise ValueError(f"soft_pool3d expects x of shape (B, C, T, H, W); got {tuple(x.shape)}")

@@ -26,26 +26,8 @@ LSTM output ``a*`` are cycle-consistent (eq. 4-5, both directions, see
             gate="closed" out   = x                                    no SRTG (LSTM not run)
 
 Shapes: input and output ``(B, C, T, H, W)``; ``pooled``, ``a_star`` ``(B, T, C)``; decisions ``(B,)``.
-
-Inspection: after each forward, ``module.last`` is a detached :class:`GateRecord`
-``(open (B,) bool, score (B,), consistency, pooled (B, T, C), a_star (B, T, C))`` where ``score`` is the weight actually given to the
-fused features (``out = x + score * (fuse - x)``: 1./0. for open/closed samples of the hard gate,
-``s`` for the soft gate) and ``open`` is the paper's hard decision (forced True for ``"open"``,
-False for ``"closed"``; for ``"soft"`` it is what the hard gate would have decided).
-``consistency`` is the full :class:`CycleConsistency` (``None`` for ``"closed"``, which runs
-nothing). Set ``module.record = False`` to skip it (and, for ``"open"``, the consistency
-computation). The record is an attribute of the module: no global state.
-
-Cost: ``sr.fuse`` is evaluated on a ones tensor to get the per-``(B, C, T)`` gain (both fusions
-are ``x`` times a gain: ``1 + a*`` or ``a*``), the gate acts on that gain, and the full
-``(B, C, T, H, W)`` tensor is multiplied once (not ``torch.where`` or a blend over two full
-tensors). Outputs are bit-identical to ``sr.fuse(x, a_star)`` for open samples and to ``x`` for
-closed ones (tested).
-
-Gradients: with the hard gate the LSTM only learns from samples whose gate opened (the decision
-is a boolean); the soft gate passes gradients to the LSTM both through the fused features and
-through ``s``. The consistency is computed in float32 with autocast off, so the gate is the same
-under mixed precision; the output keeps ``x``'s dtype (the gain is cast to it).
+What each forward decided (``module.last``, a :class:`GateRecord`), how the gain is applied and how
+gradients flow under each gate: :class:`SRTGate`.
 
 Departures from the official code (NOTES.md): its gate can never open (an in-place ``scatter_``
 makes the difference tensor all zeros and the mask is then set to 0 everywhere), and its softmax is
@@ -76,7 +58,7 @@ class GateRecord(NamedTuple):
     """What an :class:`SRTGate` decided in its last forward (all tensors detached).
 
     Fields:
-        open: ``(B,)`` bool, the paper's decision (module docstring for ``"soft"``/``"open"``/``"closed"``).
+        open: ``(B,)`` bool, the paper's decision (:class:`SRTGate` for ``"soft"``/``"open"``/``"closed"``).
         score: ``(B,)`` float, weight of the fused features in the output, in [0, 1].
         consistency: the :class:`CycleConsistency` of ``(pooled, a_star)``, or ``None``.
         pooled: ``(B, T, C)`` the squeezed features ``pool(a)`` the gate compared (``None`` for
@@ -106,6 +88,26 @@ class SRTGate(nn.Module):
         sr: the :class:`SqueezeRecursion` (its ``recur`` and ``fuse`` are used as they are).
         record: keep a detached :class:`GateRecord` of each forward in ``last`` (default True).
         last: the record of the latest forward, ``None`` before the first one.
+
+    Inspection: after each forward, ``module.last`` is a detached :class:`GateRecord`
+    ``(open (B,) bool, score (B,), consistency, pooled (B, T, C), a_star (B, T, C))`` where ``score``
+    is the weight actually given to the fused features (``out = x + score * (fuse - x)``: 1./0. for
+    open/closed samples of the hard gate, ``s`` for the soft gate) and ``open`` is the paper's hard
+    decision (forced True for ``"open"``, False for ``"closed"``; for ``"soft"`` it is what the hard
+    gate would have decided). ``consistency`` is the full :class:`CycleConsistency` (``None`` for
+    ``"closed"``, which runs nothing). Set ``module.record = False`` to skip it (and, for ``"open"``,
+    the consistency computation). The record is an attribute of the module: no global state.
+
+    Cost: ``sr.fuse`` is evaluated on a ones tensor to get the per-``(B, C, T)`` gain (both fusions
+    are ``x`` times a gain: ``1 + a*`` or ``a*``), the gate acts on that gain, and the full
+    ``(B, C, T, H, W)`` tensor is multiplied once (not ``torch.where`` or a blend over two full
+    tensors). Outputs are bit-identical to ``sr.fuse(x, a_star)`` for open samples and to ``x`` for
+    closed ones (tested).
+
+    Gradients: with the hard gate the LSTM only learns from samples whose gate opened (the decision
+    is a boolean); the soft gate passes gradients to the LSTM both through the fused features and
+    through ``s``. The consistency is computed in float32 with autocast off, so the gate is the same
+    under mixed precision; the output keeps ``x``'s dtype (the gain is cast to it).
     """
 
     def __init__(

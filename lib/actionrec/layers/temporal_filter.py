@@ -15,17 +15,8 @@ filtered in time by f. Inits: ``"avg"`` f = [1/3, 1/3, 1/3] (1/T' each), ``"cent
 
     x (B, C, T, H, W) → pad T by T'//2 (replicate) → conv (T', 1, 1), C → C → (B, C, T, H, W)
 
-What "identity at initialisation" means, exactly:
-
-- ``"centre"``: the filter returns its input bit for bit (every output is 1·x + 0·(others) + 0),
-  so a network with centre-initialised filters computes exactly what it computed without them,
-  at every placement (tested in ``tests/test_layers_temporal_filter.py``; on CPU -- CUDA's TF32
-  convolutions round the input to 10 mantissa bits unless ``torch.backends.cudnn.allow_tf32`` is
-  off).
-- ``"avg"``: the filter averages neighbouring frames, so the network's output *does* change -- it
-  preserves the feature identity only for inputs that are constant in time, where it returns the
-  input up to float rounding (``3 · (x/3)`` need not round to x). Replicate padding makes this
-  hold at the first and last frames too.
+``"centre"`` is an exact identity at initialisation; ``"avg"`` is one only for inputs constant in
+time (details in :class:`TemporalFilter`).
 
 Placements (Table 1, Fig. 4; one filter per stream at each site)::
 
@@ -145,6 +136,18 @@ class TemporalFilter(nn.Module):
     ``forward(x (B, C, T, H, W)) -> (B, C, T, H, W)``; ``forward_frames(x (B*T, C, H, W), t)`` does the
     same for frames folded into the batch (the layout of the 2D streams in
     :mod:`actionrec.models.two_stream`). ``reset_parameters()`` restores the identity init.
+
+    What "identity at initialisation" means, exactly:
+
+    - ``"centre"``: the filter returns its input bit for bit (every output is 1·x + 0·(others) + 0),
+      so a network with centre-initialised filters computes exactly what it computed without them,
+      at every placement (tested in ``tests/test_layers_temporal_filter.py``; on CPU -- CUDA's TF32
+      convolutions round the input to 10 mantissa bits unless ``torch.backends.cudnn.allow_tf32``
+      is off).
+    - ``"avg"``: the filter averages neighbouring frames, so the network's output *does* change --
+      it preserves the feature identity only for inputs that are constant in time, where it returns
+      the input up to float rounding (``3 · (x/3)`` need not round to x). Replicate padding makes
+      this hold at the first and last frames too.
     """
 
     def __init__(self, channels: int, *, kernel_size: int = 3, init: Union[str, Sequence[float]] = "centre",

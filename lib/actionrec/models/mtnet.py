@@ -15,51 +15,25 @@ Network (Table 1; sizes for a 16x320x320 input, long stream at half T, H, W)::
       stage 4: DownsampleMTBlock(512, stride 2) + n4 x RepeatMTBlock(512) → SR_s, SR_l    2x10x10
       head: global avg pool each stream → concat (C) → dropout → fc                      (B, K)
 
-Repeats (n1..n4), read from Table 1 (mtnet.txt lines 90-107; one downsample block per stage is
-listed separately): MTNet-32 (2,2,2,2), -48 (2,2,5,3), -64 (3,4,6,3), -132 (3,4,23,3),
--200 (3,8,36,3). The table's channel counts are the combined channels of both streams. The names
-do not follow from a simple layer count of this layout (e.g. 4 x (3 + 2 n_i) MTConvs + stem + fc
-gives 30/38/46/80/114); we follow the table, not the names.
-
-Blocks (Fig. 3a/b)::
-
-    DownsampleMTBlock(in, out, stride):           RepeatMTBlock(C):
-      MTConv 1x1x1 in -> out/2 (SoftPool lateral)   MTConv 3x3x3 C -> C (avg lateral)
-      MTConv 3x3x3 out/2 -> out/2, stride           MTConv 1x3x3 C -> C, no relu
-      MTConv 1x1x1 out/2 -> out, no relu            + x (per stream) → relu
-      + shortcut (per stream) → relu
-    shortcut = identity, or when the shape changes: per stream SoftPool(stride) → conv 1x1x1
-    (grouped like the stream) → bn.
+Blocks (Fig. 3a/b): :class:`DownsampleMTBlock` (1x1x1 → 3x3x3, stride → 1x1x1 bottleneck, SoftPool
+laterals, shortcut SoftPool → grouped 1x1x1 → bn) and :class:`RepeatMTBlock` (3x3x3 → 1x3x3, average
+laterals), each ``+ shortcut → relu`` per stream. Repeats (n1..n4, :data:`MTNET_DEPTHS`) are read
+from Table 1 (mtnet.txt lines 90-107; one downsample block per stage is listed separately):
+MTNet-32 (2,2,2,2), -48 (2,2,5,3), -64 (3,4,6,3), -132 (3,4,23,3), -200 (3,8,36,3); the table's
+channel counts are both streams combined. The names do not follow from a simple layer count of this
+layout (4 x (3 + 2 n_i) MTConvs + stem + fc gives 30/38/46/80/114); we follow the table.
 
 Squeeze-and-Recursion after every stage, one per stream (hidden = that stream's channels), the
 features multiplied by the GRU output without a sigmoid, as the official code does
 (``recurrent="gru"`` | ``"lstm"`` | None, ``sr_fusion="residual"`` | ``"mul"``; see
-``layers/squeeze_recursion.py``).
-
-Width multiplier ``w``: every channel count ``c`` (stem 64, stages 64/128/256/512) becomes
-``c * w`` rounded to the nearest multiple of ``2 * lcm(8, g)`` (at least one multiple), so the
-bottleneck's ``out/2`` and every stream split stay divisible by the sub-streams (width 0.25 ->
-16/32/64/128). Any input of at least 16x32x32 works (long-stream pools use ``ceil_mode``, a size-1
-dimension stays 1; tested for every depth).
-
-Memory format: on CPU ``forward_features`` converts its input to ``channels_last_3d`` and every
-layer keeps that format (oneDNN runs the odd channel counts of the split streams and the 1x1x1 convs
-faster that way; ``benchmarks/speed.py``), so callers need no ``model.to(memory_format=...)``; on
-other devices the input follows the model's memory format. Same values either way (tested).
-
-Init: Kaiming normal (fan_out, relu) for convs, BN weight 1 / bias 0 (paper: "standard Kaiming
-initialization"); the GRU and the fc keep PyTorch's defaults. ``zero_init_residual=True`` (default,
-as timm's ``zero_init_last`` and Goyal et al. 2017) also zeroes the BN scale that ends each residual
-branch (``bn_s``, ``bn_l`` and ``bn_s2l`` of the block's last MTConv), so every block starts as the
-identity. The paper does not say; ``zero_init_residual=False`` restores the plain init.
-
-Builders ``mtnet_32`` ... ``mtnet_200`` (keyword-only): num_classes (400), r (0.875), g (1),
-width (1.0), recurrent ("gru"), sr_fusion ("residual"), in_channels (3), dropout (0.0),
-zero_init_residual (True).
+``layers/squeeze_recursion.py``). Shapes: any input of at least 16x32x32 works (long-stream pools
+use ``ceil_mode``, a size-1 dimension stays 1; tested for every depth). Width and init:
+:class:`MTNet`; CPU memory format: :meth:`MTNet.forward_features`; builder keywords: :func:`mtnet_32`.
 
 Departures from the official code (NOTES.md): SoftPool is actually used in the downsample blocks
 (the official code never calls it); the two streams persist between blocks and only the stem
-splits; see the layer files for SoftPool and Squeeze-and-Recursion.
+splits; see the layer files for SoftPool and Squeeze-and-Recursion. ``zero_init_residual=True``
+(default) starts every block as the identity; the paper says only "standard Kaiming initialization".
 """
 
 from __future__ import annotations
@@ -208,6 +182,17 @@ class MTNet(nn.Module):
     ``sr_layer``: ``channels -> module`` applied to each stream after every stage (a
     :class:`SqueezeRecursion`; the builders make it from ``recurrent`` and ``sr_fusion``), or None
     for no Squeeze-and-Recursion.
+
+    Width multiplier ``w``: every channel count ``c`` (stem 64, stages 64/128/256/512) becomes
+    ``c * w`` rounded to the nearest multiple of ``2 * lcm(8, g)`` (at least one multiple), so the
+    bottleneck's ``out/2`` and every stream split stay divisible by the sub-streams (width 0.25 ->
+    16/32/64/128).
+
+    Init: Kaiming normal (fan_out, relu) for convs, BN weight 1 / bias 0 (paper: "standard Kaiming
+    initialization"); the GRU and the fc keep PyTorch's defaults. ``zero_init_residual=True`` (default,
+    as timm's ``zero_init_last`` and Goyal et al. 2017) also zeroes the BN scale that ends each residual
+    branch (``bn_s``, ``bn_l`` and ``bn_s2l`` of the block's last MTConv), so every block starts as the
+    identity. The paper does not say; ``zero_init_residual=False`` restores the plain init.
     """
 
     def __init__(
@@ -276,9 +261,16 @@ class MTNet(nn.Module):
         return x_s, soft_pool3d(x_l, 2, 2, ceil_mode=True)  # x_l: (B, C_l, T/2, H/2, W/2)
 
     def forward_features(self, x: torch.Tensor) -> Pair:
+        """``x (B, C, T, H, W)`` → stream pair ``(x_s, x_l or None)`` after the last stage.
+
+        Memory format: on CPU the input is converted to ``channels_last_3d`` and every layer keeps
+        that format (a CPU speed choice, measured with ``benchmarks/speed.py``; see
+        ``benchmarks/README.md``), so callers need no ``model.to(memory_format=...)``; on other
+        devices the input follows the model's memory format. Same values either way (tested).
+        """
         if x.dim() != 5:
             raise ValueError(f"MTNet expects (B, C, T, H, W); got {tuple(x.shape)}")
-        # On CPU every activation is channels_last_3d (module docstring): converting the input is
+        # On CPU every activation is channels_last_3d (docstring above): converting the input is
         # enough, each conv/BN/pool keeps the format. Elsewhere follow the model
         # (model.to(memory_format=...) converts the input too).
         fmt = torch.channels_last_3d if x.device.type == "cpu" else _memory_format(self.stem[0].weight)
@@ -316,7 +308,12 @@ def _create_mtnet(*, depth: int, num_classes: int = 400, r: float = 0.875, g: in
 
 
 def mtnet_32(**kwargs) -> MTNet:
-    """MTNet-32: repeats (2, 2, 2, 2) (Table 1)."""
+    """MTNet-32: repeats (2, 2, 2, 2) (Table 1).
+
+    Keywords (all builders ``mtnet_32`` ... ``mtnet_200``, keyword-only, defaults in brackets):
+    num_classes (400), r (0.875), g (1), width (1.0), recurrent ("gru"), sr_fusion ("residual"),
+    in_channels (3), dropout (0.0), zero_init_residual (True).
+    """
     return _create_mtnet(depth=32, **kwargs)
 
 

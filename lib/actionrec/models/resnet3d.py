@@ -4,13 +4,10 @@ Papers: Stergiou & Poppe, "Learn to cycle: Time-consistent feature discovery for
 recognition" (SRTG; Sec. 3.3 and Fig. 2b: the six placements Start, Top, Mid, End, Res, Final);
 Hara, Kataoka & Satoh, "Can spatiotemporal 3D CNNs retrace the history of 2D CNNs and ImageNet?"
 (CVPR 2018; 3D ResNets, Table 1 layouts); Tran et al., "A closer look at spatiotemporal
-convolutions for action recognition" (CVPR 2018; r3d and r(2+1)d). The layout follows
-torchvision's ``VideoResNet`` (no max-pool after the stem, stride 2 in T, H, W at stages 2-4) and
-its ``conv_makers``: the block's (3,3,3) convolution is a class passed in
-(:class:`~actionrec.models.blocks.Conv3DSimple` for r3d, :class:`~actionrec.models.blocks.Conv2Plus1D`
-for r(2+1)d), not a flag.
+convolutions for action recognition" (CVPR 2018; r3d and r(2+1)d). Layout of torchvision's
+``VideoResNet``; the block's (3,3,3) conv is a class passed in (``conv_maker``), not a flag.
 
-Network (sizes for a 16x224x224 clip, width 1; E = block expansion, 1 Simple / 4 Bottleneck)::
+Network (16x224x224, width 1; E = expansion: 1 Simple, 4 Bottleneck; n1..n4: RESNET3D_DEPTHS)::
 
     x (B, 3, 16, 224, 224)
       stem r3d:     conv (3,7,7) x64 stride (1,2,2) → bn → relu                     (B, 64, 16, 112, 112)
@@ -22,12 +19,9 @@ Network (sizes for a 16x224x224 clip, width 1; E = block expansion, 1 Simple / 4
       layer4: n4 blocks, 512 planes, stride 2                                       (B, 512E, 2, 14, 14)
       head:   global average pool → dropout → fc                                    (B, num_classes)
 
-    depth 18: Simple (2,2,2,2)   depth 34: Simple (3,4,6,3)
-    depth 50: Bottleneck (3,4,6,3)   depth 101: Bottleneck (3,4,23,3)
-
-Gates (Fig. 2b; drawings in :class:`SimpleBlock` and :class:`Bottleneck`): one SRTGate in every
-residual block, at the same placement in all blocks. What it sees (channels; T_in / T_out = frames
-before / after the block's stride)::
+Gates (Fig. 2b; drawings in :class:`SimpleBlock` and :class:`Bottleneck`, the gate itself in
+:class:`VideoResNet`): one SRTGate per residual block, at the same placement in all blocks. What it
+sees (channels; T_in / T_out = frames before / after the block's stride)::
 
     placement | Simple        | Bottleneck    | branch / path it acts on
     start     | C_in, T_in    | C_in, T_in    | residual branch input (the shortcut gets the raw x)
@@ -37,29 +31,13 @@ before / after the block's stride)::
     res       | P,    T_out   | 4P,   T_out   | the shortcut's output (after the projection, if any)
     final     | P,    T_out   | 4P,   T_out   | after add → relu (the block's output)
 
-An SRTGate (``actionrec.layers.srtg``) maps (B, C, T, H, W) to the same shape: squeeze → 2-layer
-LSTM (hidden C, ``16 C^2 + 16 C`` parameters) → fuse back if cycle-consistent ("hard", the paper),
-blended by a soft score ("soft"), always ("open") or never ("closed"). The builders take ``srtg``
-(the placement or None) and ``srtg_kwargs`` (for every gate) and hand the blocks ``gates =
-{placement: channels -> SRTGate}`` (:func:`actionrec.models.factory.get_srtg_gates`).
-:func:`srt_gates` lists a model's gates by module name (e.g. ``"layer3.1.srtg"``). A hard gate that
-stays closed passes no gradient to its LSTM; ``"soft"`` trains the LSTMs from the start.
-
 Shapes: any clip of at least 16x32x32 (each strided size becomes ceil(n / 2); 16x32x32 ends at
-2x2x2). Width ``w``: planes 64/128/256/512 and the stem's 64 become ``round(c w / 8) * 8`` (at least
-8); the r(2+1)d stem's 45 becomes ``max(1, round(45 w))``. Init: Kaiming normal (fan_out, relu) for
-convs, BatchNorm 1 / 0, fc normal(0, 0.01) with bias 0 (torchvision); the LSTMs keep PyTorch's.
-
-Departures:
-  * (2+1)D mid channels are computed per conv (Tran et al.), not per block as torchvision does, so
-    its r(2+1)d weights do not load here; r3d state dicts use torchvision's names and its r3d_18
-    weights would load (with ``strict=False`` for gates).
-  * Hara et al.'s 3D ResNets use a (7,7,7) stem conv and a max-pool after it; we follow
-    torchvision/Tran et al. ((3,7,7), no pool), as the SRTG code's r3d does.
-  * The paper does not say whether Start gates the shortcut too, nor where on a projection
-    shortcut Res sits: Start acts on the residual branch only, Res after the projection.
-  * The official SRTG code builds plain r3d nets in its ``srtg_*`` factories and its gate never
-    opens (NOTES.md); here each block holds a working gate (see ``layers/srtg.py``).
+2x2x2). Departures: (2+1)D mid channels per conv (Tran et al.), not per block as torchvision, so its
+r(2+1)d weights do not load (its r3d_18 weights would, ``strict=False`` for gates); the stem is
+torchvision's / Tran et al.'s (3,7,7) without max-pool, as the SRTG code's r3d, not Hara et al.'s
+(7,7,7) + max-pool; Start gates the residual branch only and Res sits after the projection (the
+paper does not say); the official SRTG code builds plain r3d nets in its ``srtg_*`` factories and
+its gate never opens (NOTES.md): here each block holds a working gate (``layers/srtg.py``).
 """
 
 from __future__ import annotations
@@ -211,6 +189,26 @@ class VideoResNet(nn.Module):
 
     ``forward_features(x (B, C, T, H, W)) -> (B, 512 E w, T', H', W')`` (after layer4);
     ``forward_head(feats)``: global average pool → dropout → fc (``pre_logits=True``: pooled only).
+
+    Layout: torchvision's ``VideoResNet`` (no max-pool after the stem, stride 2 in T, H, W at stages
+    2-4) and its ``conv_makers``: the block's (3,3,3) convolution is the class passed as
+    ``conv_maker``, not a flag. (2+1)D mid channels are computed per conv (Tran et al.,
+    :func:`tran_mid_channels`), not per block as torchvision does, so its r(2+1)d weights do not
+    load here; r3d state dicts use torchvision's names and its r3d_18 weights would load (with
+    ``strict=False`` for gates).
+
+    Gates: an SRTGate (``actionrec.layers.srtg``) maps (B, C, T, H, W) to the same shape: squeeze →
+    2-layer LSTM (hidden C, ``16 C^2 + 16 C`` parameters) → fuse back if cycle-consistent ("hard",
+    the paper), blended by a soft score ("soft"), always ("open") or never ("closed"). The builders
+    take ``srtg`` (the placement or None) and ``srtg_kwargs`` (for every gate) and hand the blocks
+    ``gates = {placement: channels -> SRTGate}`` (:func:`actionrec.models.factory.get_srtg_gates`).
+    :func:`srt_gates` lists a model's gates by module name (e.g. ``"layer3.1.srtg"``). A hard gate
+    that stays closed passes no gradient to its LSTM; ``"soft"`` trains the LSTMs from the start.
+
+    Width ``w``: planes 64/128/256/512 and the stem's 64 become ``round(c w / 8) * 8`` (at least
+    8); the r(2+1)d stem's 45 becomes ``max(1, round(45 w))``. Init: Kaiming normal (fan_out, relu)
+    for convs, BatchNorm 1 / 0, fc normal(0, 0.01) with bias 0 (torchvision); the LSTMs keep
+    PyTorch's.
     """
 
     def __init__(

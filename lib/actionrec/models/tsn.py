@@ -5,9 +5,7 @@ Papers: Wang et al., "Temporal Segment Networks" (ECCV 2016; N segments, one fra
 "blockres"); Shan et al., "MixTConv" (2020, ``mixtconv.txt``; MSTNet = the TSN ResNet-50 with a
 :class:`~actionrec.layers.mixtconv.MixTConv` before each bottleneck's first 1x1 conv). Decisions in
 ``shared/papers/NOTES.md``. Backbone: He et al.'s ResNet-50 in torchvision's layout (stride on the
-3x3 conv, "v1.5"), so TSN-R50 holds torchvision's 25,557,032 parameters at 1000 classes, 24,327,632
-at 400 (paper: 24.3M); the temporal op adds ``sum_m C_m k_m`` weights per block for MixTConv
-(52,480 in all for kernels 1/3/5/7 in R50) and none for TSM.
+3x3 conv, "v1.5"); parameter counts in the builders' docstrings.
 
 Network (sizes for 8 segments of 224x224, width 1, ResNet-50)::
 
@@ -20,29 +18,19 @@ Network (sizes for 8 segments of 224x224, width 1, ResNet-50)::
       → (B, 2048, T, 7, 7)                                                  forward_features
       head:   average over H, W → dropout → fc per segment (B, T, K) → mean over T (consensus) (B, K)
 
-Block: :class:`~actionrec.models.blocks.Bottleneck2d` with the temporal op in its ``temporal`` slot,
-built on the block's input channels ``C_in`` for ``num_segments`` frames (``temporal="tsm"``:
-:class:`TemporalShift`, ``"mixtconv"``: :class:`MixTConv`, None: TSN)::
+Block: :class:`~actionrec.models.blocks.Bottleneck2d` with the temporal op (``temporal="tsm"``:
+:class:`TemporalShift`, ``"mixtconv"``: :class:`MixTConv`, None: TSN) on its residual branch only
+(TSM's "blockres"; the shortcut sees the raw x), built on the block's input channels ``C_in``::
 
     x ─┬─ temporal → conv 1x1 C_in→P → bn → relu → conv 3x3 P→P, stride → bn → relu
        │            → conv 1x1 P→4P → bn ─┐
        │                                (+) → relu → out
        └─ shortcut: identity | conv 1x1 stride → bn ─┘
 
-The temporal op acts on the residual branch only (TSM's "blockres"; the shortcut sees the raw x).
-
-Small backbone for CPU runs (``*_small``): the same blocks, one Bottleneck per stage
-(``layers=(1, 1, 1, 1)``), and a light stem ``conv 3x3 x C0 stride 2 → bn → relu`` without the
-max-pool (a 32x32 frame ends at 2x2 after layer4 instead of 1x1). Width multiplier ``w``: the
-stem's 64 and the planes 64/128/256/512 become ``round(c w / 8) * 8`` (at least 8).
-
-Segments: the model is built for ``num_segments`` frames (the temporal ops need T to unfold the
-batch) and raises a ValueError at forward when the clip's T differs (build with ``num_segments=T``).
-TSN (no temporal op) has no such need and accepts any T. Any H, W >= 32 (tested at 32x32).
-
-Init: Kaiming normal (fan_out, relu) for convs, BN weight 1 / bias 0 (``kaiming_init_``), fc
-normal(0, 0.001) bias 0 (TSN/TSM's ``normal_(0, 0.001)``); MixTConv keeps its own init (TSM-like by
-default, so MSTNet starts as TSM).
+Shapes: the model is built for ``num_segments`` frames (the temporal ops need T to unfold the
+batch) and raises a ValueError at forward when the clip's T differs (build with ``num_segments=T``);
+TSN (no temporal op) accepts any T. Any H, W >= 32 (tested at 32x32). Small CPU backbone
+(``*_small``), width and init: :class:`TSN`.
 
 Departures: ImageNet pre-training (used by both papers) is not loaded (no torchvision here).
 TSM/MixTConv use dropout 0.5 (0.8 in TSN) before the fc; our default is 0.0 (pass ``dropout``).
@@ -79,6 +67,15 @@ class TSN(nn.Module):
 
     ``forward_features(x (B, C, T, H, W)) -> (B, C', T, H', W')``; ``forward_head(feats)``: spatial
     average → dropout → fc per segment → mean over T (``pre_logits=True``: the pooled ``(B, C')``).
+
+    Small backbone for CPU runs (``*_small`` builders): the same blocks, one Bottleneck per stage
+    (``layers=(1, 1, 1, 1)``), and a light stem ``conv 3x3 x C0 stride 2 → bn → relu`` without the
+    max-pool (a 32x32 frame ends at 2x2 after layer4 instead of 1x1). Width multiplier ``w``: the
+    stem's 64 and the planes 64/128/256/512 become ``round(c w / 8) * 8`` (at least 8).
+
+    Init: Kaiming normal (fan_out, relu) for convs, BN weight 1 / bias 0 (``kaiming_init_``), fc
+    normal(0, 0.001) bias 0 (TSN/TSM's ``normal_(0, 0.001)``); MixTConv keeps its own init (TSM-like
+    by default, so MSTNet starts as TSM).
     """
 
     def __init__(
@@ -162,20 +159,22 @@ _SMALL = dict(layers=(1, 1, 1, 1), stem="small", num_classes=10)
 
 
 def tsn_r50(**kwargs) -> TSN:
-    """TSN ResNet-50 (no temporal op): 24,327,632 params at 400 classes (paper: 24.3M). Keywords:
-    num_classes (400), num_segments (8), width (1.0), in_channels (3), dropout (0.0)."""
+    """TSN ResNet-50 (no temporal op): torchvision's 25,557,032 params at 1000 classes, 24,327,632 at
+    400 (paper: 24.3M). Keywords: num_classes (400), num_segments (8), width (1.0), in_channels (3),
+    dropout (0.0)."""
     return _create_tsn(**_R50, **kwargs)
 
 
 def tsm_r50(**kwargs) -> TSN:
-    """TSM ResNet-50: TemporalShift (1/8 + 1/8) before each bottleneck's conv1. Params as TSN.
-    Keywords as :func:`tsn_r50`, plus fold_div (8)."""
+    """TSM ResNet-50: TemporalShift (1/8 + 1/8) before each bottleneck's conv1. Params as TSN (the
+    shift has none). Keywords as :func:`tsn_r50`, plus fold_div (8)."""
     return _create_tsn(**_R50, temporal="tsm", **kwargs)
 
 
 def mstnet_r50(**kwargs) -> TSN:
-    """MSTNet ResNet-50: MixTConv before each bottleneck's conv1 (+52,480 params for kernels 1/3/5/7).
-    Keywords as :func:`tsn_r50`, plus kernels ((1, 3, 5, 7)) and dilations (None: all 1)."""
+    """MSTNet ResNet-50: MixTConv before each bottleneck's conv1 (``sum_m C_m k_m`` params per block:
+    +52,480 in all for kernels 1/3/5/7). Keywords as :func:`tsn_r50`, plus kernels ((1, 3, 5, 7))
+    and dilations (None: all 1)."""
     return _create_tsn(**_R50, temporal="mixtconv", **kwargs)
 
 

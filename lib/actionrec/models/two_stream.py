@@ -2,21 +2,13 @@
 
 Paper: Feichtenhofer, Pinz & Wildes, "Spatiotemporal Multiplier Networks for Video Action
 Recognition" (CVPR 2017, ``shared/papers/multiplier.txt``): Sec. 3 (eq. 1-10), Table 1 (layout),
-Sec. 4.2 (fully convolutional testing), Sec. 5 (Tables 2-4). Decisions in
-``shared/papers/NOTES.md`` ("ST-Multiplier nets"). Mechanisms: :mod:`actionrec.layers.fusion`
-(:class:`CrossStreamConnection`), :mod:`actionrec.layers.temporal_filter` (:class:`TemporalFilter`),
-flow stacks: :mod:`actionrec.layers.flow_stack`.
+Sec. 4.2 (fully convolutional testing), Sec. 5 (Tables 2-4). Decisions in ``shared/papers/NOTES.md``
+("ST-Multiplier nets"). Layers: :mod:`actionrec.layers.fusion` (:class:`CrossStreamConnection`),
+:mod:`actionrec.layers.temporal_filter` (:class:`TemporalFilter`), :mod:`actionrec.layers.flow_stack`
+(per-frame flow → a stack of L flows centred on each frame). Input: ``(rgb, flow)`` or one tensor
+``(B, 3 + 2 | 3 + 2L, T, H, W)`` (:meth:`STMultiplierNet.split_input`).
 
-Input. ``forward(x)`` takes either a tuple ``(rgb (B, 3, T, H, W), flow)`` or one tensor with the
-flow after the RGB channels, ``(B, 3 + 2, T, H, W)`` (per-frame flow (dx, dy) from frame t to
-t+1: what ``SynthActions(modality="rgb+flow")`` returns, so :func:`actionrec.train.fit` trains
-these models unchanged) or ``(B, 3 + 2L, T, H, W)`` (flow stacks already built). Per-frame flow
-becomes one stack of L flows around every frame with :func:`actionrec.layers.flow_stack.stack_flow`
-(``L = flow_channels / 2``; x/y interleaved). Frame t of the appearance stream sees RGB frame t,
-frame t of the motion stream the flow stack centred on t.
-
-Network (ResNet-50 layout, Table 1; sizes for T frames of 224x224; both streams the same apart
-from conv1's input channels, 3 vs 2L)::
+Network (ResNet-50 layout, Table 1; T frames of 224x224; the streams differ only in conv1's input)::
 
     rgb (B, 3, T, H, W) ─→ (B*T, 3, H, W)       flow (B, 2, T, H, W) ─→ stacks (B, 2L, T, H, W) ─→ (B*T, 2L, H, W)
       appearance stream                          motion stream
@@ -30,48 +22,22 @@ from conv1's input channels, 3 vs 2L)::
                        (temporal_pool=False: spatial mean → fc per frame → mean over T)
       forward: late fusion = (logits_a + w · logits_m) / (1 + w), w = motion_weight   (B, K)
 
-    ResNet-152: Bottlenecks (3, 8, 36, 3). "small" (CPU): (1, 1, 1, 1) and conv1 3x3 /2 without
-    max-pool; ``width`` scales every channel count (``round_channels``).
+    ResNet-152: (3, 8, 36, 3); "small" (CPU): (1, 1, 1, 1), conv1 3x3 /2, no max-pool; ``width``
+    scales every channel count (``round_channels``).
 
 ``[⊙ unit 0]``: a :class:`CrossStreamConnection` in front of the first residual unit of every stage
-(conv2_x..conv5_x, NOTES), reading both streams' inputs to that unit; ``fusion`` picks the kind
-(Table 2), ``direction`` which stream(s) it gates. ``[§†‡]``: temporal filters (``temporal_filters``
-= "last" § / "every" † / "every+shortcut" ‡, in both streams) in the unit after the fusion unit
-(the Table 1 row marked with the symbols; unit 0 when a stage has a single unit).
-
-Residual unit (:class:`~actionrec.models.blocks.Bottleneck2d`, stride on the 3x3; ``skip`` and
-``branch`` come from the connection, both = x when the unit is not gated)::
-
-    branch ─→ conv 1x1 C_in→P → bn → relu → conv 3x3 P→P, stride → bn → relu ─[TF_r]─→ conv 1x1 P→4P → bn ─┐
-                                                                                                         (+) → relu → out
-    skip ───→ identity | conv 1x1, stride → bn ─────────────────────[TF_s (‡ only)]──────────────────────┘
-
-TF_r / TF_s are :class:`TemporalFilter` (1x1x3 over the clip's T frames, identity ⊗ f at init);
-they unfold the folded frames ``(B*T, C, H, W) → (B, C, T, H, W)`` and back.
-
-Strings stop at the builders: ``fusion`` + ``direction`` become the ``connection`` callable,
-``temporal_filters`` + ``temporal_init`` / ``_kernel`` / ``_padding`` the ``temporal_filter``
-callable and its per-stage ``filter_sites``, ``stem`` a stem class (:mod:`actionrec.models.factory`).
-
-Training and testing. Each stream has its own classifier and loss (Sec. 5.1: "two loss layers");
-``training_loss(x, y) -> (fused_logits, loss)`` with ``loss = CE(logits_a, y) + CE(logits_m, y)``
-(``loss_weights`` scale the two terms) is what :func:`actionrec.train.fit` calls when a model has
-it. ``forward`` returns the late-fused logits: the weighted mean of the two streams' logits, which
-has the same softmax as the mean of their log-softmaxes (the per-clip log-normalisers cancel);
-``stream_logits(x)`` gives both. Testing is fully convolutional in time (Sec. 4.2): nothing
-depends on T, so a model trained on short clips classifies a long clip in one pass (eq. 10 pools
-over all its frames; without temporal pooling the per-frame predictions are averaged).
-
-Parameters: an R50 stream without filters holds torchvision's ResNet-50 count (the motion stream
-``7·7·64·(2L-3)`` more in conv1); a filter adds ``3 C² + C``; identity connections add none.
+(conv2_x..conv5_x, NOTES), reading both streams' inputs to it; ``fusion`` picks the kind (Table 2),
+``direction`` the gated stream(s). ``[§†‡]``: temporal filters (``temporal_filters`` = "last" § /
+"every" † / "every+shortcut" ‡, both streams) in the unit after the fusion unit (the Table 1 row
+marked with the symbols; unit 0 in a one-unit stage; drawing in :class:`ResNetStream`). Per-stream
+losses (Sec. 5.1), fully convolutional testing (Sec. 4.2), parameters: :class:`STMultiplierNet`.
 
 Departures: no ImageNet pre-training (no torchvision here; the paper initialises both streams from
 it and replicates conv1's filters for the flow stack); the cross-stream connections sit at each
 stage's first unit (NOTES) while Table 1 can be read as the unit after it (``fusion_unit=1``);
 ResNet-152 uses He et al.'s (3, 8, 36, 3) -- the paper's "N = 6, M = 32" would give 34 units in
 conv4_x, which matches no ResNet-152; the official code's flow input is mean-subtracted JPEG codes,
-ours is flow in pixels; dropout defaults to 0 (paper: 0.8 in the motion stream; pass
-``motion_dropout``).
+ours is flow in pixels; dropout defaults to 0 (paper: 0.8 in the motion stream; ``motion_dropout``).
 """
 
 from __future__ import annotations
@@ -109,7 +75,17 @@ class ResNetStream(nn.Module):
     the connections. The temporal filters (``temporal_filter``: ``channels -> module``) sit in the
     unit after the fusion unit of each stage that ``filter_sites`` marks.
 
-    ``stages[s][j]`` is unit j of conv{s+2}_x; ``fc`` the stream's classifier."""
+    ``stages[s][j]`` is unit j of conv{s+2}_x; ``fc`` the stream's classifier.
+
+    Residual unit (:class:`~actionrec.models.blocks.Bottleneck2d`, stride on the 3x3; ``skip`` and
+    ``branch`` come from the connection, both = x when the unit is not gated)::
+
+        branch ─→ conv 1x1 C_in→P → bn → relu → conv 3x3 P→P, stride → bn → relu ─[TF_r]─→ conv 1x1 P→4P → bn ─┐
+                                                                                                             (+) → relu → out
+        skip ───→ identity | conv 1x1, stride → bn ─────────────────────[TF_s (‡ only)]──────────────────────┘
+
+    TF_r / TF_s are :class:`TemporalFilter` (1x1x3 over the clip's T frames, identity ⊗ f at init);
+    they unfold the folded frames ``(B*T, C, H, W) → (B, C, T, H, W)`` and back."""
 
     def __init__(self, *, in_channels: int, layers: Sequence[int], stem: Callable[[int, int], nn.Module], width: float,
                  num_classes: int, temporal_filter: Optional[Callable[[int], nn.Module]], filter_sites: FilterSites,
@@ -164,6 +140,18 @@ class STMultiplierNet(nn.Module):
         dropout / motion_dropout: before each stream's fc.
         motion_weight: the motion stream's weight in the late fusion (paper: 3 on HMDB51).
         loss_weights: weights of the appearance and motion losses in ``training_loss``.
+
+    Training and testing. Each stream has its own classifier and loss (Sec. 5.1: "two loss layers");
+    ``training_loss(x, y) -> (fused_logits, loss)`` with ``loss = CE(logits_a, y) + CE(logits_m, y)``
+    (``loss_weights`` scale the two terms) is what :func:`actionrec.train.fit` calls when a model has
+    it. ``forward`` returns the late-fused logits: the weighted mean of the two streams' logits, which
+    has the same softmax as the mean of their log-softmaxes (the per-clip log-normalisers cancel);
+    ``stream_logits(x)`` gives both. Testing is fully convolutional in time (Sec. 4.2): nothing
+    depends on T, so a model trained on short clips classifies a long clip in one pass (eq. 10 pools
+    over all its frames; without temporal pooling the per-frame predictions are averaged).
+
+    Parameters: an R50 stream without filters holds torchvision's ResNet-50 count (the motion stream
+    ``7·7·64·(2L-3)`` more in conv1); a filter adds ``3 C² + C``; identity connections add none.
     """
 
     def __init__(
@@ -220,7 +208,17 @@ class STMultiplierNet(nn.Module):
 
     # ------------------------------------------------------------------------------------------
     def split_input(self, x) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x`` (module doc) → ``(rgb (B, 3, T, H, W), flow stacks (B, 2L, T, H, W))``."""
+        """``x`` → ``(rgb (B, 3, T, H, W), flow stacks (B, 2L, T, H, W))``.
+
+        ``x`` is either a tuple ``(rgb (B, 3, T, H, W), flow)`` or one tensor with the flow after the
+        RGB channels, ``(B, 3 + 2, T, H, W)`` (per-frame flow (dx, dy) from frame t to t+1: what
+        ``SynthActions(modality="rgb+flow")`` returns, so :func:`actionrec.train.fit` trains these
+        models unchanged) or ``(B, 3 + 2L, T, H, W)`` (flow stacks already built). Per-frame flow
+        becomes one stack of L flows around every frame with
+        :func:`actionrec.layers.flow_stack.stack_flow` (``L = flow_channels / 2``; x/y interleaved).
+        Frame t of the appearance stream sees RGB frame t, frame t of the motion stream the flow
+        stack centred on t.
+        """
         if isinstance(x, (tuple, list)):
             if len(x) != 2:
                 raise ValueError(f"x as a tuple must be (rgb, flow); got {len(x)} items")
@@ -338,12 +336,15 @@ _SMALL = dict(num_classes=16, layers=_SMALL_LAYERS, width=0.25)
 
 
 def two_stream_r50(**kwargs) -> STMultiplierNet:
-    """Two-stream ST-Multiplier net, ResNet-50 streams (Table 1), 101 classes by default. Keywords
-    (the strings resolved at the config boundary, see the module docstring): num_classes, fusion,
-    direction, fusion_unit, temporal_filters, temporal_init, temporal_kernel, temporal_padding,
-    temporal_pool, width, flow_channels, dropout, motion_dropout, motion_weight, loss_weights,
-    motion_layers. Defaults: the paper's final design (residual ⊙ motion → appearance, ‡ filters
-    with centre init, temporal max-pool)."""
+    """Two-stream ST-Multiplier net, ResNet-50 streams (Table 1), 101 classes by default. Keywords:
+    num_classes, fusion, direction, fusion_unit, temporal_filters, temporal_init, temporal_kernel,
+    temporal_padding, temporal_pool, width, flow_channels, dropout, motion_dropout, motion_weight,
+    loss_weights, motion_layers. Defaults: the paper's final design (residual ⊙ motion →
+    appearance, ‡ filters with centre init, temporal max-pool).
+
+    Strings stop at the builders: ``fusion`` + ``direction`` become the ``connection`` callable,
+    ``temporal_filters`` + ``temporal_init`` / ``_kernel`` / ``_padding`` the ``temporal_filter``
+    callable and its per-stage ``filter_sites``, ``stem`` a stem class (:mod:`actionrec.models.factory`)."""
     return _create_two_stream(**dict(_DEEP, **kwargs), layers=_R50_LAYERS, stem="imagenet")
 
 

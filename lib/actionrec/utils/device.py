@@ -1,4 +1,12 @@
-"""Device selection and the autocast dtype: CUDA when present (bf16 autocast there), CPU otherwise."""
+"""Device selection and the autocast dtype: CUDA when present (bf16 autocast there), CPU otherwise.
+
+:func:`get_device` turns a config's ``device`` ("auto", "cpu", "cuda", "cuda:1", ... or a
+``torch.device``) into a ``torch.device``, "auto" meaning CUDA when available; asking for CUDA on a
+machine without it is a ``ValueError`` naming the setting, not a crash later. :func:`amp_dtype` is
+the dtype ``torch.autocast`` should use for a config's ``amp`` on that device: None (plain fp32) on
+CPU or when ``amp`` is False; on CUDA the ``torch.dtype`` given, else bf16 (fp16 on GPUs without
+bf16, which the training loop pairs with a ``GradScaler``).
+"""
 
 from __future__ import annotations
 

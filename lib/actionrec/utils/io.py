@@ -1,5 +1,15 @@
 """File IO that never leaves a partial file: atomic writes (temp file in the same folder, fsync,
-``os.replace``, fsync of the folder), strict JSON (NaN/inf → null), JSON Lines and CSV."""
+``os.replace``, fsync of the folder), strict JSON (NaN/inf → null), JSON Lines and CSV.
+
+Writers: :func:`atomic_write` (the primitive: ``write(f)`` on a binary temp file),
+:func:`atomic_write_bytes`, :func:`atomic_save` (``torch.save``, e.g. checkpoints),
+:func:`write_json` (strict, indented; :func:`json_bytes` and :func:`jsonable` convert) and
+:func:`write_csv` (records with differing keys; lists and dicts as JSON cells). A reader sees the
+old file or the complete new one; only a process killed mid-write can leave a hidden
+``.NAME.tmpPID`` beside it. :func:`fsync_dir` makes a rename durable. Readers: :func:`read_json`
+(a bad file is a ``ValueError`` naming it) and :func:`read_jsonl` (for append-only logs: a line
+torn by a crash is skipped).
+"""
 
 from __future__ import annotations
 

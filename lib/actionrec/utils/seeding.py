@@ -1,5 +1,19 @@
 """Seeding: one call seeds Python, NumPy and torch; ``mix_seeds`` derives independent seeds from tuples
-(data order, workers, runs) as a pure function; RNG state capture for exact resume."""
+(data order, workers, runs) as a pure function; RNG state capture for exact resume.
+
+:func:`seed_everything` seeds Python's ``random``, NumPy's global generator and torch (CPU and every
+CUDA device); it does not switch on deterministic algorithms. :func:`mix_seeds` is integer
+arithmetic only, so a tuple gives the same 63-bit seed in every process, on every machine (data
+order per epoch, DataLoader workers, per-rank streams). :func:`rng_state` / :func:`set_rng_state`
+capture and restore all of these generators (torch CPU and CUDA, NumPy, Python; a
+``torch.save``-able dict), so a resumed run continues the random streams where the checkpoint left
+them.
+
+What is bit-reproducible: the random draws, for the same seed and library versions; on CPU, with
+the same torch version and thread count, also what is computed from them (weights, metrics). On
+CUDA, cuDNN and atomic adds make results close but not bit-identical
+(``torch.use_deterministic_algorithms`` is not set here: a global side effect).
+"""
 
 from __future__ import annotations
 
