@@ -94,7 +94,6 @@ from actionrec.papers import multiplier as M
 from actionrec.papers.synthactions import flow_check
 from actionrec.utils.checks import check_list
 from actionrec.utils.paths import make_out_dir
-from actionrec.viz import chapters_b as VB
 
 PAPER = {**M.FUSION_PAPER, **M.FUSION_BASELINES_PAPER}  # error (%) on UCF101 / HMDB51 and the paper's notation
 variants = check_list("variants", variants, item="str", choices=[*M.FUSION_PAPER, "late"])
@@ -154,8 +153,8 @@ plt.show()
 flow = flow_check(preview, min(8 if smoke else 32, len(preview)), real=params.is_real(dataset), method=flow_method,
                   dataset=setup.dataset_name(dataset))
 display(Markdown(flow["sentence"]))
-fig = VB.plot_flow_panels(flow["panels"], title=f"Horizontal flow of clip 0 ({preview.classes[flow['label']]}); "
-                          "red = right, blue = left")
+fig = viz.plot_flow_panels(flow["panels"], title=f"Horizontal flow of clip 0 ({preview.classes[flow['label']]}); "
+                           "red = right, blue = left")
 plt.show()
 
 # %% [markdown]
@@ -213,9 +212,9 @@ display(Markdown(markdown_table(*M.results_table(order, by_v, auc, heads, key="v
 # %%
 short = {v: M.FUSION_PAPER[v]["name"] for v in M.FUSION_PAPER} | {"late": "late fusion", "appearance": "appearance only",
                                                                  "motion": "motion only"}
-fig = VB.plot_error_bars(M.error_bars(order, by_v, short, f"{setup.dataset_name(dataset)} (ours)"),
-                         [short[v] for v in order], title=f"Cross-stream connections: error, lower is better "
-                         f"(ours: {T}×{H}×{W}, {flow_method} flow; paper: ResNet-50, split 1, single runs)")
+fig = viz.plot_error_bars(M.error_bars(order, by_v, short, f"{setup.dataset_name(dataset)} (ours)"),
+                          [short[v] for v in order], title=f"Cross-stream connections: error, lower is better "
+                          f"(ours: {T}×{H}×{W}, {flow_method} flow; paper: ResNet-50, split 1, single runs)")
 fig.savefig(OUT / "fusion_error.png", dpi=120, bbox_inches="tight")
 plt.show()
 

@@ -86,7 +86,6 @@ from actionrec.papers.mixtconv import (MIXTCONV_BASELINES, MIXTCONV_KERNEL_PAPER
 from actionrec.train import load_model
 from actionrec.utils.checks import check_list
 from actionrec.utils.paths import make_out_dir
-from actionrec.viz.chapters_a import plot_learned_taps, plot_paper_bars
 
 PAPER = MIXTCONV_KERNEL_PAPER  # the slides' table: top-1, GFLOPs, kernels, dilations per row
 configs = check_list("configs", configs, item="str", choices=list(PAPER))
@@ -174,8 +173,8 @@ axes[0].tick_params(axis="x", rotation=45)
 if has_reversal_pairs(dataset):  # SynthActions: an order-blind network gets one class of each reversed pair
     axes[0].axhline(100 * ORDERLESS_CEILING, color="k", ls="--", lw=1)
     axes[0].annotate("order-blind ceiling (9/16)", (-0.45, 100 * ORDERLESS_CEILING), ha="left", va="bottom", fontsize=8)
-plot_paper_bars(configs, {"SSv1 top-1": [PAPER[c]["top1"] for c in configs]}, ax=axes[1], rotation=45,
-                title="Paper: Something-Something v1, ResNet-50, 8 frames")
+viz.plot_paper_bars(configs, {"SSv1 top-1": [PAPER[c]["top1"] for c in configs]}, ax=axes[1], rotation=45,
+                    title="Paper: Something-Something v1, ResNet-50, 8 frames")
 fig.tight_layout()
 fig.savefig(OUT / "kernels.png", dpi=120, bbox_inches="tight")
 plt.show()
@@ -226,7 +225,7 @@ plt.show()
 # %%
 mix_name = next((n for n in runs if extras[n]["config"] == "ks1357"), None)
 if mix_name is not None:
-    fig = plot_learned_taps(mixtconv_learned_taps(load_model(run_dir_of(OUT / "runs", mix_name, 0))))
+    fig = viz.plot_mixtconv_taps(mixtconv_learned_taps(load_model(run_dir_of(OUT / "runs", mix_name, 0))))
     fig.savefig(OUT / "learned_taps.png", dpi=120, bbox_inches="tight")
     plt.show()
 else:

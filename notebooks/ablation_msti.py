@@ -81,7 +81,6 @@ from actionrec.papers.msti import (MSTI_VARIANT_PAPER, msti_blind_warning, msti_
                                    msti_variant_claim)
 from actionrec.utils.checks import check_list
 from actionrec.utils.paths import make_out_dir
-from actionrec.viz.chapters_a import plot_paper_bars
 
 PAPER = MSTI_VARIANT_PAPER  # Table 2: UCF-101 and HMDB-51 top-1 per variant
 variants = check_list("variants", variants, item="str", choices=list(PAPER))
@@ -178,9 +177,9 @@ names = [PAPER[v]["name"] for v in variants]
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [3, 2]})
 viz.plot_grouped_bars(summary, label_key="unit", labels=names, ax=axes[0],
                       title=f"MSTI-Net (width {width:g}) on {dataset_name(dataset)} ({T}×{H}×{W}): test top-1")
-plot_paper_bars(names, {"UCF-101": [PAPER[v]["ucf101"] for v in variants],
-                        "HMDB-51": [PAPER[v]["hmdb51"] for v in variants]},
-                ax=axes[1], ylim=(50, 100), title="Paper, Table 2 (Kinetics pre-trained)")
+viz.plot_paper_bars(names, {"UCF-101": [PAPER[v]["ucf101"] for v in variants],
+                            "HMDB-51": [PAPER[v]["hmdb51"] for v in variants]},
+                    ax=axes[1], ylim=(50, 100), title="Paper, Table 2 (Kinetics pre-trained)")
 fig.tight_layout()
 fig.savefig(OUT / "variants.png", dpi=120, bbox_inches="tight")
 plt.show()

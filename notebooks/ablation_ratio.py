@@ -77,7 +77,6 @@ from actionrec.experiments.summary import aggregate_curves, markdown_table, pct,
 from actionrec.papers.mtnet import mtnet_ratio_claim, mtnet_ratio_variants
 from actionrec.utils.checks import check_choice, check_list
 from actionrec.utils.paths import make_out_dir
-from actionrec.viz.chapters_a import plot_time_vs_macs
 
 depth = check_choice("depth", depth, [32, 48, 64, 132, 200])
 ratios = check_list("ratios", ratios, min_value=0.5, max_value=1.0)
@@ -211,7 +210,7 @@ for g in substreams:
 # %%
 timing = time_vs_macs(rows)
 for g, t in timing.items():
-    fig = plot_time_vs_macs(t["rows"], key="r", title=f"g = {g}: measured cost")
+    fig = viz.plot_time_vs_macs(t["rows"], key="r", title=f"g = {g}: measured cost")
     fig.savefig(OUT / f"time_vs_macs_g{g}.png", dpi=120, bbox_inches="tight")
     plt.show()
     display(Markdown(f"**g = {g}.** {t['sentence']}"))

@@ -87,7 +87,6 @@ from actionrec.experiments.summary import aggregate_curves, markdown_table, summ
 from actionrec.papers import multiplier as M
 from actionrec.utils.checks import check_list
 from actionrec.utils.paths import make_out_dir
-from actionrec.viz import chapters_b as VB
 
 PAPER = M.TEMPORAL_FILTER_PAPER  # per configuration: placement, init, pool, error (%) on UCF101 / HMDB51, name
 configs = check_list("configs", configs, item="str", choices=list(PAPER))
@@ -167,7 +166,7 @@ loader = setup.test_loader(base)  # real data: one view per video (flow from the
 M.score_stream_heads(rows, loader)  # sets each row's head_appearance, head_motion
 taps = M.learned_filter_taps(rows, key="config")  # config -> stream -> (mean diagonal taps, off-diagonal norm)
 if taps:
-    fig = VB.plot_learned_taps({c: taps[c] for c in configs if c in taps}, {c: PAPER[c]["name"] for c in configs})
+    fig = viz.plot_filter_taps({c: taps[c] for c in configs if c in taps}, {c: PAPER[c]["name"] for c in configs})
     fig.savefig(OUT / "learned_taps.png", dpi=120, bbox_inches="tight")
     plt.show()
 
@@ -189,9 +188,9 @@ display(Markdown(markdown_table(*M.results_table(configs, by_c, auc, heads, key=
 
 # %%
 names = {c: PAPER[c]["name"] for c in configs}
-fig = VB.plot_error_bars(M.error_bars(configs, by_c, names, f"{setup.dataset_name(dataset)} (ours)"),
-                         [names[c] for c in configs], title=f"Temporal filters and pooling: error, lower is better "
-                         f"(ours: {T}×{H}×{W}; paper: ResNet-50, split 1, single runs)")
+fig = viz.plot_error_bars(M.error_bars(configs, by_c, names, f"{setup.dataset_name(dataset)} (ours)"),
+                          [names[c] for c in configs], title=f"Temporal filters and pooling: error, lower is better "
+                          f"(ours: {T}×{H}×{W}; paper: ResNet-50, split 1, single runs)")
 fig.savefig(OUT / "temporal_filters_error.png", dpi=120, bbox_inches="tight")
 plt.show()
 

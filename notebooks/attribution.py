@@ -101,7 +101,6 @@ from actionrec.utils import get_device
 from actionrec.utils.checks import check_float, check_int, check_list
 from actionrec.utils.io import write_csv
 from actionrec.utils.paths import resolve_out_dir
-from actionrec.viz import chapters_b as VB
 
 MODEL_CHOICES = ["two_stream", "mtnet32", "r3d_18"]
 models = check_list("models", models, item="str", choices=MODEL_CHOICES)
@@ -220,8 +219,8 @@ plt.show()
 records = A.window_records(IMPORTANCE, MASK, labels=Y, pred=PRED, clips=idx)  # one per (network, method, clip)
 summary = A.summarize_window_mass(records, mean_ci=mean_ci)
 display(Markdown(markdown_table(*A.window_mass_table(summary))))
-fig = VB.plot_window_mass(summary, list(NETS),
-                          title=f"Attribution inside the action window ({len(idx)} test clips, mean ± 95% CI)")
+fig = viz.plot_window_mass(summary, list(NETS),
+                           title=f"Attribution inside the action window ({len(idx)} test clips, mean ± 95% CI)")
 fig.savefig(OUT / "window_mass.png", dpi=100, bbox_inches="tight")
 plt.show()
 display(Markdown("**In this run:** " + A.window_sentence(summary)))
@@ -235,7 +234,7 @@ display(Markdown("**In this run:** " + A.window_sentence(summary)))
 
 # %%
 PROFILES = A.window_profiles(IMPORTANCE, WINDOWS, A.PROFILE_EDGES)  # (network, method) -> (bins,)
-fig = VB.plot_window_profiles(PROFILES, A.PROFILE_EDGES)
+fig = viz.plot_window_profiles(PROFILES, A.PROFILE_EDGES)
 fig.savefig(OUT / "window_profile.png", dpi=100, bbox_inches="tight")
 plt.show()
 
@@ -296,7 +295,7 @@ print(f"wrote {OUT / 'results.csv'}, {OUT / 'results.json'} and "
 # nothing), the one after it is the default selection.
 
 # %%
-explore = lambda index, net, method: VB.shown(viz.plot_clip_attribution(**A.attribution_view(VIEW, index, net, method)))
+explore = lambda index, net, method: viz.shown(viz.plot_clip_attribution(**A.attribution_view(VIEW, index, net, method)))
 method_names = sorted({k[1] for k in ATTR})
 controls = dict(
     index=widgets.IntSlider(value=example, min=0, max=len(idx) - 1, description="clip"),

@@ -88,6 +88,7 @@ import time
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
+from actionrec import viz
 from actionrec.analysis import gating_views as GV
 from actionrec.analysis.gradient_gating import GATE_STAT_KEYS, gating_sentence
 from actionrec.data import build_dataset
@@ -101,7 +102,6 @@ from actionrec.utils import get_device
 from actionrec.utils.checks import check_choice, check_int
 from actionrec.utils.io import write_csv
 from actionrec.utils.paths import resolve_out_dir
-from actionrec.viz import chapters_b as VB
 
 fusion = check_choice("fusion", fusion, FUSION_KINDS)
 direction = check_choice("direction", direction, DIRECTIONS)
@@ -150,9 +150,9 @@ unit_in = GV.unit_example(unit_ds, example, frames=clip[0])  # x_a, x_m (1, 3, H
 x_a, x_m, t_mid, moving = unit_in["x_a"], unit_in["x_m"], unit_in["t"], unit_in["moving"]
 unit = GV.unit_comparison(x_a, x_m, seed=seed)  # seeded branches; unit_gradients of ⊕ and ⊙ with δ = 1
 NAMES = {"residual_add": "⊕ (eq. 2)", "residual_mul": "⊙ (eq. 5)"}
-fig = VB.plot_unit_maps(GV.unit_panels(unit["unit"], x_a), NAMES, frame=t_mid,
-                        title=f"One residual unit, ⊕ vs ⊙: test clip {example} "
-                              f"({unit_ds.classes[unit_ds.label(example)]}), frame {t_mid}")
+fig = viz.plot_unit_maps(GV.unit_panels(unit["unit"], x_a), NAMES, frame=t_mid,
+                         title=f"One residual unit, ⊕ vs ⊙: test clip {example} "
+                               f"({unit_ds.classes[unit_ds.label(example)]}), frame {t_mid}")
 fig.savefig(OUT / "unit_maps.png", dpi=90, bbox_inches="tight")
 plt.show()
 
@@ -272,8 +272,8 @@ display(Markdown("Selected epochs (all of them are in `results.csv`); stage: con
                  + markdown_table(*GV.history_table(history, (0, 1, last // 2, last)))))
 
 # %%
-fig = VB.plot_gate_history(history, val_top1, title=f"Gates of two_stream_small ({fusion}, {direction}) during "
-                           f"training ({probe_clips} validation clips)")
+fig = viz.plot_gate_history(history, val_top1, title=f"Gates of two_stream_small ({fusion}, {direction}) during "
+                            f"training ({probe_clips} validation clips)")
 fig.savefig(OUT / "gate_history.png", dpi=90, bbox_inches="tight")
 plt.show()
 display(Markdown("**In this run:** " + gating_sentence(history)))
@@ -292,9 +292,9 @@ x_ex, y_ex = test_set.get_batch([example])  # (1, 5, T, H, W)
 maps = GV.gate_maps(cfg.model, model_kwargs, test_set.num_classes, {e: snapshots[e] for e in (0, last)}, x_ex,
                     device=DEV)  # {epoch: (T, h, w)}
 w0, w1 = test_set.action_window(example)
-fig = VB.plot_gate_maps(test_set.render(example), x_ex[0, 3:].norm(dim=0).numpy(), maps,
-                        title=f"Stage-1 gate f(x_m), test clip {example} ({test_set.classes[int(y_ex)]}); action "
-                              f"window: frames {w0:.1f}–{w1:.1f}")
+fig = viz.plot_gate_maps(test_set.render(example), x_ex[0, 3:].norm(dim=0).numpy(), maps,
+                         title=f"Stage-1 gate f(x_m), test clip {example} ({test_set.classes[int(y_ex)]}); action "
+                               f"window: frames {w0:.1f}–{w1:.1f}")
 fig.savefig(OUT / "gate_maps.png", dpi=90, bbox_inches="tight")
 plt.show()
 

@@ -97,7 +97,6 @@ from actionrec.train import load_model
 from actionrec.utils import get_device
 from actionrec.utils.checks import check_float, check_int, check_list
 from actionrec.utils.paths import make_out_dir
-from actionrec.viz import chapters_b as VB
 
 TRAINABLE = ["r3d_18", "c3d_small", "msti_net_small", "mtnet32", "mstnet_small", "tsm_small", "tsn_small"]
 models = check_list("models", models, item="str", choices=TRAINABLE)
@@ -151,8 +150,8 @@ display(Markdown(markdown_table(
 display(Markdown(stack_check["sentence"]))
 
 # %%
-fig = VB.plot_depth_extent(stack_rows, profiles({f"depth {d}": stack_maps[d]["random"] for d in depths}),
-                           threshold_pct=TAG)
+fig = viz.plot_depth_extent(stack_rows, profiles({f"depth {d}": stack_maps[d]["random"] for d in depths}),
+                            threshold_pct=TAG)
 fig.savefig(OUT / "stack_depth.png", dpi=110, bbox_inches="tight")
 plt.show()
 growth = TF.stack_growth(stack_rows, threshold=threshold)  # power law of the random spread in depth
@@ -356,8 +355,8 @@ display(Markdown(markdown_table(["network", "test top-1 (%)", "n"],
 display(Markdown(markdown_table(*TF.stage_table(rows, threshold=threshold))))
 
 # %%
-fig = VB.plot_spread_by_stage(TF.spread_by_stage(rows, models), title="Effective temporal spread of each stage output, "
-                              "before (dashed) and after (solid) training")
+fig = viz.plot_spread_by_stage(TF.spread_by_stage(rows, models), title="Effective temporal spread of each stage output, "
+                               "before (dashed) and after (solid) training")
 fig.savefig(OUT / "trained_spread.png", dpi=110, bbox_inches="tight")
 plt.show()
 
@@ -406,8 +405,8 @@ display(Markdown(f"**Summary, stage {stage} spread (mean over {seeds} seed{'s' i
 # %%
 tap_rows = TF.mixtconv_taps(NETS)  # per MSTNet run, before / after, block and kernel group
 if tap_rows:
-    fig = VB.plot_beyond_one_frame(TF.taps_by_module(tap_rows), title="MixTConv after training: weight on frames a "
-                                   "TSM shift cannot reach (0% at init)")
+    fig = viz.plot_beyond_one_frame(TF.taps_by_module(tap_rows), title="MixTConv after training: weight on frames a "
+                                    "TSM shift cannot reach (0% at init)")
     fig.savefig(OUT / "mixtconv_learned_taps.png", dpi=110, bbox_inches="tight")
     plt.show()
     display(Markdown(TF.taps_sentence(tap_rows)))
@@ -454,7 +453,7 @@ members_of = functools.partial(TF.field_members, trained=TRAINED, frames=PROBE_T
 weights_of = functools.partial(TF.field_weights, trained=TRAINED)
 view = functools.partial(TF.field_view, trained=TRAINED, nets={m: n for (m, s), n in NETS.items() if s == seed0}, x=X,
                          frames=PROBE_T, size=PROBE_S, rand_batch=RAND_BATCH)  # measure one selection
-explore = lambda what, member, depth, weights: VB.shown(VB.plot_field_view(**view(what, member, depth, weights)))
+explore = lambda what, member, depth, weights: viz.shown(viz.plot_field_view(**view(what, member, depth, weights)))
 controls = dict(
     what=widgets.Dropdown(options=[*PR.PROBE_FAMILIES, *TRAINED], value="MixTConv", description="probe"),
     member=widgets.Dropdown(options=members_of("MixTConv"), value="k=7", description="group"),

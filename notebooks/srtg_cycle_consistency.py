@@ -98,7 +98,6 @@ from actionrec.utils.checks import check_choice, check_int, check_list
 from actionrec.utils.device import get_device
 from actionrec.utils.io import write_csv, write_json
 from actionrec.utils.paths import make_out_dir
-from actionrec.viz.chapters_a import plot_gate_explorer, plot_perturbation_gates
 
 placement = check_choice("placement", placement, ["start", "mid", "res", "final"])
 gate = check_choice("gate", gate, ["soft", "hard"])
@@ -357,7 +356,7 @@ display(Markdown("Per layer: hard gate open (%) / cycle-consistent frames (%).\n
     [[name, f"{100 * p['top1']:.1f}", *(f"{100 * p['stats'][n]['open']:.0f} / "
                                          f"{100 * p['stats'][n]['consistent_frames']:.0f}" for n in gate_names)]
      for name, p in perturbed.items()])))
-fig = plot_perturbation_gates(perturbed)
+fig = viz.plot_perturbation_gates(perturbed)
 fig.savefig(OUT / "perturbations.png", dpi=100, bbox_inches="tight")
 plt.show()
 display(Markdown(perturbation_sentence(perturbed)))
@@ -418,7 +417,7 @@ controls = dict(
     temperature=widgets.FloatLogSlider(value=1.0, base=10, min=-3, max=2, step=0.25, description="τ"),
 )
 view_kwargs = dict(seed=seed, classes=CLASSES, device=DEV)  # the shuffle's seed; class names in the titles
-draw = lambda **sel: plot_gate_explorer(gate_explorer_view(model, X_test, Y_test, **sel, **view_kwargs))  # noqa: E731
+draw = lambda **sel: viz.plot_gate_explorer(gate_explorer_view(model, X_test, Y_test, **sel, **view_kwargs))  # noqa: E731
 display(viz.make_explorer(draw, controls, rows=[["clip_index", "gate_name"], ["perturbation", "temperature"]]))
 
 # %% [markdown]

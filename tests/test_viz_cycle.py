@@ -1,5 +1,5 @@
-"""actionrec.viz.cycle: cycle-consistency panels, temperature sweeps and per-layer gate bars draw the
-arrays of the views they are given."""
+"""actionrec.viz.cycle: cycle-consistency panels, temperature sweeps, per-layer gate bars, gates under
+perturbations and the gate explorer's figure draw the arrays of the views they are given."""
 
 import math
 
@@ -105,3 +105,26 @@ def test_gate_stats_bars():
     plt.close(fig)
     with pytest.raises(ValueError, match="stats"):
         viz.plot_gate_stats({})
+
+
+def test_perturbation_gates_bars_per_gate_and_perturbation():
+    stats = lambda o: {"l1.srtg": {"open": o, "consistent_frames": 0.5},  # noqa: E731
+                       "l2.srtg": {"open": 0.0, "consistent_frames": 1.0}}
+    fig = viz.plot_perturbation_gates({"none": {"top1": 0.8, "stats": stats(0.25)},
+                                       "reverse": {"top1": 0.4, "stats": stats(1.0)}})
+    a0, a1 = fig.axes
+    assert sorted(p.get_height() for p in a0.patches) == [0.0, 0.0, 25.0, 100.0]
+    assert [t.get_text() for t in a0.get_xticklabels()] == ["l1", "l2"]
+    assert [t.get_text() for t in a1.get_legend().get_texts()] == ["none (top-1 80%)", "reverse (top-1 40%)"]
+    plt.close(fig)
+
+
+def test_gate_explorer_clip_and_panel():
+    t = torch.linspace(0, 1, 6)
+    a = torch.stack([t, t ** 2], -1)  # (T, 2)
+    sel = dict(clip=torch.zeros(3, 6, 8, 8), view=cycle_view(a, a + 0.01), clip_title="clip 0: predicted x",
+               panel_title="layer1 at τ = 1")
+    fig = viz.plot_gate_explorer(sel)
+    assert len(fig.axes) == 5 and fig.axes[0].get_title(loc="left") == "clip 0: predicted x"
+    assert fig.axes[1].get_title() == "layer1 at τ = 1"
+    plt.close(fig)

@@ -1,10 +1,14 @@
 """actionrec.viz.explorer: the explorer draws on every change but not at creation, skips not-ready
-selections, and updates linked dropdowns."""
+selections, and updates linked dropdowns; ``shown`` hands back the figure it shows."""
 
 import ipywidgets as widgets
-import pytest
+import matplotlib
 
-from actionrec.viz import make_explorer
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from actionrec.viz import make_explorer, shown  # noqa: E402
 
 
 def test_draws_on_change_not_at_creation_and_respects_ready_and_links():
@@ -30,3 +34,9 @@ def test_unknown_names_raise():
         make_explorer(lambda **v: None, controls, rows=[["y"]])
     with pytest.raises(ValueError, match="linked"):
         make_explorer(lambda **v: None, controls, linked={"x": {"z": list}})
+
+
+def test_shown_returns_the_figure():
+    fig, _ = plt.subplots()
+    assert shown(fig) is fig
+    plt.close(fig)

@@ -1,4 +1,5 @@
-"""actionrec.viz.receptive: heatmaps and profiles of receptive-field maps show the maps and labels given."""
+"""actionrec.viz.receptive: heatmaps and profiles of receptive-field maps show the maps and labels given; the
+receptive-field chapter's depth, stage and explorer figures draw the rows they are given."""
 
 import matplotlib
 
@@ -40,3 +41,18 @@ def test_stream_receptive_fields_plot_counts_the_support():
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["short stream: 5 frames × 5 px", "long stream: 10 frames × 10 px"]
     plt.close(fig)
+
+
+def test_depth_extent_spread_by_stage_and_field_view():
+    rows = [dict(depth=d, theory=2 * d + 1, random_extent=d + 1, random_spread=0.8 * d ** 0.5) for d in (1, 2, 3)]
+    fig = viz.plot_depth_extent(rows, {"depth 1": np.array([0, 1.0, 0])}, threshold_pct="50")
+    assert len(fig.axes[0].lines) == 3 and list(fig.axes[0].lines[0].get_ydata()) == [3, 5, 7]
+    spread = {"mtnet32": {s: {"stages": [1, 2], "before": [1.0, 2.0], "after": [1.5, 2.5]} for s in ("short", "long")},
+              "r3d_18": {"-": {"stages": [1, 2], "before": [1.0, 1.0], "after": [0.5, 0.5]}}}
+    fig = viz.plot_spread_by_stage(spread, title="s")
+    assert [ax.get_title() for ax in fig.axes] == ["mtnet32", "r3d_18"] and len(fig.axes[0].lines) == 4
+    rf = np.zeros((8, 9, 9))
+    rf[3:6, 4, 4] = 1.0
+    fig = viz.plot_field_view(rf, label="3 fr × 1×1 px", title="x", crop=None, profile={"k=3": rf.sum(axis=(1, 2)) / 3})
+    assert len(fig.axes) >= 3
+    plt.close("all")

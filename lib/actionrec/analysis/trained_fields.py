@@ -235,7 +235,7 @@ def field_view(what: str, member: str, depth: int, weights: str, *, trained: Map
     """Measure one explorer selection: a mechanism probe (:func:`~.probes.mechanism_probes` at
     ``depth``, positive or random weights) or the stage ``depth`` output of a trained network
     (``nets[model] = {"before", "after"}``, measured on the clips ``x``). Returns the arguments of
-    :func:`actionrec.viz.chapters_b.plot_field_view`: ``rf``, ``label`` (support, and theory for
+    :func:`actionrec.viz.receptive.plot_field_view`: ``rf``, ``label`` (support, and theory for
     positive weights), ``title``, ``crop``, ``profile`` ``{member: temporal profile}``."""
     if what in trained:
         m = trained[what]

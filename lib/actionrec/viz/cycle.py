@@ -1,11 +1,11 @@
-"""SRTG cycle consistency as pictures (eq. 4-5, Fig. 4-5 of "Learn to cycle", Stergiou & Poppe 2021).
+"""SRTG cycle consistency and its gates as pictures (eq. 4-5, Fig. 4-5 of "Learn to cycle", Stergiou & Poppe 2021).
 
 Inputs are views from :func:`actionrec.analysis.cycle.cycle_view` (plain dicts of numpy arrays:
 ``w_ab``, ``w_ba`` (T, T) eq. 4 weights, ``i_ab``, ``i_ba`` (T,) eq. 5 landing frames, ``ok`` (T,)
 cycle-consistent frames, ``consistent``, ``score``, ``sentence`` and, for trajectories, ``pa``,
 ``pb``, ``pt`` (T, 2) in a joint 2-D PCA), temperature sweeps from
-:func:`~actionrec.analysis.cycle.cycle_sweep` and gate statistics from
-:func:`actionrec.layers.srtg.gate_stats`::
+:func:`~actionrec.analysis.cycle.cycle_sweep`, gate statistics from
+:func:`actionrec.layers.srtg.gate_stats` and the SRTG chapter's records from :mod:`actionrec.papers.srtg`::
 
     view ─→ plot_cycle_trajectories (A, B and A's soft matches in B; errors ringed)
          ─→ plot_cycle_matrices     (both weight matrices, landing frames marked)
@@ -13,6 +13,10 @@ cycle-consistent frames, ``consistent``, ``score``, ``sentence`` and, for trajec
          ─→ plot_cycle_panel        (the three in a row)
     {name: {"open", "consistent_frames", "score"}} over τ ─→ plot_temperature_sweep
     {gate: {"open", "score", "consistent_frames"}}        ─→ plot_gate_stats
+    perturbed_gate_records(...) {perturbation: {top1, stats: {gate: {open, consistent_frames}}}}
+                                                          ─→ plot_perturbation_gates
+    gate_explorer_view(...) {clip (3, T, H, W), view, clip_title, panel_title}
+                                                          ─→ plot_gate_explorer (clip above its gate's panel)
 
 Green marks a frame that cycles back to itself, red a temporal cyclic error. Every function
 returns its figure.
@@ -24,8 +28,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .clips import show_clip
+
 __all__ = ["plot_cycle_trajectories", "plot_cycle_matrices", "plot_cycle_errors", "plot_cycle_panel",
-           "plot_temperature_sweep", "plot_gate_stats"]
+           "plot_temperature_sweep", "plot_gate_stats", "plot_perturbation_gates", "plot_gate_explorer"]
 
 _OK, _ERR = "#2ca02c", "#d62728"
 
@@ -242,5 +248,50 @@ def plot_gate_stats(stats, *, keys: Sequence[str] = ("open", "score", "consisten
     ax.legend(fontsize=7, loc="upper left")
     if title:
         ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_perturbation_gates(perturbed: Mapping[str, Mapping[str, Any]], *,
+                            keys: Sequence[tuple[str, str]] = (("open", "hard gate open (%)"),
+                                                               ("consistent_frames", "cycle-consistent frames (%)"))):
+    """Per gate (x) and perturbation (bar colour, with its top-1 in the legend), one panel per ``keys``
+    entry ``(stat, title)``. ``perturbed``: ``{perturbation: {"top1", "stats": {gate: {stat: fraction}}}}``
+    (:func:`actionrec.papers.srtg.perturbed_gate_records`)."""
+    import matplotlib.pyplot as plt
+
+    if not perturbed:
+        raise ValueError("plot_perturbation_gates: perturbed is empty")
+    gate_names = list(next(iter(perturbed.values()))["stats"])
+    fig, axes = plt.subplots(1, len(keys), figsize=(6.5 * len(keys), 3.6), sharey=True, squeeze=False)
+    axes = axes[0]
+    xs = np.arange(len(gate_names))
+    wbar = 0.8 / len(perturbed)
+    for k, (name, p) in enumerate(perturbed.items()):
+        for ax, (key, _) in zip(axes, keys):
+            ax.bar(xs + (k - (len(perturbed) - 1) / 2) * wbar, [100 * p["stats"][n][key] for n in gate_names],
+                   width=wbar * 0.95, color=f"C{k}", label=f"{name} (top-1 {100 * p['top1']:.0f}%)")
+    for ax, (_, what) in zip(axes, keys):
+        ax.set_xticks(xs, [n.removesuffix(".srtg") for n in gate_names], rotation=30, ha="right", fontsize=8)
+        ax.set_title(what, fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].set_ylim(0, 105)
+    axes[-1].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_gate_explorer(selection: Mapping[str, Any], *, labels: Sequence[str] = ("pool(a)", "a*")):
+    """One explorer selection: the (perturbed) clip's frames on top, the gate's cycle panel below
+    (trajectories, both weight matrices on their own colour scales, per-frame checks).
+    ``selection``: :func:`actionrec.papers.srtg.gate_explorer_view` (``clip``, ``view``,
+    ``clip_title``, ``panel_title``)."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(15.5, 5.2))
+    grid = fig.add_gridspec(2, 4, height_ratios=[0.55, 1.6], width_ratios=[1.1, 1, 1, 1.5])
+    show_clip(selection["clip"], ax=fig.add_subplot(grid[0, :]), title=selection["clip_title"])
+    plot_cycle_panel(selection["view"], labels=labels, vmax=None, axes=[fig.add_subplot(grid[1, k]) for k in range(4)],
+                     title=selection["panel_title"])
     fig.tight_layout()
     return fig

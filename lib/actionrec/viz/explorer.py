@@ -13,13 +13,24 @@ mid-cell, which intermittently deadlocks (jupyter/nbclient#312); so a notebook d
 selection statically, outside the widget (``draw(**defaults)``), which is also what a static
 rendering such as the book shows. ``linked`` updates the options of dependent dropdowns, and
 ``ready`` skips a redraw while they are being updated (their value is None in between).
+
+``shown(fig)`` shows a figure and returns it, so a ``draw`` written as a lambda can both display
+its figure and hand it back (``draw = lambda **sel: shown(plot_field_view(**view(**sel)))``).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-__all__ = ["make_explorer"]
+import matplotlib.pyplot as plt
+
+__all__ = ["make_explorer", "shown"]
+
+
+def shown(fig):
+    """``plt.show()``, then ``fig`` (so an explorer's ``draw`` can show and return its figure in one call)."""
+    plt.show()
+    return fig
 
 
 def make_explorer(draw: Callable[..., Any], controls: Mapping[str, Any], *,

@@ -8,6 +8,12 @@ absolute value is drawn); each view is normalised to its own peak::
     profile (T,) ─→ line over frames                         (plot_temporal_profiles)
     {"short", "long"}: (T, W) ─→ two heatmaps                (plot_stream_receptive_fields)
 
+The receptive-field chapter's own charts take the rows of :mod:`actionrec.analysis.trained_fields`::
+
+    stack_rows [{depth, theory, random_extent, random_spread}] + profiles ─→ plot_depth_extent
+    spread_by_stage {net: {stream: {stages, before, after}}}               ─→ plot_spread_by_stage
+    field_view {rf, label, title, crop, profile}                           ─→ plot_field_view (the explorer's)
+
 The measured extents printed in the titles are labels computed on the analysis side
 (:func:`~actionrec.analysis.receptive.rf_label` / ``rf_labels``); the profiles are
 :func:`~actionrec.analysis.receptive.temporal_profile` outputs. Every function returns its figure.
@@ -16,13 +22,14 @@ The measured extents printed in the titles are labels computed on the analysis s
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
 from .clips import to_numpy
 
-__all__ = ["plot_rf", "plot_rf_grid", "plot_temporal_profiles", "plot_stream_receptive_fields"]
+__all__ = ["plot_rf", "plot_rf_grid", "plot_temporal_profiles", "plot_stream_receptive_fields", "plot_depth_extent",
+           "plot_spread_by_stage", "plot_field_view"]
 
 
 def _as_map(rf: Any) -> np.ndarray:
@@ -188,5 +195,61 @@ def plot_stream_receptive_fields(maps: Mapping[str, Any], *, num_layers: int = 3
         ax.set_xlabel("input width (px)")
     axes[0].set_ylabel("input frame")
     fig.suptitle(f"Receptive field of one centre output after {num_layers} MTConvs (r = {r:g})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_depth_extent(rows: Sequence[Mapping[str, Any]], profiles: Mapping[str, Any], *, threshold_pct: str):
+    """Left: per depth, the theoretical extent, the random stack's frames at ``threshold_pct`` % of the
+    peak and 2 × its spread (``rows`` of :func:`actionrec.analysis.trained_fields.stack_rows`); right:
+    the random stacks' temporal ``profiles`` ``{name: (T,)}``. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+    ds = np.array([r["depth"] for r in rows], dtype=float)
+    axes[0].plot(ds, [r["theory"] for r in rows], "o-", label="theoretical extent (frames)")
+    axes[0].plot(ds, [r["random_extent"] for r in rows], "s-", label=f"random weights: frames ≥ {threshold_pct}% of peak")
+    axes[0].plot(ds, 2 * np.array([r["random_spread"] for r in rows]), "^-",
+                 label="random weights: 2 × spread (std of the profile)")
+    axes[0].set_xlabel("depth (3×3×3 layers)")
+    axes[0].set_ylabel("frames")
+    axes[0].legend(fontsize=8)
+    axes[0].grid(alpha=0.3)
+    axes[0].set_title("Theoretical vs effective temporal extent", fontsize=10)
+    plot_temporal_profiles(profiles, ax=axes[1], title="Random-weight stacks: gradient mass per frame")
+    fig.tight_layout()
+    return fig
+
+
+def plot_spread_by_stage(spread: Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]], *, title: str):
+    """One panel per network: the mean temporal spread per stage before (dashed) and after (solid)
+    training, per stream (``spread`` of :func:`actionrec.analysis.trained_fields.spread_by_stage`)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(spread), figsize=(4.2 * len(spread), 3.3), squeeze=False)
+    for ax, (m, streams) in zip(axes[0], spread.items()):
+        for si, (stream, d) in enumerate(streams.items()):
+            for when, ls in (("before", "--"), ("after", "-")):
+                ax.plot(d["stages"], d[when], ls, marker="o", color=f"C{si}",
+                        label=f"{when}" + ("" if stream == "-" else f", {stream}"))
+        ax.set_xticks([1, 2, 3, 4])
+        ax.set_xlabel("stage")
+        ax.set_ylabel("temporal spread (frames)")
+        ax.set_title(m, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_field_view(rf: Any, *, label: str, title: str, crop: Any, profile: Mapping[str, Any]):
+    """The explorer's figure: :func:`plot_rf` of one map (time × width,
+    height × width) and its temporal ``profile`` (:func:`actionrec.analysis.trained_fields.field_view`)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.2), gridspec_kw=dict(width_ratios=[1.3, 1, 1.4]))
+    plot_rf(rf, label=label, axes=axes[:2], title=title, crop=crop)
+    plot_temporal_profiles(profile, ax=axes[2], title="mass per frame")
     fig.tight_layout()
     return fig

@@ -1,23 +1,29 @@
-"""Result plots of the ablation chapters: accuracy vs GMACs, grouped bars, learning curves.
+"""Result plots of the ablation chapters: accuracy vs GMACs, grouped bars, learning curves, measured
+cost, a paper's published numbers, our error beside the paper's.
 
 Inputs are summaries (plain dicts with ``mean``, ``ci`` (95% half-width, NaN with one seed),
-``n`` and the grouping keys, as :func:`actionrec.experiments.summarize` writes them) and learning
-curves (``{name: {"x", "mean", "ci", "n"}}``); accuracies are fractions, drawn in %::
+``n`` and the grouping keys, as :func:`actionrec.experiments.summarize` writes them), learning
+curves (``{name: {"x", "mean", "ci", "n"}}``) and the rows and tables of
+:mod:`actionrec.experiments` and :mod:`actionrec.papers`; accuracies are fractions, drawn in %::
 
-    summary [{name, mean, ci, n, gmacs, params_m, ...}] ─→ plot_accuracy_vs_gmacs (MTNet Fig. 5 style)
-    summary [{label_key, group_key, mean, ci, n}]         ─→ plot_grouped_bars
-    {name: {x, mean, ci, n}}                              ─→ plot_learning_curves
+    summary [{name, mean, ci, n, gmacs, params_m, ...}]         ─→ plot_accuracy_vs_gmacs (MTNet Fig. 5 style)
+    summary [{label_key, group_key, mean, ci, n}]               ─→ plot_grouped_bars
+    {name: {x, mean, ci, n}}                                    ─→ plot_learning_curves
+    time_vs_macs(...)[g]["rows"] [{key, mac_ratio, time_ratio}] ─→ plot_time_vs_macs (run time vs MACs)
+    {series: [value per label]} (a paper's table, in %)         ─→ plot_paper_bars
+    error_bars(...) [{label, source, mean, ci, n}]              ─→ plot_error_bars (our error beside the paper's)
 
 Each returns its figure (a new one unless ``ax`` is given); nothing calls ``plt.show``.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["plot_accuracy_vs_gmacs", "plot_grouped_bars", "plot_learning_curves"]
+__all__ = ["plot_accuracy_vs_gmacs", "plot_grouped_bars", "plot_learning_curves", "plot_time_vs_macs",
+           "plot_paper_bars", "plot_error_bars"]
 
 
 def plot_accuracy_vs_gmacs(summary, *, label_key: str = "name", group_key: str | None = None,
@@ -134,4 +140,77 @@ def plot_learning_curves(curves, *, title: str | None = None, ax=None, ylabel: s
         ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_time_vs_macs(rows: Sequence[Mapping[str, Any]], *, key: str = "r", baseline: Any = 1.0,
+                      title: str | None = None, ax=None):
+    """Run time against MACs, both as ratios to the ``key = baseline`` run, one point per ``key`` value,
+    beside the line "time ∝ MACs". ``rows``: ``[{key, "mac_ratio", "time_ratio"}]``
+    (:func:`actionrec.experiments.setup.time_vs_macs`, one group)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+    else:
+        fig = ax.figure
+    xs = [e["mac_ratio"] for e in rows]
+    ys = [e["time_ratio"] for e in rows]
+    lo = min(xs + [0.5])
+    ax.plot([lo, 1.05], [lo, 1.05], "k:", lw=1, label="time ∝ MACs")
+    ax.scatter(xs, ys, zorder=3)
+    for e in rows:
+        ax.annotate(f"{key} = {e[key]:g}", (e["mac_ratio"], e["time_ratio"]), textcoords="offset points", xytext=(4, 4))
+    ax.axhline(1, color="grey", lw=0.8)
+    ax.set(xlabel=f"MACs / MACs at {key} = {baseline:g}", ylabel=f"run time / run time at {key} = {baseline:g}",
+           title=title or "measured cost")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def plot_paper_bars(labels: Sequence[str], series: Mapping[str, Sequence[float]], *, ax=None,
+                    ylim: tuple[float, float] | None = None, title: str | None = None, ylabel: str = "top-1 (%)",
+                    rotation: float = 0):
+    """A paper's published numbers as bars: one group per label, one bar per series (``{series name:
+    [value per label]}``, already in %), each annotated with its value; a legend when there are
+    several series."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    else:
+        fig = ax.figure
+    n = len(series)
+    if n == 0:
+        raise ValueError("plot_paper_bars: series is empty")
+    w = 0.8 / n
+    for k, (name, values) in enumerate(series.items()):
+        if len(values) != len(labels):
+            raise ValueError(f"plot_paper_bars: series {name!r} has {len(values)} values for {len(labels)} labels")
+        xs = [i + (k - (n - 1) / 2) * w for i in range(len(labels))]
+        ax.bar(xs, values, width=w if n == 1 else w * 0.95, color=f"C{k + 7}", alpha=0.75, label=name)
+        for x, y in zip(xs, values):
+            ax.annotate(f"{y}", (x, y), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7)
+    ax.set_xticks(range(len(labels)), labels, rotation=rotation)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if n > 1:
+        ax.legend(fontsize=8)
+    return fig
+
+
+def plot_error_bars(bars: Sequence[Mapping[str, Any]], labels: Sequence[str], *, title: str):
+    """Test error (%) per row, our mean ± 95% CI beside the paper's single runs
+    (:func:`actionrec.papers.multiplier.error_bars`), bars in the order of ``labels``."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(8.0, 1.45 * len(labels)), 4.2))
+    plot_grouped_bars(bars, label_key="label", group_key="source", labels=list(labels), ax=ax,
+                      ylabel="test error (%) — mean ± 95% CI", title=title)
+    ax.set_xlabel("")
+    ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
     return fig
