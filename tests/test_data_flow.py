@@ -6,7 +6,6 @@ import torch
 
 from actionrec.data import flow as F
 from actionrec.data.synthactions import MEAN, STD, SynthActions
-from actionrec.layers.flow_stack import stack_flow
 
 cv2 = pytest.importorskip("cv2")
 
@@ -48,28 +47,6 @@ def test_clip_at_20_pixels():
         F.dequantize_flow(np.zeros(3, dtype=np.float32))
     with pytest.raises(ValueError, match="bound"):
         F.quantize_flow(f, bound=0)
-
-
-# ------------------------------------------------------------------------------------------
-# Stacks
-# ------------------------------------------------------------------------------------------
-def test_stack_flow_index_rule_and_interleaving():
-    """actionrec.layers.flow_stack.stack_flow on per-frame flow: flows t - L//2 + j clamped, x/y interleaved."""
-    rng = np.random.default_rng(1)
-    T, L = 7, 4
-    flow = rng.standard_normal((T, 5, 6, 2)).astype(np.float32)  # (T', H, W, 2)
-    idx = np.clip(np.arange(T)[:, None] - L // 2 + np.arange(L)[None, :], 0, T - 1)  # (T, L)
-    assert idx[3].tolist() == [1, 2, 3, 4] and idx[0].tolist() == [0, 0, 0, 1] and idx[6].tolist() == [4, 5, 6, 6]
-    ten = torch.from_numpy(flow).permute(3, 0, 1, 2)[None]  # (T, H, W, 2) -> (1, 2, T, H, W)
-    st = stack_flow(ten, L)[0].permute(1, 0, 2, 3).numpy()  # (1, 2L, T, H, W) -> (T, 2L, H, W)
-    assert st.shape == (T, 2 * L, 5, 6)
-    for t in range(T):
-        for j in range(L):
-            assert np.array_equal(st[t, 2 * j], flow[idx[t, j], ..., 0])  # x of flow j
-            assert np.array_equal(st[t, 2 * j + 1], flow[idx[t, j], ..., 1])  # y of flow j
-    assert stack_flow(ten, 1) is ten
-    with pytest.raises(ValueError, match="L="):
-        stack_flow(ten, 0)
 
 
 # ------------------------------------------------------------------------------------------
