@@ -41,7 +41,7 @@ import time
 import torch
 
 from actionrec.analysis.complexity import count_macs, count_params
-from actionrec.models import mtnet as M
+from actionrec.models import build_model
 
 PAPER = {  # Table 3: (params M, GFLOPs) at r = 0.875
     ("mtnet32", 1): (21.64, 35.1),
@@ -57,7 +57,7 @@ SIZES = {"16x224": (3, 16, 224, 224), "8x180": (3, 8, 180, 180)}
 
 def measure(name: str, r: float, g: int) -> dict:
     with torch.device("meta"):  # shapes only: no memory, no init cost
-        net = getattr(M, name)(r=r, g=g, num_classes=400)
+        net = build_model(name, r=r, g=g, num_classes=400)
     row = {"model": name, "r": r, "g": g, "params_M": count_params(net) / 1e6}
     for key, shape in SIZES.items():
         row[key] = count_macs(net, shape) / 1e9
