@@ -65,3 +65,10 @@ def test_rng_state_round_trip_restores_every_generator():
     a = (random.random(), np.random.rand(), torch.rand(1).item())
     set_rng_state(s)
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == a
+
+
+def test_non_durable_atomic_write_still_replaces_whole_files(tmp_path):
+    p = tmp_path / "cache.bin"
+    atomic_write(p, lambda f: f.write(b"one"), durable=False)
+    atomic_write(p, lambda f: f.write(b"two"), durable=False)
+    assert p.read_bytes() == b"two" and [q.name for q in tmp_path.iterdir()] == ["cache.bin"]

@@ -46,13 +46,14 @@ import hashlib
 import json
 import os
 import re
-import uuid
 import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
+
+from ..utils.io import atomic_write
 
 __all__ = [
     "FLOW_BOUND",
@@ -281,17 +282,10 @@ class FlowCache:
         return q
 
     def save(self, video_id: str, key: str, q: np.ndarray) -> Path:
-        """Write atomically (temp file in the same directory, then ``os.replace``)."""
+        """Write atomically (temp file in the same directory, then ``os.replace``; no fsync: a cache)."""
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.path(video_id, key)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, flow=q, key=np.array(key))
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda f: np.savez_compressed(f, flow=q, key=np.array(key)), durable=False)
         return path
 
 

@@ -35,21 +35,26 @@ def fsync_dir(d: str | os.PathLike) -> None:
             os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, durable: bool = True) -> None:
     """Write ``path`` by calling ``write(f)`` on a binary temp file in the same folder, then fsync and
-    ``os.replace``: readers see the old file or the complete new one, never a partial one."""
+    ``os.replace``: readers see the old file or the complete new one, never a partial one.
+
+    ``durable=False`` skips both fsyncs (for caches that can be recomputed: a crash may lose the
+    newest files, never leave a partial one)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
             write(f)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
