@@ -2,6 +2,11 @@
 
 import pytest
 import torch
+from tqdm import tqdm
+
+# No tqdm monitor thread in the test process: tests fork DataLoader workers from this long-lived
+# process, and a fork copies the state of every other thread (a CI run once hung in a forked worker).
+tqdm.monitor_interval = 0
 
 
 @pytest.fixture

@@ -94,7 +94,8 @@ def test_dataset_from_cache_gives_the_decoded_clips(ucf, cache):
             assert y == yc and torch.equal(x, xc), (split, i)  # same resize on the same frames: exact
     # a DataLoader with workers reads the memory maps in each worker
     cac = build_video_dataset("ucf101", "val", data_root=ucf, cache_dir=out, **KW)
-    xs = torch.cat([b[0] for b in DataLoader(cac, batch_size=2, num_workers=2)])
+    # forkserver: workers start from a clean process, not a fork of this long-lived, many-threaded pytest process
+    xs = torch.cat([b[0] for b in DataLoader(cac, batch_size=2, num_workers=2, multiprocessing_context="forkserver")])
     assert torch.equal(xs, torch.stack([cac[i][0] for i in range(len(cac))]))
 
 
