@@ -24,7 +24,7 @@ import numpy as np
 __all__ = ["SYNTH_MEAN", "SYNTH_STD", "to_numpy", "to_frames", "show_clip", "clip_grid", "animate_clip",
            "plot_clip_attribution"]
 
-#: SynthActions' normalisation, ``clip = (uint8 / 255 - MEAN) / STD`` (``actionrec.data.synthetic.MEAN``
+#: SynthActions' normalisation, ``clip = (uint8 / 255 - MEAN) / STD`` (``actionrec.data.synthactions.MEAN``
 #: / ``STD``; a test keeps them equal): the default of ``mean`` / ``std`` below.
 SYNTH_MEAN, SYNTH_STD = 0.5, 0.25
 

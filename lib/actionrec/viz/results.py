@@ -2,7 +2,7 @@
 cost, a paper's published numbers, our error beside the paper's.
 
 Inputs are summaries (plain dicts with ``mean``, ``ci`` (95% half-width, NaN with one seed),
-``n`` and the grouping keys, as :func:`actionrec.experiments.summarize` writes them), learning
+``n`` and the grouping keys, as :func:`actionrec.experiments.summary.summarize` writes them), learning
 curves (``{name: {"x", "mean", "ci", "n"}}``) and the rows and tables of
 :mod:`actionrec.experiments` and :mod:`actionrec.papers`; accuracies are fractions, drawn in %::
 
@@ -31,7 +31,7 @@ def plot_accuracy_vs_gmacs(summary, *, label_key: str = "name", group_key: str |
                            ax=None):
     """Accuracy vs GMACs with 95% CI error bars, marker area ∝ parameters (like MTNet's Fig. 5).
 
-    ``summary``: entries from :func:`actionrec.experiments.summarize` carrying ``mean``, ``ci``,
+    ``summary``: entries from :func:`actionrec.experiments.summary.summarize` carrying ``mean``, ``ci``,
     ``x_key`` and ``size_key`` fields; ``group_key`` colours the groups (e.g. sub-streams g).
     """
     import matplotlib.pyplot as plt
@@ -74,7 +74,7 @@ def plot_grouped_bars(summary, *, label_key: str, group_key: str | None = None, 
                       ylabel: str | None = None, title: str | None = None, ax=None, scale: float = 100.0):
     """Mean ± 95% CI bars: one bar per ``label_key`` value, side by side per ``group_key`` value.
 
-    ``summary``: entries from :func:`actionrec.experiments.summarize` (``mean``, ``ci``, ``n`` and
+    ``summary``: entries from :func:`actionrec.experiments.summary.summarize` (``mean``, ``ci``, ``n`` and
     the two keys). ``labels`` fixes the order of the bars (default: first seen); ``scale`` multiplies
     values (100: fractions to %). Each bar is annotated with its mean and the number of seeds.
     """
