@@ -102,8 +102,8 @@ def unit_gradients(conn: CrossStreamConnection, branch_a: Callable, branch_m: Ca
 
     xa, xm = x_a.detach(), x_m.detach()
     recv_a, recv_m = "appearance" in conn.receivers, "motion" in conn.receivers
-    s_a = conn._signal(xm, None) if recv_a else None  # gate the appearance unit receives: f(x_m)
-    s_m = conn._signal(xa, None) if recv_m else None
+    s_a = conn.gate_signal(xm, None) if recv_a else None  # gate the appearance unit receives: f(x_m)
+    s_m = conn.gate_signal(xa, None) if recv_m else None
     fp_m, fp_a = _gate_deriv(conn, xm, None), _gate_deriv(conn, xa, None)  # f'(x_m), f'(x_a)
 
     def branch_grad(fn, u, w):
@@ -185,7 +185,7 @@ class GateRecorder:
                 x_r, x_s = (x_a, x_m) if receiver == "appearance" else (x_m, x_a)
                 proj = conn.proj_m2a if receiver == "appearance" else conn.proj_a2m
                 with torch.no_grad():
-                    gate = conn._signal(x_s, proj)
+                    gate = conn.gate_signal(x_s, proj)
                 rec = dict(x_r=x_r.detach(), x_s=x_s.detach(), gate=gate.detach(), skip_grad=None, branch_grad=None,
                            sender_grad=None)
                 for key, t in (("skip_grad", skip), ("branch_grad", branch), ("sender_grad", x_s)):
@@ -210,7 +210,7 @@ def _cross_grads(conn: CrossStreamConnection, receiver: str, rec: Mapping[str, A
     with torch.enable_grad():
         x_r = rec["x_r"].detach().requires_grad_()
         x_s = rec["x_s"].detach().requires_grad_()
-        skip, branch = cross_stream(x_r, conn._signal(x_s, proj), conn.kind)
+        skip, branch = cross_stream(x_r, conn.gate_signal(x_s, proj), conn.kind)
         outs, grads = [branch], [rec["branch_grad"]]
         if conn.kind.startswith("direct") and rec["skip_grad"] is not None:
             outs.append(skip)

@@ -149,8 +149,9 @@ class CrossStreamConnection(nn.Module):
         return (f"channels_a={self.channels_a}, channels_m={self.channels_m}, kind={self.kind!r}, "
                 f"direction={self.direction!r}, gate={self.gate!r}")
 
-    def _signal(self, x: torch.Tensor, proj: Optional[nn.Module]) -> torch.Tensor:
-        """``f(P x)``: the sender's projected, gated signal."""
+    def gate_signal(self, x: torch.Tensor, proj: Optional[nn.Module]) -> torch.Tensor:
+        """``f(P x)``: the sender's projected, gated signal (what the receiver adds or multiplies; eq. 6-7
+        differentiate through it, :mod:`actionrec.analysis.gradient_gating`)."""
         if proj is not None:
             x = proj(x)
         return F.relu(x) if self.gate == "relu" else x
@@ -163,8 +164,8 @@ class CrossStreamConnection(nn.Module):
             raise ValueError(f"expected {self.channels_a} appearance and {self.channels_m} motion channels; "
                              f"got {x_a.shape[1]} and {x_m.shape[1]}")
         # Both gates read the *inputs* x_a, x_m (bidirectional: computed before either unit runs).
-        out_a = cross_stream(x_a, self._signal(x_m, self.proj_m2a), self.kind) if "appearance" in self.receivers \
+        out_a = cross_stream(x_a, self.gate_signal(x_m, self.proj_m2a), self.kind) if "appearance" in self.receivers \
             else (x_a, x_a)
-        out_m = cross_stream(x_m, self._signal(x_a, self.proj_a2m), self.kind) if "motion" in self.receivers \
+        out_m = cross_stream(x_m, self.gate_signal(x_a, self.proj_a2m), self.kind) if "motion" in self.receivers \
             else (x_m, x_m)
         return out_a, out_m
