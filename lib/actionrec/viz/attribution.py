@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = ["plot_window_mass", "plot_window_profiles"]
@@ -26,8 +27,6 @@ def plot_window_mass(summary: Sequence[Mapping[str, Any]], models: Sequence[str]
     """Per (network, method) entry of ``summary`` (``model, method, mass, mass_ci, share``, fractions):
     the attribution mass inside the action window (mean ± CI, coloured by the network's place in
     ``models``) beside the window's share of the frames. Returns the figure."""
-    import matplotlib.pyplot as plt
-
     fig, ax = plt.subplots(figsize=(max(7, 0.75 * len(summary)), 4))
     xs = np.arange(len(summary))
     ax.bar(xs - 0.2, [100 * e["mass"] for e in summary], width=0.4,
@@ -50,8 +49,6 @@ def plot_window_profiles(profiles: Mapping[tuple[str, str], Sequence[float]], ed
     """One panel per network: the frame importance of each ``(network, method)`` of ``profiles`` in
     window-relative time (bins ``edges``; 0 = the action starts, 1 = it ends; 1 = uniform); methods
     ending in one of ``dashed`` (channel groups) are dashed. Returns the figure."""
-    import matplotlib.pyplot as plt
-
     centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
     models = list(dict.fromkeys(m for m, _ in profiles))
     fig, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 3.8), squeeze=False, sharey=True)

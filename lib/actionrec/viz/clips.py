@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Mapping, Optional, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = ["SYNTH_MEAN", "SYNTH_STD", "to_numpy", "to_frames", "show_clip", "clip_grid", "animate_clip",
@@ -92,8 +93,6 @@ def show_clip(clip, ax=None, *, every: int = 1, gap: int = 1, title: str | None 
     img = _strip(frames, every, gap)
     created = ax is None
     if created:
-        import matplotlib.pyplot as plt
-
         n = len(frames[::every])
         H, W = frames.shape[1:3]
         fig, ax = plt.subplots(figsize=(max(frame_width * n, 2.0), frame_width * H / W + 0.35))
@@ -118,8 +117,6 @@ def clip_grid(dataset_or_clips, indices: Sequence[int] | None = None, *, labels:
     every class, else the given ``indices``; uses ``render(i)``/``label(i)`` when it has them), or
     a sequence of clips or of ``(clip, label)`` pairs (with optional ``labels`` and ``classes``).
     """
-    import matplotlib.pyplot as plt
-
     def name(lab) -> str:
         if lab is None:
             return ""
@@ -186,7 +183,6 @@ def animate_clip(clip, *, fps: float = 8.0, inches: float = 3.0, title: str | No
     a notebook cell shows as a player). The figure is closed so that inline backends do not also
     draw a static copy.
     """
-    import matplotlib.pyplot as plt
     from matplotlib import animation
 
     if not fps > 0:
@@ -221,8 +217,6 @@ def plot_clip_attribution(frames: np.ndarray, heat, *, window: Optional[tuple[fl
     """Frames ``(T, H, W, 3)`` uint8 with a heatmap ``(T, H, W)`` overlaid (one colour scale for the
     clip), and below them the per-frame curves (``{label: (T,)}``) with the action window shaded.
     Returns the figure."""
-    import matplotlib.pyplot as plt
-
     heat = np.asarray(to_numpy(heat), dtype=np.float64)
     frames = np.asarray(frames)
     if frames.ndim != 4 or heat.shape != frames.shape[:3]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from .clips import show_clip
@@ -47,8 +48,6 @@ def plot_cycle_trajectories(view: Mapping[str, Any], *, ax=None, labels: Sequenc
     temporal cyclic error) otherwise; a red ring marks frames that are not cycle-consistent in both
     directions. ``legend=False`` drops the legend (small multiples). Returns the figure.
     """
-    import matplotlib.pyplot as plt
-
     s = view
     if "pa" not in s:
         raise ValueError("view has no trajectory points: build it with cycle_view(a, b, ...)")
@@ -98,8 +97,6 @@ def plot_cycle_matrices(view: Mapping[str, Any], *, axes=None, labels: Sequence[
     :func:`~actionrec.analysis.cycle.cycle_view` (or ``cycle_sample``); ``axes``: two existing
     axes. Returns the figure.
     """
-    import matplotlib.pyplot as plt
-
     s = view
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4))
@@ -134,7 +131,6 @@ def plot_cycle_errors(view: Mapping[str, Any], *, ax=None, labels: Sequence[str]
     cycle-consistent; the paper's gate needs every column green). Cells show the landing frame; the
     title is the view's ``sentence``.
     """
-    import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
     s = view
@@ -167,8 +163,6 @@ def plot_cycle_panel(view: Mapping[str, Any], *, labels: Sequence[str] = ("A", "
     existing axes (to stack several pairs in one figure); else a new figure with 4 axes (no
     colorbar, the matrices share the absolute scale ``vmax``). Returns the figure.
     """
-    import matplotlib.pyplot as plt
-
     if axes is None:
         fig, axes = plt.subplots(1, 4, figsize=(15.5, 3.6), gridspec_kw=dict(width_ratios=[1.1, 1, 1, 1.5]))
     else:
@@ -188,8 +182,6 @@ def plot_temperature_sweep(stats: Mapping[str, Mapping[str, Any]], temperatures:
     ``stats``: :func:`~actionrec.analysis.cycle.cycle_sweep` output over ``temperatures``; one line
     per pair, log-x. Returns the figure (3 axes).
     """
-    import matplotlib.pyplot as plt
-
     temps = [float(t) for t in temperatures]
     if not temps or min(temps) <= 0:
         raise ValueError(f"temperatures={temperatures!r} must be a non-empty list of numbers > 0")
@@ -221,8 +213,6 @@ def plot_gate_stats(stats, *, keys: Sequence[str] = ("open", "score", "consisten
     ``stats``: ``{gate name: {"open", "score", "consistent_frames", ...}}`` (fractions in [0, 1]);
     one bar per key, in % and annotated. Returns the figure (one axes).
     """
-    import matplotlib.pyplot as plt
-
     if not stats:
         raise ValueError("stats is empty: give gate_stats(model, batches) output")
     names = list(stats)
@@ -258,8 +248,6 @@ def plot_perturbation_gates(perturbed: Mapping[str, Mapping[str, Any]], *,
     """Per gate (x) and perturbation (bar colour, with its top-1 in the legend), one panel per ``keys``
     entry ``(stat, title)``. ``perturbed``: ``{perturbation: {"top1", "stats": {gate: {stat: fraction}}}}``
     (:func:`actionrec.papers.srtg.perturbed_gate_records`)."""
-    import matplotlib.pyplot as plt
-
     if not perturbed:
         raise ValueError("plot_perturbation_gates: perturbed is empty")
     gate_names = list(next(iter(perturbed.values()))["stats"])
@@ -286,8 +274,6 @@ def plot_gate_explorer(selection: Mapping[str, Any], *, labels: Sequence[str] = 
     (trajectories, both weight matrices on their own colour scales, per-frame checks).
     ``selection``: :func:`actionrec.papers.srtg.gate_explorer_view` (``clip``, ``view``,
     ``clip_title``, ``panel_title``)."""
-    import matplotlib.pyplot as plt
-
     fig = plt.figure(figsize=(15.5, 5.2))
     grid = fig.add_gridspec(2, 4, height_ratios=[0.55, 1.6], width_ratios=[1.1, 1, 1, 1.5])
     show_clip(selection["clip"], ax=fig.add_subplot(grid[0, :]), title=selection["clip_title"])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = ["plot_mixtconv_taps", "plot_filter_taps", "plot_beyond_one_frame"]
@@ -29,8 +30,6 @@ def plot_mixtconv_taps(taps: Mapping[str, Sequence[Mapping[str, Any]]]):
     """Mean |weight| per temporal tap (x: the tap's frame offset), one panel per module and one line
     per channel group (its kernel size in the legend). ``taps``: ``{module: [{"kernel", "offsets",
     "weight"}]}`` (:func:`actionrec.papers.mixtconv.mixtconv_learned_taps`)."""
-    import matplotlib.pyplot as plt
-
     if not taps:
         raise ValueError("plot_mixtconv_taps: taps is empty (the network has no MixTConv)")
     fig, axes = plt.subplots(1, len(taps), figsize=(3.2 * len(taps), 2.8), sharey=True, squeeze=False)
@@ -50,8 +49,6 @@ def plot_filter_taps(taps: Mapping[str, Mapping[str, Any]], names: Mapping[str, 
     """Per stream, the mean diagonal taps each configuration's filters learned (solid, with the
     off-diagonal norm in the legend) and their init (dotted): ``taps`` as
     :func:`actionrec.papers.multiplier.learned_filter_taps` returns it; ``names`` label the configs."""
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
     kernel = len(next(iter(taps.values()))["init"])  # T' taps
     k = np.arange(kernel) - kernel // 2  # offsets in time: -1, 0, +1
@@ -72,8 +69,6 @@ def plot_filter_taps(taps: Mapping[str, Mapping[str, Any]], names: Mapping[str, 
 def plot_beyond_one_frame(taps: Mapping[str, Any], *, title: str):
     """Bars per MixTConv block and kernel group: the share (%) of the group's field beyond ±1 frame
     (``taps`` of :func:`actionrec.analysis.trained_fields.taps_by_module`). Returns the figure."""
-    import matplotlib.pyplot as plt
-
     mods, groups = taps["modules"], taps["groups"]
     fig, ax = plt.subplots(figsize=(10, 3.4))
     wbar = 0.8 / len(groups)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Optional, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from .clips import to_numpy
@@ -70,8 +71,6 @@ def plot_rf(rf: Any, *, label: Optional[str] = None, axes=None, title: Optional[
     ``label`` (e.g. ``rf_label(rf, theory)``: the measured and analytic extents) is printed under
     ``title``; ``crop`` shows only that many pixels around the centre of H and W. Returns the figure.
     """
-    import matplotlib.pyplot as plt
-
     a = _as_map(rf)
     T, H, W = a.shape
     (h0, h1), (w0, w1) = _crop_bounds(H, crop), _crop_bounds(W, crop)
@@ -103,8 +102,6 @@ def plot_rf_grid(rfs: Mapping[str, Any], *, labels: Optional[Mapping[str, str]] 
     the frame with the most mass) or ``"both"`` (two rows per map). ``labels``: ``{name: text}``
     printed under each name (``rf_labels(rfs, theories)``). ``crop``: show only ``crop`` pixels
     around the centre in W (and H) so small fields are visible. Returns the figure."""
-    import matplotlib.pyplot as plt
-
     if view not in ("time", "space", "both"):
         raise ValueError(f"view={view!r} must be 'time', 'space' or 'both'")
     if not rfs:
@@ -155,8 +152,6 @@ def plot_temporal_profiles(profiles: Mapping[str, Any], *, ax=None, normalize: s
     """1-D profiles over time, one line per ``{name: (T,)}`` entry (the sum-1 outputs of
     ``temporal_profile``), drawn with peak 1 (``normalize="peak"``) or as given, sum 1 (``"sum"``).
     Returns the figure."""
-    import matplotlib.pyplot as plt
-
     if normalize not in ("peak", "sum"):
         raise ValueError(f"normalize={normalize!r} must be 'peak' or 'sum'")
     if ax is None:
@@ -182,8 +177,6 @@ def plot_stream_receptive_fields(maps: Mapping[str, Any], *, num_layers: int = 3
     """Heatmaps (time × width) of the two streams' maps ``{"short": (T, W), "long": (T, W)}``
     (:func:`actionrec.analysis.probes.stream_receptive_fields`); ``num_layers`` and ``r`` name them
     in the title. A stream's frames and pixels are those where its map exceeds 1e-6."""
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), sharey=True)
     for ax, (name, m) in zip(axes, maps.items()):
         m = to_numpy(m)
@@ -203,8 +196,6 @@ def plot_depth_extent(rows: Sequence[Mapping[str, Any]], profiles: Mapping[str, 
     """Left: per depth, the theoretical extent, the random stack's frames at ``threshold_pct`` % of the
     peak and 2 × its spread (``rows`` of :func:`actionrec.analysis.trained_fields.stack_rows`); right:
     the random stacks' temporal ``profiles`` ``{name: (T,)}``. Returns the figure."""
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
     ds = np.array([r["depth"] for r in rows], dtype=float)
     axes[0].plot(ds, [r["theory"] for r in rows], "o-", label="theoretical extent (frames)")
@@ -224,8 +215,6 @@ def plot_depth_extent(rows: Sequence[Mapping[str, Any]], profiles: Mapping[str, 
 def plot_spread_by_stage(spread: Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]], *, title: str):
     """One panel per network: the mean temporal spread per stage before (dashed) and after (solid)
     training, per stream (``spread`` of :func:`actionrec.analysis.trained_fields.spread_by_stage`)."""
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(1, len(spread), figsize=(4.2 * len(spread), 3.3), squeeze=False)
     for ax, (m, streams) in zip(axes[0], spread.items()):
         for si, (stream, d) in enumerate(streams.items()):
@@ -246,8 +235,6 @@ def plot_spread_by_stage(spread: Mapping[str, Mapping[str, Mapping[str, Sequence
 def plot_field_view(rf: Any, *, label: str, title: str, crop: Any, profile: Mapping[str, Any]):
     """The explorer's figure: :func:`plot_rf` of one map (time × width,
     height × width) and its temporal ``profile`` (:func:`actionrec.analysis.trained_fields.field_view`)."""
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.2), gridspec_kw=dict(width_ratios=[1.3, 1, 1.4]))
     plot_rf(rf, label=label, axes=axes[:2], title=title, crop=crop)
     plot_temporal_profiles(profile, ax=axes[2], title="mass per frame")

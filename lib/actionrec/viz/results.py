@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = ["plot_accuracy_vs_gmacs", "plot_grouped_bars", "plot_learning_curves", "plot_time_vs_macs",
@@ -34,8 +35,6 @@ def plot_accuracy_vs_gmacs(summary, *, label_key: str = "name", group_key: str |
     ``summary``: entries from :func:`actionrec.experiments.summary.summarize` carrying ``mean``, ``ci``,
     ``x_key`` and ``size_key`` fields; ``group_key`` colours the groups (e.g. sub-streams g).
     """
-    import matplotlib.pyplot as plt
-
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
     else:
@@ -78,8 +77,6 @@ def plot_grouped_bars(summary, *, label_key: str, group_key: str | None = None, 
     the two keys). ``labels`` fixes the order of the bars (default: first seen); ``scale`` multiplies
     values (100: fractions to %). Each bar is annotated with its mean and the number of seeds.
     """
-    import matplotlib.pyplot as plt
-
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.0, 3.8))
     else:
@@ -118,8 +115,6 @@ def plot_learning_curves(curves, *, title: str | None = None, ax=None, ylabel: s
 
     ``curves``: ``{name: actionrec.experiments.aggregate_curves(...)}``.
     """
-    import matplotlib.pyplot as plt
-
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
     else:
@@ -148,8 +143,6 @@ def plot_time_vs_macs(rows: Sequence[Mapping[str, Any]], *, key: str = "r", base
     """Run time against MACs, both as ratios to the ``key = baseline`` run, one point per ``key`` value,
     beside the line "time ∝ MACs". ``rows``: ``[{key, "mac_ratio", "time_ratio"}]``
     (:func:`actionrec.experiments.setup.time_vs_macs`, one group)."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 3.2))
     else:
@@ -174,8 +167,6 @@ def plot_paper_bars(labels: Sequence[str], series: Mapping[str, Sequence[float]]
     """A paper's published numbers as bars: one group per label, one bar per series (``{series name:
     [value per label]}``, already in %), each annotated with its value; a legend when there are
     several series."""
-    import matplotlib.pyplot as plt
-
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.5, 3.8))
     else:
@@ -205,8 +196,6 @@ def plot_paper_bars(labels: Sequence[str], series: Mapping[str, Sequence[float]]
 def plot_error_bars(bars: Sequence[Mapping[str, Any]], labels: Sequence[str], *, title: str):
     """Test error (%) per row, our mean ± 95% CI beside the paper's single runs
     (:func:`actionrec.papers.multiplier.error_bars`), bars in the order of ``labels``."""
-    import matplotlib.pyplot as plt
-
     fig, ax = plt.subplots(figsize=(max(8.0, 1.45 * len(labels)), 4.2))
     plot_grouped_bars(bars, label_key="label", group_key="source", labels=list(labels), ax=ax,
                       ylabel="test error (%) — mean ± 95% CI", title=title)

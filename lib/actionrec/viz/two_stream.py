@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = ["plot_flow_panels", "plot_unit_maps", "plot_gate_history", "plot_gate_maps"]
@@ -28,8 +29,6 @@ __all__ = ["plot_flow_panels", "plot_unit_maps", "plot_gate_history", "plot_gate
 def plot_flow_panels(panels: Sequence[tuple[np.ndarray, str]], *, title: str):
     """One row per ``(flow (T-1, H, W, 2), name)`` of ``panels``: the horizontal component dx of every
     frame (red = right, blue = left; one colour scale, set by the first panel). Returns the figure."""
-    import matplotlib.pyplot as plt
-
     steps = panels[0][0].shape[0]
     fig, axes = plt.subplots(len(panels), steps, figsize=(1.3 * steps, 1.45 * len(panels)), squeeze=False)
     lim = max(1.0, float(np.abs(panels[0][0][..., 0]).max()))
@@ -48,8 +47,6 @@ def plot_unit_maps(panels: Mapping[str, Sequence[np.ndarray]], names: Mapping[st
     """One row per connection kind: the five maps of :func:`actionrec.analysis.gating_views.unit_panels`
     (appearance input, gate, branch input, appearance branch gradient, gradient sent to the motion
     stream), with colour bars; ``names`` label the rows. Returns the figure."""
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(len(panels), 5, figsize=(15, 3.2 * len(panels)), squeeze=False)
     for row, (kind, maps) in zip(axes, panels.items()):
         titles = [(f"appearance input $x^a$ (frame {frame})", None), ("gate $f(x^m)$ (mean over channels)", "viridis"),
@@ -79,8 +76,6 @@ def plot_gate_history(history: Sequence[Mapping[str, Any]], val_top1: Mapping[in
     """Gate statistics per (stage, receiver) over the epochs (rows of
     :func:`actionrec.analysis.gating_views.snapshot_gate_history`), and the validation top-1
     ``{epoch: fraction or None}``: six panels (:data:`GATE_HISTORY_PANELS`). Returns the figure."""
-    import matplotlib.pyplot as plt
-
     stages = sorted({(r["stage"], r["receiver"]) for r in history})
     fig, axes = plt.subplots(2, 3, figsize=(14, 7))
     for ax, (key, name) in zip(axes.flat, GATE_HISTORY_PANELS):
@@ -111,8 +106,6 @@ def plot_gate_maps(frames: np.ndarray, flow_magnitude: np.ndarray, maps: Mapping
                    columns: int = 8):
     """Rows: the frames (T, H, W, 3), the flow magnitude (T, H, W) and a gate map (T, h, w) per epoch of
     ``maps`` (one colour scale per row), at most ``columns`` frames evenly spaced. Returns the figure."""
-    import matplotlib.pyplot as plt
-
     steps = frames.shape[0]
     ts = list(range(0, steps, max(1, steps // columns)))
     rows = [("frame", None), ("|flow|", None), *((f"gate, epoch {ep}", ep) for ep in maps)]
