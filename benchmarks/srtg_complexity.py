@@ -15,11 +15,12 @@ hooks every ``nn.LSTM``, removes whatever ``FlopCounterMode`` attributed to it (
 decomposes into ``addmm``s that the counter sees; on CPU it is one fused ``mkldnn_rnn`` op counted
 as 0) and adds ``rnn_macs`` by hand (4h(in+h) + 3h per step and layer). The LSTMs inside SRTGate
 are ordinary ``nn.LSTM`` modules (``gate.sr.rnn``), so the hooks see them; this script records each
-gate's input shape (B, C, T, H, W) with its own hooks and checks, per network, that
-``MACs(with) - MACs(without) == sum over gates of rnn_macs(LSTM, T) + 2 T^2 C`` exactly, the
-second term being the two ``bmm`` of the eq. 4 soft nearest neighbours (``cdist`` and the elementwise
-fusion ``x (1 + a*)`` are not counted, as count_macs counts no elementwise op; the fusion's
-C T H W multiplies per gate are printed for reference).
+gate's fused tensor (B, C, T, H, W) and the frames T_s of its LSTM input (``source``: conv1's output
+for Top, T_s = 2T in the strided blocks; else T_s = T) with its own hooks and checks, per network, that
+``MACs(with) - MACs(without) == sum over gates of rnn_macs(LSTM, T_s) + 2 T^2 C`` exactly, the
+second term being the two ``bmm`` of the eq. 4 soft nearest neighbours (``cdist``, Top's time pooling
+and the elementwise fusion ``x (1 + a*)`` are not counted, as count_macs counts no elementwise op or
+pooling; the fusion's C T H W multiplies per gate are printed for reference).
 
 Part 2, CPU train-step time, measured side by side: r3d_18 and r2plus1d_18 at width 0.25, clips
 16x32x32, batch 16, 16 classes, one thread, without SRTG and with SRTG Final, hard gate (the paper)
@@ -32,7 +33,8 @@ drift with machine load; the ratios are the point (run it twice).
 Results on this machine (2 cores shared with other jobs, torch 2.13 CPU):
   * Overhead at 16x224x224 depends on where the gates sit and how wide they are, since an LSTM's
     hidden size is the gate's C: 0.02 % (r3d/r(2+1)d-34 Final, C <= 512), 0.43-0.45 % (-50 Final,
-    C up to 2048), 0.60-0.63 % (-101 Final); at depth 50 Top and Mid (C = P) add 0.03 %, Start
+    C up to 2048), 0.60-0.63 % (-101 Final); at depth 50 Mid (C = P) adds 0.03 %, Top 0.03-0.04 %
+    (C = P, its LSTM over conv1's frames: twice the fused T in the strided blocks), Start
     0.37-0.39 %, End / Res / Final 0.43-0.45 %. The paper's ~0.15 % lies inside that range but matches
     none of its Final rows; its 0.03-0.4 GFLOPs (Sec. 5) compare with our +0.06 (34), +0.99 (50),
     +2.13 (101) GMACs. Parameters are another matter: the gates add 20M to -34 but 322M to -50
@@ -65,17 +67,18 @@ def measure(builder: str, srtg) -> dict:
     """Params, MACs, and the hand count of what the gates should add (LSTM + eq. 4 bmm) for one network."""
     with torch.device("meta"):
         net = getattr(R, builder)(num_classes=400, srtg=srtg)
-    shapes, hooks = [], []
+    shapes, hooks = [], []  # (gate, fused tensor's shape, LSTM input's T): Top's LSTM reads conv1's output
     for _, gate in R.srt_gates(net):
-        hooks.append(gate.register_forward_pre_hook(lambda m, args: shapes.append((m, tuple(args[0].shape)))))
+        hooks.append(gate.register_forward_pre_hook(
+            lambda m, args: shapes.append((m, tuple(args[0].shape), (args[1] if len(args) > 1 else args[0]).shape[2]))))
     try:
         macs = count_macs(net, INPUT)
     finally:
         for h in hooks:
             h.remove()
-    lstm = sum(rnn_macs(m.sr.rnn, s[2], s[0]) for m, s in shapes)
-    bmm = sum(2 * s[0] * s[2] * s[2] * s[1] for _, s in shapes)  # (B,T,T)@(B,T,C) in both directions
-    fuse = sum(s[0] * s[1] * s[2] * s[3] * s[4] for _, s in shapes)  # x * (1 + a*): not counted
+    lstm = sum(rnn_macs(m.sr.rnn, t_lstm, s[0]) for m, s, t_lstm in shapes)  # over the LSTM input's frames
+    bmm = sum(2 * s[0] * s[2] * s[2] * s[1] for _, s, _ in shapes)  # (B,T,T)@(B,T,C) in both directions, fused T
+    fuse = sum(s[0] * s[1] * s[2] * s[3] * s[4] for _, s, _ in shapes)  # x * (1 + a*): not counted
     gate_params = sum(count_params(g) for _, g in R.srt_gates(net))
     return dict(params=count_params(net), macs=macs, lstm=lstm, bmm=bmm, fuse=fuse, gates=len(shapes),
                 gate_params=gate_params)

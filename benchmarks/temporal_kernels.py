@@ -25,8 +25,9 @@ Part 2, CPU train-step time, measured side by side: one step = forward + cross-e
 torch thread. Two groups, each built, warmed up, then timed in interleaved rounds (round k times
 every network of the group once, order alternating), medians printed with ratios:
 
-  * tsn_small vs tsm_small vs mstnet_small (kernels 1/3/5/7), width 0.25, clips 8x32x32 (8
-    segments), batch 32, 16 classes; ratio to TSN.
+  * tsn_small vs tsm_small vs mstnet_small (kernels 1/3/5/7; MixTConv's official init, and
+    ``init="tsm"`` as "mstnet tsm-init": the init changes weights only, so the two should time
+    alike), width 0.25, clips 8x32x32 (8 segments), batch 32, 16 classes; ratio to TSN.
   * msti_net_small variants msti, ms_st, ms_s, ms_t vs p3d_b, width 0.25, depths (1, 1, 1, 1),
     clips 16x32x32, batch 16, 16 classes; ratio to P3D-B.
 
@@ -153,6 +154,7 @@ def timing(*, warmup: int, reps: int) -> None:
           f"medians of {reps} interleaved rounds after {warmup} warm-up step(s)")
     clip = (8, 32, 32)
     builds = {n: (n, dict(width=0.25, num_segments=8)) for n in ("tsn_small", "tsm_small", "mstnet_small")}
+    builds["mstnet tsm-init"] = ("mstnet_small", dict(width=0.25, num_segments=8, init="tsm"))
     t0 = time.perf_counter()
     res = compare(builds, clip=clip, batch=32, warmup=warmup, reps=reps)
     print(f"\n2a: width 0.25, clip 8x32x32 (8 segments), batch 32, {NUM_CLASSES} classes; ratio to tsn_small")

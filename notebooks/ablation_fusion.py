@@ -33,15 +33,22 @@
 #            residual ⊙ ← (Fig. 2d)                  direct ⊙ ← (Fig. 2b)
 # x_m ──────────────┬──→ motion unit        x_m ──────────────┬──→ motion unit
 #                   │ f = relu                                │ f = relu
-# x_a ──┬── skip ───│──────────┐            x_a ──→ (⊙) ←─────┘
-#       └─→ (⊙) ←───┘          │                     └─→ g ──┬── skip ──────────┐
-#            └─→ F_a ────────→(+)→ relu                      └─→ F_a ─────────→(+)→ relu
+# x_a ──┬── skip ───│──────────┐            x_a ──┬─→ (⊙) ←───┘
+#       └─→ (⊙) ←───┘          │                  │    └─→ g ── skip ─────────┐
+#            └─→ F_a ────────→(+)→ relu           └─→ F_a ──────────────────→(+)→ relu
 # ```
 #
 # *Residual* connections gate only the residual branch and keep the appearance stream's identity
-# path; *direct* ones put the fused signal on the skip path too, which breaks it. The gate can go
-# from motion into appearance (←, the paper's choice), from appearance into motion (→), or both ways
-# (↔). In the multiplicative case the gradient of each stream is scaled by the other's features
+# path, $x^a_l + \mathcal F(x^a_l \odot f(x^m_l))$; *direct* ones gate the skip path instead,
+# $g + \mathcal F(x^a_l)$ with $g = x^a_l \odot f(x^m_l)$ (or $x^a_l + f(x^m_l)$), which breaks the
+# identity shortcut. That is the reading of the paper's text, which names only the skip path:
+# "straightforward connection of the streams with an additive *shortcut* connection", "directly
+# multiplying the *shortcut paths* of the two streams", "injecting into the *skip path* breaks the
+# identity shortcut" (Sec. 5.1; the official code has no direct variant to settle it). The other
+# reading, the fused signal on both paths, $g + \mathcal F(g)$ (the fusion on the trunk between two
+# units), is the option `direct_path="both"`; the grid runs the text's reading, `"skip"`. The gate
+# can go from motion into appearance (←, the paper's choice), from appearance into motion (→), or
+# both ways (↔). In the multiplicative case the gradient of each stream is scaled by the other's features
 # (eq. 6–7). Table 2 of the paper (ResNet-50 streams, split 1, **classification error**, lower is
 # better) finds **residual ⊙ ← best** (8.72% on UCF101, 37.23% on HMDB51), **⊙ better than ⊕** for
 # residual connections (9.38 / 41.89), residual better than direct (direct ⊕ 24.78 / 54.85, direct ⊙
@@ -59,6 +66,8 @@ epochs = 4  # passes over the training split
 width = 0.125  # channel multiplier of both ResNet streams (64..512 -> 8..64)
 clip = [8, 32, 32]  # T, H, W of the clips
 flow_channels = 8  # 2L: the motion stream sees stacks of L (here 4) flow fields around every frame
+flow_stacking = "centred"  # frame t's stack: "centred" on t (the official code) | "forward" from t (S&Z eq. 1)
+direct_path = "skip"  # direct rows: "skip" (g + F(x_a), the paper's text) | "both" (g + F(g))
 train_samples = 512  # training clips (val: a quarter)
 test_samples = 256  # test clips (the verdict's numbers)
 batch_size = 16  # clips per step
@@ -90,9 +99,11 @@ from actionrec.data.synthactions import ORDERLESS_CEILING
 from actionrec.experiments import grid, params, setup
 from actionrec.experiments.reversal import has_reversal_pairs
 from actionrec.experiments.summary import aggregate_curves, markdown_table, summarize, summarize_by, write_results
+from actionrec.layers.flow_stack import STACKINGS
+from actionrec.layers.fusion import DIRECT_PATHS
 from actionrec.papers import multiplier as M
 from actionrec.papers.synthactions import flow_check
-from actionrec.utils.checks import check_list
+from actionrec.utils.checks import check_choice, check_list
 from actionrec.utils.paths import make_out_dir
 
 PAPER = {**M.FUSION_PAPER, **M.FUSION_BASELINES_PAPER}  # error (%) on UCF101 / HMDB51 and the paper's notation
@@ -103,6 +114,8 @@ variants = check_list("variants", variants, item="str", choices=[*M.FUSION_PAPER
                               data_root=data_root, split=split, difficulty=difficulty, device=device,
                               smoke=smoke).values()  # shared rules: actionrec.experiments.params
 params.check_flow(flow_channels, flow_method)  # 2L even; flow_method "gt" or one this OpenCV build has
+flow_stacking = check_choice("flow_stacking", flow_stacking, STACKINGS)
+direct_path = check_choice("direct_path", direct_path, DIRECT_PATHS)
 clip = params.check_clip(clip, min_size=(2, 32, 32), why="flow needs T >= 2, the ResNet streams H, W >= 32")
 if "residual_mul_m2a" not in variants or len([v for v in variants if v in M.FUSION_PAPER]) < 2:
     raise ValueError(f"parameter variants={variants!r} must hold 'residual_mul_m2a' (the paper's design) and another "
@@ -120,9 +133,16 @@ print(f"results -> {OUT}")
 # seven pairs of classes are exact time reversals of each other (squat down ↔ stand up, …), so a
 # single frame cannot tell them apart but the direction of motion can. Every item is
 # `(5, T, H, W)`: the RGB clip and, per frame, the flow $(dx, dy)$ to the next frame, clipped to
-# ±20 px and stored in 8 bits as in the paper. The motion stream builds a stack of $L$ flows around
+# ±20 px and stored in 8 bits as in the paper. The motion stream builds a stack of $L$ flows for
 # every frame itself (`flow_channels` = 2L; the paper uses L = 10 on 224×224 frames, we use L = 4 on
-# 8 frames).
+# 8 frames). **Which flows.** `flow_stacking="centred"` (default): frame $t$'s stack holds flows
+# $t-2 \ldots t+1$, centred on the RGB frame it gates, as the official code reads its flow files
+# (offsets −5…4 for L = 10); `"forward"`: flows $t \ldots t+3$, Simonyan & Zisserman's eq. 1. Both
+# are clamped to the clip, so the edge stacks repeat a flow: centred 4 of the clip's 32 slots (two
+# copies at the start, one at the end), forward 6, all at the end (the last frame's stack is one
+# flow four times). The official code never clamps (it samples stacks at least L/2 frames inside
+# the video); here the stacks come from the clip's own flow. Stacks are built in the model, so the
+# flow cache below (per-frame flow) is the same for both.
 #
 # **Which flow.** The paper precomputes TV-L1 flow; this OpenCV build has no TV-L1, so the default
 # is OpenCV's Farneback flow estimated from the rendered frames (`flow_method="gt"` gives the
@@ -166,6 +186,9 @@ plt.show()
 # first row of Table 3 is Table 2's residual ⊙ ←), so neither is used here. `late` has no
 # connection: its two streams are independent networks trained side by side, so its appearance and
 # motion heads *are* the single-stream baselines (the paper's Table 4) at no extra training cost.
+# With the defaults the direct rows feed the skip path only (`direct_path="skip"`) and every row's
+# flow stacks are centred (`flow_stacking="centred"`); both readings are written into each run's
+# config, so a run with the other reading gets its own tag and never reuses a finished one.
 
 # %%
 base = setup.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples,
@@ -173,7 +196,8 @@ base = setup.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samp
                          device=device)  # AdamW, cosine schedule
 configs, extras = setup.build_runs(
     {v: (replace(base, model="two_stream_small",
-                 model_kwargs=M.fusion_model_kwargs(v, width=width, flow_channels=flow_channels)), dict(variant=v))
+                 model_kwargs=M.fusion_model_kwargs(v, width=width, flow_channels=flow_channels, direct_path=direct_path,
+                                                    flow_stacking=flow_stacking)), dict(variant=v))
      for v in variants}, num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs, params
 rows, wall = grid.train_grid(configs, seeds, OUT / "runs", extras=extras,  # one run per core
                              on_diverge="record")  # a NaN loss becomes a row with "error" set instead of stopping the grid

@@ -34,12 +34,29 @@
 # ```
 #
 # Table 2 ablates the tube against **P3D-B** (a 1×3×3 and a 3×1×1 conv in parallel, summed) on
-# UCF-101 / HMDB-51 after Kinetics pre-training: multi-scale *temporal* only, **MS(T)**, 88.4 / 64.2;
-# *spatial* only, **MS(S)**, 89.6 / 64.7; both, **MS(ST)**, 90.7 / 67.3; the full tube with CAW,
-# **MSTI**, 92.8 / 70.4; P3D-B 86.9 / 60.8. Its claims: **every multi-scale variant beats P3D-B**,
-# **MS(ST) beats MS(T) and MS(S)**, and **the full MSTI tube is best**. This notebook swaps the unit
-# of one small MSTI-Net among those five and decides from its own numbers, several seeds per
-# variant, whether the claims hold on SynthActions.
+# UCF-101 / HMDB-51 after Kinetics pre-training: multi-scale *temporal* convolution, **MS(T)**,
+# 88.4 / 64.2; multi-scale *spatial*, **MS(S)**, 89.6 / 64.7; both, **MS(ST)**, 90.7 / 67.3; the full
+# tube with CAW, **MSTI**, 92.8 / 70.4; P3D-B 86.9 / 60.8. Its claims: **every multi-scale variant
+# beats P3D-B**, **MS(ST) beats MS(T) and MS(S)**, and **the full MSTI tube is best**.
+#
+# **Which units these are.** The paper does not draw MS(T) and MS(S). We read them, as Sec. 4.2
+# does, as steps away from its baseline — P3D-B, "the only parallel structure in all three P3Ds", with
+# gains reported "compared to the P3D-B baseline" — so every row keeps P3D-B's two parallel branches
+# and changes one thing at a time:
+#
+# | unit | spatial branch | temporal branch | CAW |
+# |---|---|---|---|
+# | P3D-B | 1×3×3 conv | 3×1×1 conv | – |
+# | MS(T) | 1×3×3 conv | stepped 3×1×1 (eq. 2: 1, 3, 5, 7 frames) | – |
+# | MS(S) | stepped 1×3×3 (eq. 1: 1, 3, 5, 7 px) | 3×1×1 conv | – |
+# | MS(ST) | stepped 1×3×3 | stepped 3×1×1 | – |
+# | MSTI | stepped 1×3×3 | stepped 3×1×1 | eq. 4–7 |
+#
+# The other reading — the stepped branch *alone*, a unit with no temporal (MS(S)) or no spatial
+# (MS(T)) conv at all — would make both rows structurally weaker than P3D-B, which the paper reports
+# them beating; the library keeps those tubes as `ms_s_only` / `ms_t_only`, and this chapter runs
+# the five rows of the table above. This notebook swaps the unit of one small MSTI-Net among them and
+# decides from its own numbers, several seeds per variant, whether the claims hold on SynthActions.
 
 # %% tags=["parameters"]
 variants = ["p3d_b", "ms_t", "ms_s", "ms_st", "msti"]  # residual units (Table 2 rows)
@@ -125,14 +142,14 @@ plt.show()
 #
 # `msti_net_small`: Table 1's layout (stem 3×7×7 stride (1,2,2) + 3×3×3 max-pool, four stages whose
 # first unit strides (2,1,1), then (1,2,2) three times) with one unit per stage at a quarter of the
-# widths; only the unit type changes between rows. Note that MS(S) still sees frame order through
-# the stem's 3-frame conv and max-pool, and MS(T) still sees space through the stem.
+# widths; only the unit type changes between rows. Every unit has a spatial *and* a temporal conv;
+# the rows differ in which of them is multi-scale (N = 4 channel groups, Sec. 3.1) and in the CAW.
 
 # %%
 base = base_config(model="msti_net_small", dataset=dataset, dataset_kwargs=train_kwargs, train_samples=train_samples,
                    test_samples=test_samples, epochs=epochs, batch_size=batch_size, lr=lr,
                    device=device)  # AdamW, cosine schedule
-runs, extras = build_runs({v: (replace(base, model_kwargs=dict(variant=v, width=width)),
+runs, extras = build_runs({v: (replace(base, model_kwargs=dict(variant=v, width=width, groups=4)),  # N = 4
                                dict(variant=v, unit=PAPER[v]["name"])) for v in variants},
                           num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
 
@@ -191,11 +208,13 @@ fig.savefig(OUT / "accuracy_vs_gmacs.png", dpi=120, bbox_inches="tight")
 plt.show()
 
 # %% [markdown]
-# The multi-scale units cost *fewer* MACs and parameters than P3D-B: each of their 3×3 (or 3×1×1)
-# convs acts on a quarter of the channels, P3D-B's on all of them. MSTI's CAW blocks add parameters
-# (three C/4 × C/4 maps per group and branch, plus the FC) but almost no MACs: they act on pooled
-# vectors (see `actionrec.layers.msti`). On a CPU the CAW's many small ops make MSTI the slowest
-# unit per step (`benchmarks/README.md`, section *ablation_msti*).
+# The multi-scale units cost *fewer* MACs and parameters than P3D-B: a stepped branch's convs each
+# act on a quarter of the channels, so it holds 1/4 of the weights of the dense conv it replaces
+# (eq. 3). MS(T) replaces P3D-B's smaller conv (3×1×1) and stays closest to it in cost; MS(S)
+# replaces the 1×3×3; MS(ST) both. MSTI's CAW blocks add parameters (three C/4 × C/4 maps per group
+# and branch, plus the FC) but almost no MACs: they act on pooled vectors (see
+# `actionrec.layers.msti`). On a CPU the CAW's many small ops make MSTI the slowest unit per step
+# (`benchmarks/README.md`, section *ablation_msti*).
 #
 # ## Learning speed
 #
@@ -235,16 +254,18 @@ if seeds > 1:
 # %% [markdown]
 # ## Reading the result
 #
-# * **Where the units differ.** MS(S) has no temporal kernel after the stem, so it is the unit most
-#   likely to confuse the time-reversed pairs (the "swapped" column); MS(T) has no spatial kernel
-#   after the stem; MS(ST) has both, and MSTI adds the attention across scales. The paired
-#   differences above are the sharpest test of each step.
+# * **Where the units differ.** One branch at a time: MS(T) widens P3D-B's temporal reach from 3 to
+#   up to 7 frames per unit (on a quarter of the channels each scale), MS(S) its spatial reach from
+#   3×3 to up to 7×7, MS(ST) both, and MSTI adds the attention across scales (whose pools see the
+#   whole clip). The time-reversed pairs (the "swapped" column) need frame order, which every unit
+#   sees; the paired differences above are the sharpest test of each step.
 # * **Every unit must see every pixel.** A network that strides its 1×1×1 reduce and shortcut convs
-#   keeps every other pixel, and MS(T), with no spatial conv, then sees only a corner of the clip
-#   and stays at chance; strided stages therefore average-pool first (ResNet-D), and the check above
-#   and a test make sure every unit sees every pixel and frame.
-# * **P3D-B is the biggest unit in this layout** (the GMACs and parameter columns): its 1×3×3 and
-#   3×1×1 convs see all P channels, each multi-scale group P/4, while Table 2 gives no costs.
+#   keeps every other pixel, and a unit without a spatial conv (such as `ms_t_only`) then sees only a
+#   corner of the clip and stays at chance; strided stages therefore average-pool first (ResNet-D),
+#   and the check above and a test make sure every unit sees every pixel and frame.
+# * **P3D-B is the biggest unit in this layout** (the GMACs and parameter columns), then MS(T), MS(S),
+#   MSTI and MS(ST): a dense conv sees all P channels, each multi-scale group P/4, so the multi-scale
+#   rows win, if they do, with fewer weights; Table 2 gives no costs.
 # * The paper's gaps are 1.1–5.9 points on UCF-101 (3.4–9.6 on HMDB-51), one run each, after
 #   Kinetics pre-training; ours come from a few hundred steps from scratch on 16 synthetic classes,
 #   with every variant still learning at the end (learning curves), so seed noise of that size is

@@ -37,8 +37,19 @@
 #   ‡  as †, plus one on every such unit's shortcut path         └────────────[TF, ‡ only]──────┘
 # ```
 #
-# and, before the classifier, optionally a **global max-pool over time** (eq. 10) instead of
-# averaging per-frame predictions. Table 3 of the paper (ResNet-50 streams with residual ⊙ ←
+# **Which units.** A stage of a ResNet-50 stream has 3–6 residual units. The text and the official
+# code put a stage's filter in *one* of them — "into a residual unit at every conv block (†)",
+# "only into a residual unit at the last conv block (§)" (Sec. 4); the released code filters the
+# 3×3 convolution of res2b, res3b, res4b and res5b — i.e. unit 1, right after the ⊙ connection:
+# 4 filters per stream with †. Table 1 can also be read as a filter in *every* middle unit: the
+# bracket carrying the symbols is marked "×N" in conv3_x and "×M" in conv4_x, with N = 2 and M = 4
+# for a ResNet-50, exactly the units between the first and the last (8 filters per stream). Both
+# are implemented (`filter_units="first"`, the default, and `"all"`); `two_stream_small` has one
+# unit per stage, where the two readings build the same network, so this grid tests the placements
+# §/†/‡ and not that choice (it matters for the ResNet-50 layout, `two_stream_r50`).
+#
+# Before the classifier, optionally, a **global max-pool over time** (eq. 10) replaces the average
+# of per-frame predictions. Table 3 of the paper (ResNet-50 streams with residual ⊙ ←
 # connections, split 1, **classification error**, lower is better) finds that **every filter
 # placement lowers the error** (8.72 → 7.45–7.85 on UCF101, 37.23 → 34.38–35.96 on HMDB51), that
 # the lowest errors come with filters at every stage (‡: 7.45 with avg init on UCF101, 34.38 with
@@ -55,6 +66,8 @@ epochs = 4  # passes over the training split
 width = 0.125  # channel multiplier of both ResNet streams (64..512 -> 8..64)
 clip = [8, 32, 32]  # T, H, W of the clips
 flow_channels = 8  # 2L: the motion stream sees stacks of L (here 4) flow fields around every frame
+flow_stacking = "centred"  # frame t's stack: "centred" on t (the official code) | "forward" from t (S&Z eq. 1)
+filter_units = "first"  # filtered units per stage: "first" (unit 1: text, official code) | "all" (Table 1's x N / x M)
 train_samples = 320  # training clips (val: a quarter)
 test_samples = 256  # test clips (the verdict's numbers)
 batch_size = 16  # clips per step
@@ -84,8 +97,10 @@ from IPython.display import Markdown, display
 from actionrec import viz
 from actionrec.experiments import grid, params, setup
 from actionrec.experiments.summary import aggregate_curves, markdown_table, summarize, summarize_by, write_results
+from actionrec.layers.flow_stack import STACKINGS
+from actionrec.layers.temporal_filter import FILTER_UNITS
 from actionrec.papers import multiplier as M
-from actionrec.utils.checks import check_list
+from actionrec.utils.checks import check_choice, check_list
 from actionrec.utils.paths import make_out_dir
 
 PAPER = M.TEMPORAL_FILTER_PAPER  # per configuration: placement, init, pool, error (%) on UCF101 / HMDB51, name
@@ -96,6 +111,8 @@ configs = check_list("configs", configs, item="str", choices=list(PAPER))
                               data_root=data_root, split=split, difficulty=difficulty, device=device,
                               smoke=smoke).values()  # shared rules: actionrec.experiments.params
 params.check_flow(flow_channels, flow_method)  # 2L even; flow_method "gt" or one this OpenCV build has
+flow_stacking = check_choice("flow_stacking", flow_stacking, STACKINGS)
+filter_units = check_choice("filter_units", filter_units, FILTER_UNITS)
 clip = params.check_clip(clip, min_size=(3, 32, 32), why="the 3-tap filters need T >= 3, the ResNet streams H, W >= 32")
 if "none" not in configs or not any(PAPER[c]["placement"] for c in configs):
     raise ValueError(f"parameter configs={configs!r} must hold 'none' (no filters, no pooling: Table 3's baseline) and "
@@ -118,7 +135,12 @@ print(f"results -> {OUT}")
 # `two_stream_small` (one bottleneck per stage, width 0.125, L = 4 flow fields per stack) with
 # residual ⊙ ← connections, as every row of Table 3; each row adds filters (and pooling) to both
 # streams. Frame order is what the filters add to the appearance stream: without them it averages
-# per-frame predictions and cannot tell a clip from its reversal.
+# per-frame predictions and cannot tell a clip from its reversal. The motion stream's stacks are
+# centred on each frame (`flow_stacking`, as the official code reads them; `"forward"` stacks from
+# the frame on, Simonyan & Zisserman's eq. 1) and clamped to the clip: at 8 frames and L = 4 the
+# centred stacks repeat 4 of 32 slots, forward ones 6. `filter_units` and `flow_stacking` are
+# written into every run's config, so another reading trains new runs instead of reusing finished
+# ones.
 #
 # **Why these defaults.** The default runs Table 3's nine rows (27 runs of 80 steps), sized so that
 # the notebook trains in about ten minutes on a 2-core laptop CPU, one run per core; `-p configs`
@@ -147,7 +169,8 @@ base = setup.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samp
                          device=device)  # AdamW, cosine schedule
 runs, extras = setup.build_runs(
     {c: (replace(base, model="two_stream_small",
-                 model_kwargs=M.temporal_filter_model_kwargs(c, width=width, flow_channels=flow_channels)),
+                 model_kwargs=M.temporal_filter_model_kwargs(c, width=width, flow_channels=flow_channels,
+                                                             filter_units=filter_units, flow_stacking=flow_stacking)),
          dict(config=c)) for c in configs}, num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs, params
 rows, wall = grid.train_grid(runs, seeds, OUT / "runs", extras=extras,  # one run per core
                              on_diverge="record")  # a NaN loss becomes a row with "error" set instead of stopping the grid

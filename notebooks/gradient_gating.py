@@ -58,6 +58,7 @@ fusion = "residual_mul"  # connection of the trained network: "residual_mul" (âŠ
 direction = "m2a"  # "m2a" (motion gates appearance: the paper) | "a2m" | "bi"
 width = 0.125  # channel multiplier of both ResNet streams (planes 64..512 -> 8..64)
 flow_channels = 8  # 2L: the motion stream reads stacks of L (here 4) flow fields around each frame
+flow_stacking = "centred"  # frame t's stack: "centred" on t (the official code) | "forward" from t (S&Z eq. 1)
 epochs = 8  # passes over the training split (gate statistics after each)
 train_samples = 640  # training clips (val/test: a quarter each)
 batch_size = 32  # clips per step
@@ -96,6 +97,7 @@ from actionrec.data.synthactions import SynthActions
 from actionrec.experiments import params
 from actionrec.experiments.grid import config_tag, fit_with_snapshots, run_dir_of
 from actionrec.experiments.summary import markdown_table
+from actionrec.layers.flow_stack import STACKINGS
 from actionrec.layers.fusion import DIRECTIONS, FUSION_KINDS
 from actionrec.papers.multiplier import two_stream_config
 from actionrec.utils import get_device
@@ -111,6 +113,7 @@ width, epochs, train_samples, batch_size, lr, clip, seed, dataset, difficulty, d
     width=width, epochs=epochs, train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip, seed=seed,
     dataset=dataset, difficulty=difficulty, device=device, smoke=smoke).values()  # shared rules: experiments.params
 params.check_flow(flow_channels)  # 2L: an even number
+flow_stacking = check_choice("flow_stacking", flow_stacking, STACKINGS)
 probe_clips = check_int("probe_clips", probe_clips, min_value=2)
 example = check_int("example", example, min_value=0)
 unit_size = check_int("unit_size", unit_size, min_value=16, max_value=256)
@@ -206,6 +209,13 @@ display(Markdown(
 # 8 bits like the paper's stored flow), one loss per stream, temporal max-pooling (eq. 10) and no
 # temporal filters (they are not what this chapter is about).
 #
+# The motion stream's stacks of L = 4 flows are centred on each frame (flows $t-2 \ldots t+1$, as the
+# official code reads them; `flow_stacking="forward"` takes $t \ldots t+3$, Simonyan & Zisserman's
+# eq. 1), clamped to the clip. The connection kinds are those of `ablation_fusion`: the residual
+# ones gate the branch, $x^a + \mathcal F(x^a \odot f(x^m))$; a direct one (`-p fusion direct_mul`)
+# gates the skip path only, $g + \mathcal F(x^a)$ (the paper's text), so its branch reads the
+# ungated input and the gradient scale below is not defined for it (NaN); only its cross share is.
+#
 # **Why these defaults.** Width 0.125 with flow stacks of L = 4 and no temporal filters keeps a
 # training step cheap on a laptop CPU, and 8 epochs of 640 clips (160 steps) follow the gates from
 # the initialisation through the whole course of learning. The measured step times, the chapter's
@@ -219,7 +229,7 @@ display(Markdown(
 T, H, W = clip
 cfg = two_stream_config(width=width, flow_channels=flow_channels, fusion=fusion, direction=direction, epochs=epochs,
                         train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip, seed=seed,
-                        difficulty=difficulty, device=device)  # the attribution notebook builds the same run
+                        difficulty=difficulty, device=device, flow_stacking=flow_stacking)  # = the attribution run
 data_kwargs, model_kwargs = cfg.dataset_kwargs, cfg.model_kwargs
 name = f"two_stream-{fusion}-{direction}-{config_tag(cfg)}"
 run_dir = run_dir_of(OUT / "runs", name, seed)

@@ -26,8 +26,10 @@
 #   structure, so group $i$ sees $2i-1$ pixels (spatial branch) or frames (temporal branch): four
 #   scales, 1/3/5/7, inside **one** block;
 # * **MixTConv** (Shan et al. 2020) gives each channel group its own depthwise temporal kernel
-#   (1/3/5/7 frames, optionally dilated): mixed temporal kernels in **one** layer, initialised as TSM
-#   (Lin et al. 2019), whose shift lets a channel see frame $t-1$ or $t+1$ instead of $t$.
+#   (1/3/5/7 frames, optionally dilated): mixed temporal kernels in **one** layer. The official code
+#   initialises each group with shifts like TSM's (Lin et al. 2019), which let a channel see frame
+#   $t-1$ or $t+1$ instead of $t$; in the 5- and 7-frame groups those channels start as sums of 2 and
+#   3 neighbouring frames.
 #
 # This chapter *measures* those fields. The **theoretical** receptive field of a chain of layers
 # with kernels $k_l$, strides $s_l$ and dilations $d_l$ follows the recursion
@@ -93,6 +95,7 @@ from actionrec.analysis import trained_fields as TF
 from actionrec.experiments import grid, params, setup
 from actionrec.experiments.stats import mean_ci
 from actionrec.experiments.summary import markdown_table, summarize, write_results
+from actionrec.models.mtnet import MTNET_READING
 from actionrec.train import load_model
 from actionrec.utils import get_device
 from actionrec.utils.checks import check_float, check_int, check_list
@@ -256,9 +259,11 @@ display(Markdown(
 # $(k_m - 1) d_m + 1$ frames, with holes when $d_m > 1$: only $k_m$ of them. Where MSTI chains
 # kernels within a block to build its scales, MixTConv puts them **side by side** in one layer, each
 # on its own channels. TSM moves $1/8$ of the channels one frame back and $1/8$ one frame forward:
-# each channel still sees one frame, but not necessarily its own. MixTConv's TSM-like
-# initialisation (NOTES.md) makes it start as exactly that: whatever their kernel size, at
-# initialisation the groups read only $t-1$, $t$ or $t+1$.
+# each channel still sees one frame, but not necessarily its own. Built with `init="tsm"` (the probe
+# "MixTConv (TSM init)"), MixTConv starts as exactly that: whatever their kernel size, at
+# initialisation the groups read only $t-1$, $t$ or $t+1$. The default, the official code's init
+# (`init="official"`), differs in the 5- and 7-frame groups: their shifted channels start as sums of
+# 2 and 3 neighbouring frames on one side, so they already read up to $t \pm 3$.
 
 # %%
 mix_sets = {f: PR.mechanism_probes(f, frames=PROBE_T, size=PROBE_S)
@@ -287,9 +292,10 @@ display(Markdown(
     f"**Dilated (k = 3, d = 1/2/3).** {RF.theory_check(mix_sets['MixTConv dilated'], mix_maps['MixTConv dilated'])['sentence']}\n\n"
     "**TSM.** The centre output (frame " + str(c) + ") of each channel group depends on frame "
     + ", ".join(f"{rng[0]} ({k})" for k, rng in tsm_ranges.items()) + ".\n\n"
-    "**MixTConv at its TSM-like initialisation.** Frames read, relative to the output's: "
+    "**MixTConv with `init=\"tsm\"`, at initialisation.** Frames read, relative to the output's: "
     + ", ".join(f"{k}: {v}" for k, v in init_frames.items())
-    + ". Only training can move weight onto the longer kernels' outer taps (section 5)."))
+    + ". With this init only training can move weight onto the longer kernels' outer taps; the default "
+    "official init starts some of it there (section 5)."))
 
 # %% [markdown]
 # ## 5. Before and after training
@@ -319,8 +325,9 @@ data_kwargs = setup.data_kwargs(dataset, clip, difficulty=difficulty, data_root=
 base = setup.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, epochs=epochs,
                          batch_size=batch_size, lr=lr, device=device)  # AdamW, cosine schedule
 FOLDED = ("mstnet_small", "tsm_small", "tsn_small")  # TSN-style: built for num_segments = T
-variants = {m: (replace(base, model=m, model_kwargs=dict(width=width, **(dict(num_segments=T) if m in FOLDED else {}))),
-                dict(model=m))
+MODEL_KW = {"mstnet_small": dict(num_segments=T, init="official"), "tsm_small": dict(num_segments=T),
+            "tsn_small": dict(num_segments=T), "mtnet32": dict(MTNET_READING)}  # defaults named, so run tags follow them
+variants = {m: (replace(base, model=m, model_kwargs=dict(width=width, **MODEL_KW.get(m, {}))), dict(model=m))
             for m in sorted(models, key=lambda m: m not in FOLDED)}  # the slow 2D-over-16-frames runs start first
 configs, extras = setup.build_runs(variants)
 runs, train_wall = grid.train_grid(configs, seeds, OUT / "runs", extras=extras)  # one run per core
@@ -399,14 +406,15 @@ display(Markdown(f"**Summary, stage {stage} spread (mean over {seeds} seed{'s' i
 #
 # For every MixTConv of the trained MSTNet(s), each kernel group's own field (`mixtconv_probes(module=...)`:
 # the absolute taps, summed over the group's channels) and the share of it that lies **more than
-# one frame** from the output's frame, i.e. what a TSM shift could not reach. At the TSM-like
-# initialisation that share is exactly 0 for every group.
+# one frame** from the output's frame, i.e. what a TSM shift could not reach. With `init="tsm"` that
+# share is exactly 0 for every group at initialisation; the networks here use the default official
+# init, whose 5- and 7-groups start with part of their weight there ("before").
 
 # %%
 tap_rows = TF.mixtconv_taps(NETS)  # per MSTNet run, before / after, block and kernel group
 if tap_rows:
     fig = viz.plot_beyond_one_frame(TF.taps_by_module(tap_rows), title="MixTConv after training: weight on frames a "
-                                    "TSM shift cannot reach (0% at init)")
+                                    "TSM shift cannot reach")
     fig.savefig(OUT / "mixtconv_learned_taps.png", dpi=110, bbox_inches="tight")
     plt.show()
     display(Markdown(TF.taps_sentence(tap_rows)))
@@ -513,9 +521,10 @@ display(Markdown(
 #   (its cross shape); spatial context comes from the other branch.
 # * **How training can move the fields.** What can move is fixed by the architecture.
 #   A block that starts as the identity can only grow its field as training switches it on:
-#   MixTConv starts as TSM (±1 frame per block, and no shift at all in a block whose groups hold
-#   fewer than 8 channels, as `layer1` at width 0.25), so only training can put weight on its 5- and
-#   7-frame groups' outer taps; MTNet-32 starts with every residual branch zeroed
+#   MixTConv built with `init="tsm"` starts as TSM (±1 frame per block, and no shift at all in a
+#   block whose groups hold fewer than 8 channels, as `layer1` at width 0.25), so only training can
+#   put weight on its 5- and 7-frame groups' outer taps; the default official init starts those
+#   groups' shifted channels at up to ±3 frames; MTNet-32 starts with every residual branch zeroed
 #   (`zero_init_residual`). A Kaiming-initialised 3D ResNet starts with its full support already
 #   connected, and training can only redistribute the gradient over it, towards the centre or away
 #   from it. The summary line and the sentences above say which way each network moved in this

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from actionrec.analysis.complexity import count_macs, count_params, rnn_macs
+from actionrec.analysis.complexity import count_macs, count_params, model_complexity, rnn_macs
 from actionrec.models.mtnet import mtnet_32 as mtnet32
 
 
@@ -73,3 +73,11 @@ def test_mtnet_meta_equals_cpu_and_restores_mode():
 def test_bad_batch_raises_naming_the_parameter():
     with pytest.raises(ValueError, match="batch"):
         count_macs(nn.Conv3d(2, 4, 1), (2, 1, 2, 2), batch=0)
+
+
+def test_model_complexity_counts_on_the_meta_device():
+    row = model_complexity("mtnet32", {"clip": (3, 16, 32, 32)}, num_classes=5, width=0.25)
+    net = mtnet32(num_classes=5, width=0.25)
+    assert row["params_M"] == count_params(net) / 1e6
+    assert row["clip"] == count_macs(net, (3, 16, 32, 32)) / 1e9
+    assert set(model_complexity("mtnet32", num_classes=5, width=0.25)) == {"params_M"}

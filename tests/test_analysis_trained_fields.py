@@ -73,15 +73,18 @@ def test_stage_fields_tables_and_changes():
     assert sorted(sum(moved.values(), [])) == ["mtnet32 long", "mtnet32 short"]
 
 
-def test_mixtconv_taps_start_at_the_tsm_shift():
-    net = build_model("mstnet_small", num_classes=4, width=0.25, num_segments=8)
+def test_mixtconv_taps_start_at_the_tsm_shift_only_with_the_tsm_init():
+    net = build_model("mstnet_small", num_classes=4, width=0.25, num_segments=8, init="tsm")
     rows = TF.mixtconv_taps({("mstnet_small", 0): {"before": net, "after": net}, ("mtnet32", 0): {}})
     assert rows and {r["when"] for r in rows} == {"before", "after"}
     assert max(r["beyond_1"] for r in rows) == 0  # TSM-like init: nothing beyond ±1 frame
+    official = build_model("mstnet_small", num_classes=4, width=0.25, num_segments=8)  # init="official"
+    rows_official = TF.mixtconv_taps({("mstnet_small", 0): {"before": official, "after": official}})
+    assert max(r["beyond_1"] for r in rows_official) > 0  # the 5- and 7-groups start as sums reaching ±2, ±3
     taps = TF.taps_by_module(rows)
     assert len(taps["modules"]) == len({r["module"] for r in rows}) and all(
         len(v) == len(taps["modules"]) for v in taps["groups"].values())
-    assert "not all of them moved weight there" in TF.taps_sentence(rows)
+    assert "training moved more weight there in 0 of 2 (none)" in TF.taps_sentence(rows)  # before == after
 
 
 def test_explorer_choices_and_view():

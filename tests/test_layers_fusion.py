@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from actionrec.layers.fusion import FUSION_KINDS, CrossStreamConnection, cross_stream
+from actionrec.layers.fusion import DIRECT_PATHS, FUSION_KINDS, CrossStreamConnection, cross_stream
 from actionrec.models.blocks import Bottleneck2d
 
 
@@ -32,16 +32,21 @@ def _branch_grad(F, u, w):
     return g
 
 
-@pytest.mark.parametrize("kind", FUSION_KINDS)
-def test_gradients_match_eq_6_7(kind):
+KIND_PATHS = [(k, "skip") for k in FUSION_KINDS] + [(k, "both") for k in FUSION_KINDS if k.startswith("direct")]
+
+
+@pytest.mark.parametrize("kind,direct_path", KIND_PATHS)
+def test_gradients_match_eq_6_7(kind, direct_path):
     """L = <w, skip + F(branch)>: autograd's gradients equal the analytic expressions.
 
     residual ⊙ (eq. 6-7): dL/dx_a = w + g ⊙ f(x_m) (branch gradient scaled by the motion signal),
     dL/dx_m = g ⊙ x_a ⊙ f'(x_m) (scaled by the appearance signal); residual ⊕ (eq. 3-4): unscaled.
+    Direct, skip only (g + F(x_a)): the skip gradient w crosses, the branch's g reaches x_a unscaled;
+    direct, both paths (g + F(g)): w + g crosses.
     """
     x_a, x_m = _inputs()
     F = _branch()
-    conn = CrossStreamConnection(4, 4, kind=kind, direction="m2a")
+    conn = CrossStreamConnection(4, 4, kind=kind, direction="m2a", direct_path=direct_path)
     (skip_a, branch_a), (skip_m, branch_m) = conn(x_a, x_m)
     assert skip_m is x_m and branch_m is x_m  # the motion stream's unit is untouched
     out = skip_a + F(branch_a)
@@ -50,15 +55,20 @@ def test_gradients_match_eq_6_7(kind):
 
     fm, dfm = torch.relu(x_m.detach()), (x_m.detach() > 0).double()
     xa = x_a.detach()
-    u = xa * fm if kind.endswith("mul") else xa + fm
+    fused = xa * fm if kind.endswith("mul") else xa + fm
+    u = xa if (kind.startswith("direct") and direct_path == "skip") else fused  # the branch input
     g = _branch_grad(F, u, w)
     if kind == "residual_mul":
         exp_a, exp_m = w + g * fm, g * xa * dfm
     elif kind == "residual_add":
         exp_a, exp_m = w + g, g * dfm
-    elif kind == "direct_mul":  # the skip path is gated too
+    elif (kind, direct_path) == ("direct_mul", "skip"):  # only the skip path is gated
+        exp_a, exp_m = w * fm + g, w * xa * dfm
+    elif (kind, direct_path) == ("direct_add", "skip"):
+        exp_a, exp_m = w + g, w * dfm
+    elif kind == "direct_mul":  # both paths gated
         exp_a, exp_m = (w + g) * fm, (w + g) * xa * dfm
-    else:  # direct_add
+    else:  # direct_add, both paths
         exp_a, exp_m = w + g, (w + g) * dfm
     torch.testing.assert_close(ga, exp_a, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(gm, exp_m, rtol=1e-10, atol=1e-12)
@@ -109,12 +119,16 @@ def test_gating_through_a_real_bottleneck():
 def test_forward_values_of_each_kind():
     x_a, x_m = (t.detach() for t in _inputs())
     f = torch.relu(x_m)
-    expect = {"residual_mul": (x_a, x_a * f), "residual_add": (x_a, x_a + f),
-              "direct_mul": (x_a * f, x_a * f), "direct_add": (x_a + f, x_a + f)}
-    for kind, (skip, branch) in expect.items():
-        (s, b), _ = CrossStreamConnection(4, 4, kind=kind)(x_a, x_m)
+    expect = {("residual_mul", "skip"): (x_a, x_a * f), ("residual_add", "skip"): (x_a, x_a + f),
+              ("residual_mul", "both"): (x_a, x_a * f), ("residual_add", "both"): (x_a, x_a + f),  # no effect
+              ("direct_mul", "skip"): (x_a * f, x_a), ("direct_add", "skip"): (x_a + f, x_a),
+              ("direct_mul", "both"): (x_a * f, x_a * f), ("direct_add", "both"): (x_a + f, x_a + f)}
+    for (kind, path), (skip, branch) in expect.items():
+        (s, b), _ = CrossStreamConnection(4, 4, kind=kind, direct_path=path)(x_a, x_m)
         assert torch.equal(s, skip) and torch.equal(b, branch)
-        assert [torch.equal(v, e) for v, e in zip(cross_stream(x_a, f, kind), (skip, branch))] == [True, True]
+        assert [torch.equal(v, e) for v, e in zip(cross_stream(x_a, f, kind, path), (skip, branch))] == [True, True]
+    (s, b), _ = CrossStreamConnection(4, 4, kind="direct_mul")(x_a, x_m)  # default: the skip path only
+    assert b is x_a and torch.equal(s, x_a * f)
     (s, b), _ = CrossStreamConnection(4, 4, gate="identity")(x_a, x_m)
     assert torch.equal(b, x_a * x_m)
 
@@ -159,3 +173,23 @@ def test_channel_projection_layouts_and_errors():
         CrossStreamConnection(4, 4, kind="concat")
     with pytest.raises(ValueError, match="direction"):
         CrossStreamConnection(4, 4, direction="up")
+
+
+@pytest.mark.parametrize("kind,skip_out,both_out", [("direct_mul", [4.0, 4.0], [12.0, 0.0]),
+                                                    ("direct_add", [5.0, 6.0], [20.0, 6.0])])
+def test_direct_readings_give_their_formulas_on_constructed_inputs(kind, skip_out, both_out):
+    """x_a = (1, 2), x_m = (3, -1) so f(x_m) = (3, 0), F(u) = u²: direct ⊙ has g = x_a ⊙ f(x_m) = (3, 0),
+    so "skip" gives g + F(x_a) = (3 + 1, 0 + 4) and "both" g + F(g) = (3 + 9, 0 + 0); direct ⊕ has
+    g = (4, 2): (4 + 1, 2 + 4) and (4 + 16, 2 + 4). The two readings differ wherever F(x_a) ≠ F(g)."""
+    x_a, x_m = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, -1.0]])  # (N, C) = (1, 2)
+    for path, expected in (("skip", skip_out), ("both", both_out)):
+        (skip, branch), _ = CrossStreamConnection(2, 2, kind=kind, direct_path=path)(x_a, x_m)
+        assert (skip + branch.pow(2)).tolist() == [expected]
+
+
+def test_direct_path_is_validated():
+    with pytest.raises(ValueError, match="direct_path='trunk' is invalid"):
+        CrossStreamConnection(4, 4, kind="direct_mul", direct_path="trunk")
+    with pytest.raises(ValueError, match="direct_path"):
+        cross_stream(torch.ones(1, 2), torch.ones(1, 2), "direct_add", "trunk")
+    assert set(DIRECT_PATHS) == {"skip", "both"}

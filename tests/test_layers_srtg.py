@@ -1,4 +1,5 @@
-"""SRTGate: hard/soft/open/closed gates, per-sample decisions, records, gradients, errors."""
+"""SRTGate: hard/soft/open/closed gates, per-sample decisions, records, gradients, an LSTM source apart
+from the fused tensor (Top) with its time pooling, errors."""
 
 import pytest
 import torch
@@ -6,7 +7,7 @@ import torch
 from actionrec.analysis.complexity import count_macs, rnn_macs
 from actionrec.layers import squeeze_recursion
 from actionrec.layers.cycle_consistency import cycle_consistency
-from actionrec.layers.srtg import GATES, GateRecord, SqueezeRecursion, SRTGate, gate_stats, srt_gates
+from actionrec.layers.srtg import GATES, GateRecord, SqueezeRecursion, SRTGate, gate_stats, pool_time, srt_gates
 from actionrec.models import build_model
 
 C, T, H, W = 8, 6, 5, 5
@@ -84,6 +85,39 @@ def test_mul_fusion_reaches_the_fuse(one_thread):
     m = SRTGate(C, gate="open", fusion="mul")
     x = clip()
     torch.testing.assert_close(m(x), x * m.sr.recur(x)[1].transpose(1, 2)[..., None, None])
+
+
+def test_pool_time_is_adaptive_average_pooling_over_frames():
+    seq = torch.arange(2 * 6 * 3, dtype=torch.float64).reshape(2, 6, 3)  # (B, T_s, C)
+    assert pool_time(seq, 6) is seq
+    torch.testing.assert_close(pool_time(seq, 3), (seq[:, 0::2] + seq[:, 1::2]) / 2)  # pairs of frames
+    odd = pool_time(seq[:, :5], 3)  # T_s = 5 -> 3: windows [0, 1], [1, 2, 3], [3, 4]
+    expected = torch.stack([seq[:, 0:2].mean(1), seq[:, 1:4].mean(1), seq[:, 3:5].mean(1)], dim=1)
+    torch.testing.assert_close(odd, expected)
+
+
+@pytest.mark.parametrize("gate", ["open", "hard", "soft"])
+def test_source_feeds_the_lstm_and_x_is_fused(one_thread, gate):
+    """``m(x, source)``: the LSTM reads ``source`` (T_s = 2T frames, other H, W), the gate compares the
+    time-pooled sequences and acts on ``x``."""
+    torch.manual_seed(0)
+    m = SRTGate(C, gate=gate)
+    x = clip()  # (2, C, T, H, W)
+    source = torch.randn(2, C, 2 * T, H + 2, W + 2, generator=torch.Generator().manual_seed(3))
+    out = m(x, source)
+    pooled, a_star = m.sr.recur(source)  # (2, 2T, C)
+    pooled, a_star = pool_time(pooled, T), pool_time(a_star, T)
+    torch.testing.assert_close(m.last.pooled, pooled)
+    torch.testing.assert_close(m.last.a_star, a_star)
+    cc = cycle_consistency(pooled, a_star)
+    assert torch.equal(m.last.open, torch.ones(2, dtype=torch.bool) if gate == "open" else cc.consistent)
+    torch.testing.assert_close(out, x + m.last.score[:, None, None, None, None] * (m.sr.fuse(x, a_star) - x))
+    if gate == "open":  # differs from the gate on x alone
+        assert not torch.allclose(out, m(x))
+    with pytest.raises(ValueError, match="source of shape"):
+        m(x, source[:, :4])
+    with pytest.raises(ValueError, match="source of shape"):
+        m(x, source[:1])
 
 
 def test_hard_decide_matches_cycle_consistency():
@@ -219,10 +253,18 @@ def test_gate_stats_counts_open_clips_per_gate():
     stats = gate_stats(net, batches)
     assert list(stats) == [n for n, _ in srt_gates(net)] and len(stats) == 8
     assert all(s["open"] == 1.0 and s["score"] == 1.0 and 0.0 <= s["consistent_frames"] <= 1.0 for s in stats.values())
+    assert all(s["consistent"] in (0.0, 1 / 3, 2 / 3, 1.0) for s in stats.values())  # the hard test, per clip
+    for _, g in srt_gates(net):
+        g.gate = "hard"
+    hard = gate_stats(net, batches)
+    assert all(hard[n]["open"] == hard[n]["consistent"] for n in stats)  # the hard gate opens iff consistent
+    first = next(iter(stats))  # sees the same input in both networks
+    assert hard[first]["consistent"] == stats[first]["consistent"]
     for _, g in srt_gates(net):
         g.gate = "closed"
     stats = gate_stats(net, [clips])
-    assert all(s["open"] == 0.0 and s["score"] == 0.0 and s["consistent_frames"] != s["consistent_frames"] for s in stats.values())
+    assert all(s["open"] == 0.0 and s["score"] == 0.0 and s["consistent_frames"] != s["consistent_frames"]
+               and s["consistent"] != s["consistent"] for s in stats.values())
     with pytest.raises(ValueError, match="no SRTGate"):
         gate_stats(build_model("r3d_18", num_classes=4, width=0.125), [clips])
     with pytest.raises(ValueError, match="empty"):

@@ -8,6 +8,7 @@ from actionrec.layers.temporal_filter import (
     TemporalFilter,
     canonical_placement,
     filter_taps,
+    filter_unit_indices,
     identity_kernel,
     placement_sites,
     temporal_filter,
@@ -136,3 +137,46 @@ def test_filters_learn():
     before = tf.weight.detach().clone()
     opt.step()
     assert not torch.equal(tf.weight, before)
+
+
+def test_filter_unit_indices():
+    """"first": unit 1 of a stage (0 in a one-unit stage); "all": every middle unit 1 .. n-2 (Table 1's
+    x N / x M brackets: N = 2, M = 4 in the R50 stages of 4 and 6 units)."""
+    assert [filter_unit_indices(n, "first") for n in (1, 2, 3, 4, 6, 8, 36)] == [[0], [1], [1], [1], [1], [1], [1]]
+    assert [filter_unit_indices(n, "all") for n in (1, 2, 3)] == [[0], [1], [1]]
+    assert filter_unit_indices(4, "all") == [1, 2] and filter_unit_indices(6, "all") == [1, 2, 3, 4]
+    assert filter_unit_indices(8, "all") == list(range(1, 7))  # R152 conv3_x: the paper's N = 6
+    assert len(filter_unit_indices(36, "all")) == 34  # R152 conv4_x (the paper prints M = 32)
+    with pytest.raises(ValueError, match="filter_units='middle' is invalid"):
+        filter_unit_indices(4, "middle")
+
+
+def _filter_units_per_stage(net, stream="appearance"):
+    """{stage: sorted unit indices holding a residual filter} and the same for shortcut filters."""
+    res, short = {}, {}
+    for name, _ in temporal_filters_of(getattr(net, stream)):
+        s, j, kind = name.split(".")[1:]  # "stages.<s>.<j>.tf_residual" -> s, j, kind
+        (res if kind == "tf_residual" else short).setdefault(int(s), []).append(int(j))
+    return res, short
+
+
+@pytest.mark.parametrize("placement", ["last", "every", "every+shortcut"])
+def test_filter_units_first_and_all_in_the_r50_layout(placement):
+    """R50 (3, 4, 6, 3): "first" puts one filter per stage in unit 1 (4 per stream with †), "all" one in
+    every middle unit (8 per stream: 1 + 2 + 4 + 1); § is the same either way (conv5_x has one middle unit)."""
+    kw = dict(num_classes=3, width=0.125, flow_channels=4, temporal_filters=placement)
+    first = build_model("two_stream_r50", **kw)  # default
+    every = build_model("two_stream_r50", **kw, filter_units="all")
+    stages = [3] if placement == "last" else [0, 1, 2, 3]
+    assert _filter_units_per_stage(first) == _filter_units_per_stage(first, "motion")
+    res_f, short_f = _filter_units_per_stage(first)
+    res_a, short_a = _filter_units_per_stage(every)
+    assert res_f == {s: [1] for s in stages}
+    assert res_a == {s: {0: [1], 1: [1, 2], 2: [1, 2, 3, 4], 3: [1]}[s] for s in stages}
+    assert (short_f, short_a) == ((res_f, res_a) if placement == "every+shortcut" else ({}, {}))
+    n_first, n_all = sum(map(len, res_f.values())), sum(map(len, res_a.values()))
+    assert (n_first, n_all) == ((1, 1) if placement == "last" else (4, 8))
+    assert first.filter_units == "first" and every.filter_units == "all"
+    # one-unit stages: both readings put the filter in unit 0 (the small CPU nets cannot tell them apart)
+    small = [build_model("two_stream_small", **kw, filter_units=u) for u in ("first", "all")]
+    assert [n for n, _ in temporal_filters_of(small[0])] == [n for n, _ in temporal_filters_of(small[1])]

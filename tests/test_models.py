@@ -8,6 +8,7 @@ import torch
 
 from actionrec.analysis.complexity import count_params
 from actionrec.models import ALIASES, MODELS, build_model, canonical_name
+from actionrec.models.mtnet import MTNET_DEPTHS
 from actionrec.models.tsn import temporal_modules
 
 CLIP_3D = (3, 16, 32, 32)  # (C, T, H, W): the smallest clip the 3D networks take (module docstrings)
@@ -134,7 +135,7 @@ def test_params_tsn():
     # each block's MixTConv on C_in channels, 4 groups of C_in/4, kernels 1+3+5+7 = 16 -> 4 C_in weights
     c_ins = [64, 256, 256] + [256, 512, 512, 512] + [512] + [1024] * 5 + [1024, 2048, 2048]
     assert mix == sum(4 * c for c in c_ins) == 52_480
-    assert count_params(mst) == tsn + mix
+    assert count_params(mst) == tsn + mix == count_params(_meta("mstnet_r50", num_classes=400, init="tsm"))
 
 
 def test_params_two_stream():
@@ -150,21 +151,43 @@ def test_params_two_stream():
         net = _meta("two_stream_r50", num_classes=1000, temporal_filters=placement)
         assert count_params(net.appearance) - 25_557_032 == extra, placement
     assert tf(512) == 786_944 and sum(tf(c) for c in (64, 128, 256, 512)) == 1_045_440
+    # filter_units="all" (Table 1's x N / x M): a filter in every middle unit, 1 + 2 + 4 + 1 per stream
+    middle = (64,) + (128,) * 2 + (256,) * 4 + (512,)
+    for placement, extra in (("every", sum(tf(c) for c in middle)),
+                             ("every+shortcut", sum(tf(c) + tf(4 * c) for c in middle))):
+        net = _meta("two_stream_r50", num_classes=1000, temporal_filters=placement, filter_units="all")
+        assert count_params(net.motion) - 25_557_032 - 7 * 7 * 64 * 17 == extra, placement
     r152 = _meta("two_stream_r152", num_classes=1000, temporal_filters=None)
     assert count_params(r152.appearance) == 60_192_808  # torchvision resnet152
     assert [len(s) for s in r152.motion.stages] == [3, 8, 36, 3]
 
 
 def test_params_mtnet():
-    """At r = 0.875, g = 1, width 1, 400 classes (Table 3 lists 21.6/39.8/43.0/85.3/124.3M;
-    benchmarks/complexity.py sets them side by side)."""
+    """At r = 0.875, g = 1, width 1, 400 classes, default reading (Table 3 lists 21.6/39.8/43.0/85.3/
+    124.3M at 700 classes; benchmarks/complexity.py --readings sets every reading side by side).
+    sr="block" adds a GRU pair (12 C^2 + 12 C each, C = C_s and C_l) in every repeat block and drops
+    the per-stage one; streams="merge" turns the three projection shortcuts into dense 1x1x1 convs
+    (C_in C_out instead of C_s,in C_s,out + C_l,in C_l,out); the multiplexer is 17,162 smaller."""
     expected = {32: 25_473_536, 48: 38_482_048, 64: 41_387_040, 132: 72_984_736, 200: 99_007_520}
     assert {d: count_params(_meta(f"mtnet_{d}", num_classes=400)) for d in expected} == expected
+    gru = lambda c: 12 * c * c + 12 * c  # noqa: E731  (2 layers, input = hidden = c)
+    pairs = [gru(cs) + gru(c - cs) for c, cs in ((64, 56), (128, 112), (256, 224), (512, 448))]
+    shortcuts = sum(ci * co - (cs_i * cs_o + (ci - cs_i) * (co - cs_o))
+                    for ci, co, cs_i, cs_o in ((64, 128, 56, 112), (128, 256, 112, 224), (256, 512, 224, 448)))
+    assert shortcuts == 37_632
+    for d, n in expected.items():
+        block = sum((k - 1) * p for k, p in zip(MTNET_DEPTHS[d], pairs))
+        assert count_params(_meta(f"mtnet_{d}", num_classes=400, sr="block")) == n + block, d
+        assert count_params(_meta(f"mtnet_{d}", num_classes=400, streams="merge")) == n + shortcuts, d
+        assert count_params(_meta(f"mtnet_{d}", num_classes=400, downsample="multiplexer")) == n - 17_162, d
 
 
 def test_params_msti_net():
     """The ResNet-50 skeleton (1x1x1 convs, shortcuts, fc-400, (3,7,7) stem) is ~13.0M; the MS block
     holds 1.75 P^2 + 0.625 P^2 and the CAW 1.375 P^2 + 0.5 P^2 weights per unit where ResNet-50 has
-    9 P^2, i.e. ~5.3M; the paper gives 16.4M: within 15 % of it."""
+    9 P^2, i.e. ~5.3M; the paper gives 16.4M: within 15 % of it. Table 2's other units at full size:
+    P3D-B 12 P^2, MS(T) 9.625 P^2, MS(S) 4.75 P^2, MS(ST) 2.375 P^2 per middle (layers/msti.py)."""
     n = count_params(_meta("msti_net_50", num_classes=400))
     assert n == 18_381_008 and abs(n / 16.4e6 - 1) < 0.15
+    variants = {"p3d_b": 28_126_416, "ms_t": 25_139_920, "ms_s": 19_009_744, "ms_st": 16_023_248}
+    assert {v: count_params(_meta("msti_net_50", num_classes=400, variant=v)) for v in variants} == variants

@@ -1,4 +1,5 @@
-"""MTNet (Table 1): builders, shapes, r = 1 equivalence, gradients, Squeeze-and-Recursion."""
+"""MTNet (Table 1): builders, shapes, r = 1 equivalence, gradients, Squeeze-and-Recursion, and the
+three readings (sr, downsample, streams), each test failing for the other reading."""
 
 import copy
 
@@ -11,8 +12,10 @@ from actionrec.layers.mtconv import MTConv, split_channels
 from actionrec.layers.softpool import soft_pool3d
 from actionrec.layers.squeeze_recursion import SqueezeRecursion
 from actionrec.models import MODELS, build_model
-from actionrec.models.factory import get_sr_layer
-from actionrec.models.mtnet import MTNET_DEPTHS, DownsampleMTBlock, MTNet, RepeatMTBlock, mtnet_32
+from actionrec.models.factory import get_mtnet_reading, get_sr_layer
+from actionrec.models.mtblocks import join_streams
+from actionrec.models.mtnet import (MTNET_DEPTHS, MTNET_READING, DownsampleMTBlock, MergedShortcut, MTNet, MTShortcut,
+                                    MTStageSR, MultiplexerMTBlock, RepeatMTBlock, mtnet_32, mtnet_48)
 
 SMALL = dict(num_classes=7, width=0.125)  # channels 16, 16, 32, 64, 128 (rounded to multiples of 16)
 
@@ -252,3 +255,187 @@ def test_zero_init_residual_blocks_start_as_identity(r):
     assert all(n.split(".")[-2] in ("conv2", "conv3") for n in zeroed), zeroed
     plain = mtnet_32(num_classes=5, r=r, width=0.25, zero_init_residual=False)
     assert all(m.weight.all() for m in plain.modules() if isinstance(m, nn.BatchNorm3d))
+
+
+# -- the readings (sr, downsample, streams): each test fails for the other reading ---------------------
+READINGS = [dict(sr=a, downsample=b, streams=c) for a in ("stage", "block") for b in ("bottleneck", "multiplexer")
+            for c in ("persist", "merge")]
+
+
+def _rid(reading):
+    return "-".join(reading.values())
+
+
+def test_default_reading_is_the_one_table3_chose():
+    """benchmarks/complexity.py --readings (pre-registered rules): stage / bottleneck / persist."""
+    assert MTNET_READING == {"sr": "stage", "downsample": "bottleneck", "streams": "persist"}
+    net = mtnet_32(width=0.25)
+    assert all(isinstance(s[0], DownsampleMTBlock) for s in net.stages)
+    assert all(isinstance(sr, MTStageSR) for sr in net.srs) and not net.merge
+    assert all(b.sr is None for b in net.modules() if isinstance(b, RepeatMTBlock))
+
+
+@pytest.mark.parametrize("sr", ["stage", "block"])
+def test_sr_reading_places_the_gru_pairs(sr):
+    """"stage": one GRU pair per stage (Table 1's SR row); "block": one in every repeat block
+    ("4 x Conv + 2 x GRU"), reading the block's last MTConv output before the residual add."""
+    net = mtnet_48(width=0.25, num_classes=3, sr=sr)
+    grus = [n for n, m in net.named_modules() if isinstance(m, nn.GRU)]
+    repeats = sum(MTNET_DEPTHS[48])
+    if sr == "stage":
+        assert len(grus) == 8 and all(n.startswith("srs.") for n in grus)
+        return
+    assert len(grus) == 2 * repeats and all(".sr.sr_" in n and n.startswith("stages.") for n in grus)
+    assert all(isinstance(m, nn.Identity) for m in net.srs)
+    assert not any(isinstance(m, nn.GRU) for s in net.stages for m in s[0].modules())  # downsample: none
+    block = net.stages[2][3]
+    seen = {}
+    block.conv2.register_forward_hook(lambda m, i, o: seen.update(conv2=o))
+    block.sr.register_forward_pre_hook(lambda m, i: seen.update(sr_in=i[0]))
+    block.sr.register_forward_hook(lambda m, i, o: seen.update(sr_out=o))
+    x = (torch.rand(2, 56, 4, 4, 4), torch.rand(2, 8, 2, 2, 2))
+    y = block(x)
+    assert seen["sr_in"] is seen["conv2"]  # the SR reads the last MTConv's output
+    ref = (F.relu(seen["sr_out"][0] + x[0]), F.relu(seen["sr_out"][1] + x[1]))  # then the residual add
+    torch.testing.assert_close(y, ref)
+
+
+def _conv_walk(block):
+    """(kernel, C_in, C_out) of each MTConv of ``block``'s residual branch, in order."""
+    return [(m.kernel_size, m.in_channels, m.out_channels) for n, m in block.named_modules()
+            if isinstance(m, MTConv)]
+
+
+def test_downsample_readings_conv_layout():
+    """bottleneck: 1x1x1 in→out/2, 3x3x3, 1x1x1 out/2→out; multiplexer: MF-Net's 1x1x1 in→out/8→in
+    first (four MTConvs, Fig. 3), then 3x3x3 in→out/2 and 1x1x1 out/2→out."""
+    one, three = (1, 1, 1), (3, 3, 3)
+    net_b = mtnet_32(downsample="bottleneck")  # full width: 64, 128, 256, 512
+    net_m = mtnet_32(downsample="multiplexer")
+    assert _conv_walk(net_b.stages[2][0]) == [(one, 128, 128), (three, 128, 128), (one, 128, 256)]
+    assert _conv_walk(net_m.stages[2][0]) == [(one, 128, 32), (one, 32, 128), (three, 128, 128), (one, 128, 256)]
+    assert isinstance(net_m.stages[2][0], MultiplexerMTBlock) and isinstance(net_b.stages[2][0], DownsampleMTBlock)
+    assert _conv_walk(net_m.stages[0][0])[:2] == [(one, 64, 8), (one, 8, 64)]
+    # small widths round the multiplexer up so every split divides by the sub-streams
+    mtnet_32(width=0.25, g=8, downsample="multiplexer", r=0.625)
+
+
+def test_multiplexer_is_added_to_the_block_input():
+    """MF-Net: x_in = x + conv_i2(conv_i1(x)). With the second multiplexer conv's output zeroed the
+    block is conv3(conv2(x)) + shortcut; with it, conv2 reads x + mux(x)."""
+    torch.manual_seed(0)
+    blk = MultiplexerMTBlock(16, 32, stride=2, r=0.875).eval()
+    for bn in (blk.mux2.bn_s, blk.mux2.bn_l, blk.mux2.bn_s2l):
+        bn.bias.data.normal_()
+    x = (torch.rand(2, 14, 8, 8, 8), torch.rand(2, 2, 4, 4, 4))
+    m = blk.mux2(blk.mux1(x))
+    x_in = (x[0] + m[0], x[1] + m[1])
+    y, s = blk.conv3(blk.conv2(x_in)), blk.shortcut(x)
+    torch.testing.assert_close(blk(x), (F.relu(y[0] + s[0]), F.relu(y[1] + s[1])))
+    with torch.no_grad():
+        for bn in (blk.mux2.bn_s, blk.mux2.bn_l, blk.mux2.bn_s2l):
+            bn.weight.zero_(), bn.bias.zero_()
+    y = blk.conv3(blk.conv2(x))
+    torch.testing.assert_close(blk(x), (F.relu(y[0] + s[0]), F.relu(y[1] + s[1])))
+
+
+@pytest.mark.parametrize("streams", ["persist", "merge"])
+def test_streams_reading(streams):
+    """persist: every block passes the stream pair on; merge: every block returns one tensor of all
+    C channels at the short stream's resolution (long upsampled and concatenated) and splits its
+    input again (long part pooled by 2), residual on the joined tensor."""
+    net = mtnet_32(width=0.25, num_classes=3, streams=streams).eval()
+    outs = []
+    for stage in net.stages:
+        for b in stage:
+            b.register_forward_hook(lambda m, i, o: outs.append(o))
+    net(torch.randn(1, 3, 16, 32, 32))
+    assert len(outs) == sum(MTNET_DEPTHS[32]) + 4
+    if streams == "persist":
+        assert all(isinstance(o, tuple) and o[1].shape[2] * 2 == o[0].shape[2] for o in outs[:-1])
+        return
+    assert all(isinstance(o, torch.Tensor) for o in outs)
+    assert [o.shape[1] for o in outs[::3]] == list(net.channels)
+    blk = net.stages[1][1]  # a repeat block: reproduce it by hand
+    x = torch.rand(2, 32, 8, 8, 8)
+    x_s, x_l = x[:, :28], F.avg_pool3d(x[:, 28:], 2, ceil_mode=True)
+    y_s, y_l = blk.conv2(blk.conv1((x_s, x_l)))
+    joined = torch.cat([y_s, y_l.repeat_interleave(2, 2).repeat_interleave(2, 3).repeat_interleave(2, 4)], 1)
+    torch.testing.assert_close(blk(x), F.relu(joined + x))
+    assert isinstance(net.stages[1][0].shortcut, MergedShortcut)
+    assert isinstance(mtnet_32(width=0.25).stages[1][0].shortcut, MTShortcut)
+
+
+@pytest.mark.parametrize("reading", READINGS, ids=_rid)
+def test_every_reading_trains_and_starts_as_identity(reading):
+    net = mtnet_32(num_classes=5, width=0.125, zero_init_residual=False, **reading)
+    x = torch.randn(2, 3, 32, 32, 32)  # 32 frames: the last long stream keeps T = 2 (W_hh gets a gradient)
+    F.cross_entropy(net(x), torch.tensor([0, 3])).backward()
+    dead = [n for n, p in net.named_parameters() if p.grad is None or not (p.grad != 0).any()]
+    assert not dead, dead
+    torch.manual_seed(0)
+    net = mtnet_32(num_classes=5, width=0.25, **reading).eval()
+    blocks = [b for s in net.stages for b in s]
+    assert all(bn.weight.abs().sum() == 0 for b in blocks for c in b.last_convs() for bn in (c.bn_s, c.bn_l, c.bn_s2l))
+    x_s, x_l = torch.rand(2, 28, 8, 4, 4), torch.rand(2, 4, 4, 2, 2)
+    x = join_streams((x_s, x_l)) if reading["streams"] == "merge" else (x_s, x_l)
+    y = net.stages[1][1](x)  # a repeat block starts as the identity (inputs >= 0)
+    torch.testing.assert_close(y, x)
+
+
+@pytest.mark.parametrize("reading", READINGS, ids=_rid)
+def test_r1_blocks_are_plain_3d_blocks_in_every_reading(reading):
+    """r = 1 ≡ conv3d: repeat blocks (without SR) are plain residual blocks in both stream readings,
+    and both downsample blocks equal their plain conv3d counterparts (weights copied)."""
+    merge = reading["streams"] == "merge"
+    blk = RepeatMTBlock(8, r=1.0, merge=merge).eval()
+    ref = PlainResidual3d(8).eval()
+    ref.conv1.weight.data.copy_(blk.conv1.conv_s.weight)
+    ref.conv2.weight.data.copy_(blk.conv2.conv_s.weight)
+    x = torch.rand(2, 8, 4, 6, 6)
+    y = blk(x if merge else (x, None))
+    torch.testing.assert_close(y if merge else y[0], ref(x), rtol=0, atol=0)
+    cls = DownsampleMTBlock if reading["downsample"] == "bottleneck" else MultiplexerMTBlock
+    blk = cls(8, 16, stride=2, r=1.0, merge=merge).eval()
+    for m in blk.modules():
+        if isinstance(m, nn.BatchNorm3d):
+            m.running_mean.normal_(), m.running_var.uniform_(0.5, 1.5), m.weight.data.uniform_(0.5, 1.5)
+    convs = [m for m in blk.modules() if isinstance(m, MTConv)]
+    bns = [c.bn_s for c in convs]
+
+    def cbr(h, c, bn, act=True):  # plain conv3d → bn (→ relu)
+        h = bn(F.conv3d(h, c.conv_s.weight, stride=c.stride, padding=tuple(k // 2 for k in c.kernel_size)))
+        return F.relu(h) if act else h
+
+    h = x
+    if cls is MultiplexerMTBlock:
+        h = x + cbr(cbr(x, convs[0], bns[0]), convs[1], bns[1], act=False)
+        convs, bns = convs[2:], bns[2:]
+    for i, (c, bn) in enumerate(zip(convs, bns)):
+        h = cbr(h, c, bn, act=i < len(convs) - 1)
+    sc = blk.shortcut
+    w, bn = (sc.conv.weight, sc.bn) if merge else (sc.conv_s.weight, sc.bn_s)
+    expected = F.relu(h + bn(F.conv3d(soft_pool3d(x, 2, 2, ceil_mode=True), w)))
+    y = blk(x if merge else (x, None))
+    torch.testing.assert_close(y if merge else y[0], expected)
+
+
+def test_r1_persist_and_merge_are_the_same_network():
+    """With r = 1 there is no long stream: split/join are the identity, so merge == persist."""
+    torch.manual_seed(0)
+    a = mtnet_32(num_classes=4, width=0.25, r=1.0, streams="persist").eval()
+    b = mtnet_32(num_classes=4, width=0.25, r=1.0, streams="merge").eval()
+    sd = {k.replace("shortcut.conv_s", "shortcut.conv").replace("shortcut.bn_s", "shortcut.bn"): v
+          for k, v in a.state_dict().items()}
+    b.load_state_dict(sd)
+    x = torch.randn(2, 3, 16, 32, 32)
+    torch.testing.assert_close(b(x), a(x))
+
+
+def test_reading_strings_are_validated_and_resolved_once():
+    for key in ("sr", "downsample", "streams"):
+        with pytest.raises(ValueError, match=f"{key}="):
+            mtnet_32(width=0.25, **{key: "nope"})
+    kw = get_mtnet_reading("block", "multiplexer", "merge")
+    assert kw == {"block_sr": True, "downsample_block": MultiplexerMTBlock, "merge": True}
+    assert get_mtnet_reading("stage", DownsampleMTBlock, "persist")["downsample_block"] is DownsampleMTBlock

@@ -88,10 +88,10 @@ def test_every_placement_forward_backward(name, placement):
     assert y.shape == (2, 5) and torch.isfinite(y).all()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
     assert all(g.last is not None and g.last.open.shape == (2,) for _, g in gates)
-    # frames the gate sees: start (and top, before the Bottleneck's strided conv) T_in, others T_out
+    # frames the gated tensor has: start (before the strided conv) T_in, the others (top: conv3's input) T_out
     t_out = [16 // 2 ** i for i in range(4) for _ in range(len(getattr(net, f"layer{i + 1}")))]
     first = {sum(len(getattr(net, f"layer{k}")) for k in range(1, i)) for i in (2, 3, 4)}  # strided blocks
-    expected = [t * 2 if (placement in ("start", "top") and b in first) else t for b, t in enumerate(t_out)]
+    expected = [t * 2 if (placement == "start" and b in first) else t for b, t in enumerate(t_out)]
     assert seen_t == expected
 
 
@@ -111,7 +111,7 @@ def test_gate_sits_where_fig2b_says_bottleneck(placement):
         c1 = block.conv1(x)
         expected_input = {
             "start": x,
-            "top": c1,
+            "top": block.conv2(c1),  # the paper's Top: the gated tensor is conv3's input (the LSTM reads c1)
             "mid": block.conv2(c1),
             "end": block.conv3(block.conv2(c1)),
             "res": block.downsample(x),
@@ -121,6 +121,59 @@ def test_gate_sits_where_fig2b_says_bottleneck(placement):
         else:
             assert torch.allclose(got["inp"], expected_input[placement], atol=1e-6)
     assert y.shape == (2, 32, 2, 3, 3)
+
+
+def _top_hooks(block):
+    """Forward hooks recording conv1's output, the LSTM's input and output, the gate's tensors and conv3's input."""
+    got = {}
+    block.conv1.register_forward_hook(lambda m, a, out: got.update(conv1=out.clone()))
+    block.conv2.register_forward_hook(lambda m, a, out: got.update(conv2=out.clone()))
+    block.srtg.sr.rnn.register_forward_hook(lambda m, a, out: got.update(lstm_in=a[0].clone(), a_star=out[0].clone()))
+    block.srtg.register_forward_hook(lambda m, a, out: got.update(gated=a[0].clone(), fused=out.clone()))
+    block.conv3.register_forward_pre_hook(lambda m, a: got.update(conv3_in=a[0].clone()))
+    return got
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_top_lstm_reads_conv1_and_fused_features_feed_conv3(stride):
+    """Sec. 3.3: "Activations of the first convolution are used by the LSTM, with fused features being
+    used by the final convolution". Fails for the old reading (fusion at conv1's output, feeding conv2)."""
+    block = Bottleneck(16, 8, stride=stride, gates=get_srtg_gates("top", {"gate": "open"}, block=Bottleneck)).eval()
+    assert block.top_fusion == "conv3"
+    got = _top_hooks(block)
+    x = torch.randn(2, 16, 4, 6, 6)
+    with torch.no_grad():
+        block(x)
+    t_in, t_out = 4, 4 // stride
+    assert got["conv1"].shape[2] == t_in and got["conv3_in"].shape[2] == t_out
+    # the LSTM reads conv1's output, squeezed over H, W: (B, T_in, P)
+    torch.testing.assert_close(got["lstm_in"], got["conv1"].mean(dim=(3, 4)).transpose(1, 2))
+    # the gate acts on conv2's output and its result is what conv3 reads
+    assert torch.equal(got["gated"], got["conv2"]) and torch.equal(got["fused"], got["conv3_in"])
+    assert not torch.equal(got["conv3_in"], got["conv2"])  # the open gate changed it
+    # a* (B, T_in, P) average-pooled over time to T_out (pairs of frames where conv2 strides), then fused
+    a = got["a_star"] if stride == 1 else (got["a_star"][:, 0::2] + got["a_star"][:, 1::2]) / 2
+    torch.testing.assert_close(got["fused"], got["conv2"] * (1 + a.transpose(1, 2)[..., None, None]))
+    assert block.srtg.last.a_star.shape == (2, t_out, 8) and block.srtg.last.pooled.shape == (2, t_out, 8)
+
+
+def test_top_conv2_option_is_the_official_code():
+    """``top_fusion="conv2"``: LSTM input and fusion both at conv1's output; the fused features feed conv2."""
+    net = R.r3d_50(srtg="top", srtg_kwargs={"gate": "open"}, srtg_top_fusion="conv2", **SMALL)
+    block = net.layer2[0].eval()  # strided block
+    assert block.top_fusion == "conv2" and R.r3d_50(srtg="top", **SMALL).layer2[0].top_fusion == "conv3"
+    got = _top_hooks(block)
+    conv2_in = {}
+    block.conv2.register_forward_pre_hook(lambda m, a: conv2_in.update(x=a[0].clone()))
+    with torch.no_grad():
+        block(torch.randn(2, block.conv1[0].in_channels, 8, 8, 8))
+    assert torch.equal(got["gated"], got["conv1"]) and torch.equal(got["fused"], conv2_in["x"])
+    torch.testing.assert_close(got["lstm_in"], got["conv1"].mean(dim=(3, 4)).transpose(1, 2))
+    assert not torch.equal(got["fused"], got["conv3_in"])
+    with pytest.raises(ValueError, match="srtg_top_fusion='conv1' is invalid"):
+        R.r3d_50(srtg="top", srtg_top_fusion="conv1", **SMALL)
+    with pytest.raises(ValueError, match="top_fusion"):
+        Bottleneck(8, 4, top_fusion="end")
 
 
 @pytest.mark.parametrize("placement", SIMPLE_OK)

@@ -64,13 +64,30 @@ def test_temporal_op_sits_before_first_1x1_on_the_residual_branch():
         assert blk.downsample is None and torch.equal(blk(x), ref)
 
 
-def test_mstnet_starts_as_tsm():
-    """The TSM-like init with kernels (3,) makes MSTNet compute TSM exactly (same other weights)."""
+def test_mstnet_kernel_3_with_the_tsm_init_computes_tsm_and_the_default_does_not():
+    """``init="tsm"`` with kernels (3,) makes MSTNet compute TSM exactly (same other weights); the
+    default (official) init with kernels (3,) is TSM mirrored in time, and with 1/3/5/7 not TSM either."""
     tsm = MODELS["tsm_small"](num_classes=5, width=0.25, num_segments=4).eval()
-    mst = MODELS["mstnet_small"](num_classes=5, width=0.25, num_segments=4, kernels=(3,)).eval()
-    mst.load_state_dict(tsm.state_dict(), strict=False)
     x = torch.randn(2, 3, 4, 32, 32)
-    assert torch.equal(mst(x), tsm(x))
+    with torch.no_grad():
+        tsm.fc.weight.normal_()
+        mst = MODELS["mstnet_small"](num_classes=5, width=0.25, num_segments=4, kernels=(3,), init="tsm").eval()
+        mst.load_state_dict(tsm.state_dict(), strict=False)
+        assert torch.equal(mst(x), tsm(x))
+        for kw in (dict(kernels=(3,)), dict()):
+            off = MODELS["mstnet_small"](num_classes=5, width=0.25, num_segments=4, **kw).eval()
+            off.load_state_dict(tsm.state_dict(), strict=False)
+            assert not torch.allclose(off(x), tsm(x), atol=1e-4)
+
+
+def test_mstnet_default_init_is_the_official_one_in_every_block():
+    for name in ("mstnet_small", "mstnet_r50"):
+        net = MODELS[name](num_classes=3, width=0.25, num_segments=8)
+        mods = [m for _, m in temporal_modules(net)]
+        assert mods and all(m.init == "official" for m in mods)
+        for m in mods:
+            ref = MixTConv(m.channels, 8, init="official")
+            assert all(torch.equal(a, b) for a, b in zip(m.weights(), ref.weights()))
 
 
 def test_tsn_consensus_averages_per_frame_logits_and_is_order_free():
@@ -88,8 +105,9 @@ def test_tsn_consensus_averages_per_frame_logits_and_is_order_free():
 
 
 def test_mixtconv_kwargs_reach_every_block():
-    net = MODELS["mstnet_small"](num_classes=3, width=0.25, kernels=(3,), dilations=(2,), num_segments=2)
-    assert all(m.kernels == (3,) and m.dilations == (2,) and m.num_segments == 2 for _, m in temporal_modules(net))
+    net = MODELS["mstnet_small"](num_classes=3, width=0.25, kernels=(3,), dilations=(2,), num_segments=2, init="tsm")
+    assert all(m.kernels == (3,) and m.dilations == (2,) and m.num_segments == 2 and m.init == "tsm"
+               for _, m in temporal_modules(net))
     assert net(torch.randn(1, 3, 2, 40, 48)).shape == (1, 3)
 
 
@@ -97,7 +115,8 @@ def test_temporal_strings_resolve_to_layers_once():
     tsm = get_temporal_layer("tsm", num_segments=4, fold_div=4)
     assert tsm.func is TemporalShift and tsm.keywords == {"num_segments": 4, "fold_div": 4}
     mix = get_temporal_layer("mixtconv", num_segments=4)
-    assert mix.func is MixTConv and mix.keywords["kernels"] == (1, 3, 5, 7)
+    assert mix.func is MixTConv and mix.keywords["kernels"] == (1, 3, 5, 7) and mix(32).init == "official"
+    assert get_temporal_layer("mixtconv", num_segments=4, init="tsm").keywords["init"] == "tsm"
     assert get_temporal_layer(None, num_segments=4) is None and get_temporal_layer(tsm, num_segments=8) is tsm
     net = TSN(layers=(1, 1, 1, 1), stem=SmallStem2d, temporal=tsm, num_classes=3, num_segments=4, width=0.25)
     assert [m.fold_div for _, m in temporal_modules(net)] == [4] * 4
@@ -119,5 +138,9 @@ def test_errors_name_the_parameter():
         get_temporal_layer("shift", num_segments=8)
     with pytest.raises(ValueError, match="kernels"):
         MODELS["tsm_small"](num_classes=3, kernels=(3,))  # kernels apply to MixTConv only
+    with pytest.raises(ValueError, match="init"):
+        MODELS["tsm_small"](num_classes=3, init="tsm")  # so does init
+    with pytest.raises(ValueError, match="init='shift' is invalid"):
+        MODELS["mstnet_small"](num_classes=3, init="shift")
     with pytest.raises(TypeError):
         MODELS["tsn_r50"](400)  # keyword-only

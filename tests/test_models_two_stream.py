@@ -46,7 +46,9 @@ VARIANTS = ([dict(fusion=k, direction=d) for k in FUSION_KINDS for d in ("m2a", 
             + [dict(fusion=None)]
             + [dict(temporal_filters=p, temporal_init=i) for p in (None, "last", "every", "every+shortcut")
                for i in ("avg", "centre")]
-            + [dict(temporal_pool=False), dict(fusion_unit=1, layers=(2, 2, 2, 2)), dict(motion_layers=(1, 2, 1, 1))])
+            + [dict(temporal_pool=False), dict(fusion_unit=1, layers=(2, 2, 2, 2)), dict(motion_layers=(1, 2, 1, 1))]
+            + [dict(fusion=k, direct_path="both") for k in ("direct_mul", "direct_add")]
+            + [dict(filter_units="all", layers=(1, 2, 3, 1)), dict(flow_stacking="forward")])
 
 
 @pytest.mark.parametrize("kw", VARIANTS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
@@ -59,6 +61,10 @@ def test_fusion_and_filter_strings_resolve_to_callables_once():
     conn = get_connection("residual_add", "<->")
     assert conn.func is CrossStreamConnection and conn.keywords == {"kind": "residual_add", "direction": "bi"}
     assert get_connection(None, "m2a") is None
+    assert get_connection("direct_mul").keywords == {"kind": "direct_mul", "direction": "m2a", "direct_path": "skip"}
+    assert get_connection("direct_add", "m2a", "both").keywords["direct_path"] == "both"
+    with pytest.raises(ValueError, match="direct_path"):
+        get_connection("direct_add", "m2a", "trunk")
     tf, sites = get_temporal_filters("‡", "avg", 5, "zeros")
     assert tf.func is TemporalFilter and tf.keywords == {"kernel_size": 5, "init": "avg", "padding_mode": "zeros"}
     assert sites == [(True, True)] * 4 and get_temporal_filters(None) == (None, [(False, False)] * 4)
@@ -107,6 +113,42 @@ def test_input_forms_agree():
         net(torch.randn(2, 3 + 6, 5, 32, 32))
     with pytest.raises(ValueError, match="tuple"):
         net(torch.randn(2, 5, 32, 32))
+
+
+@pytest.mark.parametrize("stacking", ["centred", "forward"])
+def test_flow_stacking_reaches_the_motion_stream(stacking):
+    """The motion stream's conv1 input is stack_flow(flow, L, stacking): forward stacks differ from centred ones."""
+    net = build_model("two_stream_small", **TINY, flow_stacking=stacking).eval()
+    rgb, flow = torch.randn(2, 3, 5, 32, 32), torch.randn(2, 2, 5, 32, 32)
+    seen = []
+    hook = net.motion.stem.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    with torch.no_grad():
+        net((rgb, flow))
+    hook.remove()
+    for stack in ("centred", "forward"):
+        expect = stack_flow(flow, 2, stack).transpose(1, 2).reshape(10, 4, 32, 32)  # (B, 2L, T, ...) -> (B*T, 2L, ...)
+        assert torch.equal(seen[0], expect) == (stack == stacking)
+
+
+@pytest.mark.parametrize("direct_path", ["skip", "both"])
+def test_direct_connections_feed_the_paths_their_reading_names(direct_path):
+    """direct ⊙ ←: the appearance unit behind each connection gets skip = x_a ⊙ relu(x_m) and branch = x_a
+    ("skip", the default: g + F(x_a)) or branch = the same fused g ("both": g + F(g)); the motion unit x_m on both."""
+    kw = dict(fusion="direct_mul") if direct_path == "skip" else dict(fusion="direct_mul", direct_path=direct_path)
+    net = build_model("two_stream_small", **TINY, **kw).eval()
+    ins, calls = {}, []
+    hooks = [net.connections[s].register_forward_hook(lambda m, a, o, s=s: ins.__setitem__(s, a)) for s in range(4)]
+    hooks += [net.appearance.stages[s][0].register_forward_pre_hook(lambda m, a, s=s: calls.append((s, a)))
+              for s in range(4)]
+    with torch.no_grad():
+        net(_x())
+    for h in hooks:
+        h.remove()
+    for s, (skip, branch) in calls:
+        x_a, x_m = ins[s]
+        assert torch.equal(skip, x_a * torch.relu(x_m))
+        assert torch.equal(branch, x_a if direct_path == "skip" else x_a * torch.relu(x_m))
+        assert not torch.equal(x_a, x_a * torch.relu(x_m))
 
 
 def test_fully_convolutional_over_a_longer_clip():
@@ -165,7 +207,8 @@ def test_errors_name_the_parameter():
     for kw, match in ((dict(fusion="concat"), "fusion"), (dict(direction="up"), "direction"),
                       (dict(temporal_filters="middle"), "placement"), (dict(flow_channels=3), "flow_channels"),
                       (dict(fusion_unit=1), "fusion_unit"), (dict(temporal_init="gauss"), "init"),
-                      (dict(layers=(1, 1, 1)), "layers")):
+                      (dict(layers=(1, 1, 1)), "layers"), (dict(filter_units="middle"), "filter_units"),
+                      (dict(flow_stacking="backward"), "flow_stacking"), (dict(direct_path="x"), "direct_path")):
         with pytest.raises(ValueError, match=match):
             build_model("two_stream_small", num_classes=4, **kw)
     assert isinstance(build_model("two_stream_small", num_classes=4), STMultiplierNet)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from actionrec.experiments.grid import config_tag
 from actionrec.experiments.summary import summarize
 from actionrec.models import build_model
-from actionrec.papers.mixtconv import (MIXTCONV_KERNEL_PAPER, mixtconv_frame_order_sentence, mixtconv_kernel_claim,
-                                       mixtconv_kernels_label, mixtconv_learned_taps, mixtconv_model, mixtconv_paired)
+from actionrec.papers.mixtconv import (MIXTCONV_INIT, MIXTCONV_KERNEL_PAPER, mixtconv_frame_order_sentence,
+                                       mixtconv_init_reach, mixtconv_kernel_claim, mixtconv_kernels_label,
+                                       mixtconv_learned_taps, mixtconv_model, mixtconv_paired)
+from actionrec.train import TrainConfig
 from claim_helpers import loose, summary_of, tight
 
 
@@ -99,8 +102,12 @@ def test_mixtconv_model_and_kernels_label():
         model="tsm_small", model_kwargs=dict(num_segments=8, width=0.125))
     d = mixtconv_model("ks3_d123", num_segments=8, width=0.125)
     assert d == dict(model="mstnet_small", model_kwargs=dict(num_segments=8, width=0.125, kernels=[3, 3, 3],
-                                                             dilations=[1, 2, 3]))
+                                                             dilations=[1, 2, 3], init="official"))
     assert mixtconv_model("ks1357", num_segments=8, width=0.125)["model_kwargs"]["dilations"] is None
+    assert MIXTCONV_INIT == "official"
+    assert mixtconv_model("ks1357", num_segments=8, width=0.125, init="tsm")["model_kwargs"]["init"] == "tsm"
+    with pytest.raises(ValueError, match="init='shift' is invalid"):
+        mixtconv_model("ks3", num_segments=8, width=0.125, init="shift")
     assert mixtconv_kernels_label("tsm") == "shift ±1 (1/8 + 1/8)" and mixtconv_kernels_label("tsn") == "—"
     assert mixtconv_kernels_label("ks1357") == "1,3,5,7" and mixtconv_kernels_label("ks3_d123") == "3,3,3 (dil. 1,2,3)"
 
@@ -147,3 +154,32 @@ def test_learned_taps_of_each_mixtconv(one_thread):
                                           kernels=[3, 3, 3], dilations=[1, 2, 3]))["layer1.0"]
     assert [g["offsets"] for g in d] == [[-1, 0, 1], [-2, 0, 2], [-3, 0, 3]]
     assert mixtconv_learned_taps(build_model("tsm_small", num_classes=4, num_segments=8, width=0.125)) == {}
+
+
+def test_the_init_names_the_run_so_a_run_of_the_other_init_is_never_reused():
+    """The run folder's tag hashes model_kwargs: the init is written there even at its default, so
+    the official-init rows do not collide with runs trained before the init existed (no init key) or
+    with the TSM-init rows."""
+    tags = {init: config_tag(TrainConfig(**mixtconv_model("ks1357", num_segments=8, width=0.125, init=init)))
+            for init in ("official", "tsm")}
+    kw = mixtconv_model("ks1357", num_segments=8, width=0.125)
+    kw["model_kwargs"].pop("init")  # a config without the key (as before the option existed)
+    assert len({*tags.values(), config_tag(TrainConfig(**kw))}) == 3
+    tsm = mixtconv_model("tsm", num_segments=8, width=0.125)
+    assert "init" not in tsm["model_kwargs"]  # the baselines have no MixTConv: their runs stay valid
+
+
+def test_init_reach_official_vs_tsm(one_thread):
+    """Official init: 3/16 of each block's channels read other frames, up to 3 frames away (the
+    k = 7 group's sums); the TSM init moves the same channels by one frame only."""
+    rows = {init: mixtconv_init_reach(build_model("mstnet_small", num_classes=4, num_segments=8, width=0.25,
+                                                  init=init)) for init in ("official", "tsm")}
+    assert [r["block"] for r in rows["official"]] == ["layer1.0", "layer2.0", "layer3.0", "layer4.0"]
+    assert [r["channels"] for r in rows["official"]] == [16, 64, 128, 256]
+    assert [r["moved"] for r in rows["official"]] == [0, 12, 24, 48] == [r["moved"] for r in rows["tsm"]]
+    assert [r["share"] for r in rows["official"][1:]] == [3 / 16] * 3
+    assert [r["reach"] for r in rows["official"]] == [0, 3, 3, 3] and [r["reach"] for r in rows["tsm"]] == [0, 1, 1, 1]
+    assert rows["official"][1]["per_group"] == [0, 4, 4, 4]
+    ks3 = mixtconv_init_reach(build_model("mstnet_small", num_classes=4, num_segments=8, width=0.25, kernels=[3]))
+    assert [r["share"] for r in ks3] == [0.25] * 4 and [r["reach"] for r in ks3] == [1] * 4  # TSM's share
+    assert mixtconv_init_reach(build_model("tsm_small", num_classes=4, num_segments=8, width=0.25)) == []

@@ -6,6 +6,7 @@ import pytest
 
 from actionrec.papers.msti import (MSTI_VARIANT_PAPER, msti_blind_warning, msti_input_support, msti_paired,
                                    msti_variant_claim)
+from actionrec.models.msti_net import MSTI_NET_VARIANTS
 from actionrec.train import TrainConfig
 from claim_helpers import loose, summary_of, tight
 
@@ -58,13 +59,18 @@ def test_msti_claim_names_what_is_missing_or_unknown(values, match):
 
 def test_input_support_every_unit_sees_every_pixel_and_frame(one_thread):
     runs = {f"{v}-x": TrainConfig(model="msti_net_small", model_kwargs=dict(variant=v, width=0.125))
-            for v in ("ms_t", "msti")}
-    support = msti_input_support(runs, {"ms_t-x": "MS(T)", "msti-x": "MSTI"}, num_classes=4,
+            for v in ("ms_t", "msti", "ms_t_only")}
+    support = msti_input_support(runs, {"ms_t-x": "MS(T)", "msti-x": "MSTI", "ms_t_only-x": "T only"}, num_classes=4,
                                  input_shape=(3, 16, 32, 32))
-    assert support == {"MS(T)": (1.0, 1.0), "MSTI": (1.0, 1.0)}
+    assert support == {"MS(T)": (1.0, 1.0), "MSTI": (1.0, 1.0), "T only": (1.0, 1.0)}  # even without a spatial conv
     assert msti_blind_warning(support, (32, 32)) is None
     w = msti_blind_warning({"MS(T)": (0.035, 1.0), "MSTI": (1.0, 1.0)}, (32, 32))
     assert w.startswith("**Warning:** MS(T) sees 3.5% of the 32×32 pixels.") and "MSTI" not in w
+
+
+def test_paper_rows_are_buildable_variants():
+    assert set(MSTI_VARIANT_PAPER) <= set(MSTI_NET_VARIANTS)  # Table 2's rows
+    assert not {"ms_s_only", "ms_t_only"} & set(MSTI_VARIANT_PAPER)  # the single-branch tubes are not
 
 
 def test_paired_differences_to_p3d_and_within_ms():

@@ -7,6 +7,8 @@ and checks that the verdicts read them as errors = 1 - accuracy.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -19,6 +21,7 @@ from actionrec.papers import multiplier as M
 from actionrec.papers.multiplier import (FUSION_PAPER, TEMPORAL_FILTER_PAPER, fusion_claim, fusion_model_kwargs,
                                          paper_error, temporal_filter_claim, temporal_filter_config,
                                          temporal_filter_model_kwargs, two_stream_config)
+from actionrec.train import TrainConfig
 from claim_helpers import loose, summary_of, tight
 
 
@@ -179,14 +182,28 @@ def test_temporal_filter_claim_missing_entries_are_named():
 
 def test_row_kwargs_and_paper_error():
     assert fusion_model_kwargs("late", width=0.125, flow_channels=8) == dict(
-        width=0.125, flow_channels=8, temporal_filters=None, temporal_pool=False, fusion=None)
+        width=0.125, flow_channels=8, temporal_filters=None, temporal_pool=False, flow_stacking="centred", fusion=None)
     assert fusion_model_kwargs("residual_mul_a2m", width=0.125, flow_channels=8) == dict(
-        width=0.125, flow_channels=8, temporal_filters=None, temporal_pool=False, fusion="residual_mul", direction="a2m")
+        width=0.125, flow_channels=8, temporal_filters=None, temporal_pool=False, flow_stacking="centred",
+        fusion="residual_mul", direction="a2m")
+    assert fusion_model_kwargs("direct_mul_m2a", width=0.125, flow_channels=8)["direct_path"] == "skip"
+    assert fusion_model_kwargs("direct_add_m2a", width=0.125, flow_channels=8, direct_path="both",
+                               flow_stacking="forward") == dict(
+        width=0.125, flow_channels=8, temporal_filters=None, temporal_pool=False, flow_stacking="forward",
+        fusion="direct_add", direction="m2a", direct_path="both")
     assert temporal_filter_model_kwargs("none", width=0.125, flow_channels=8) == dict(
         width=0.125, flow_channels=8, fusion="residual_mul", direction="m2a", temporal_filters=None,
-        temporal_init="centre", temporal_pool=False)
+        temporal_init="centre", temporal_pool=False, flow_stacking="centred")
     kw = temporal_filter_model_kwargs("every+shortcut-avg-pool", width=0.125, flow_channels=8)
     assert (kw["temporal_filters"], kw["temporal_init"], kw["temporal_pool"]) == ("every+shortcut", "avg", True)
+    assert kw["filter_units"] == "first" and kw["flow_stacking"] == "centred"
+    kw = temporal_filter_model_kwargs("last-avg", width=0.125, flow_channels=8, filter_units="all")
+    assert kw["filter_units"] == "all"
+    for bad, match in ((dict(direct_path="trunk"), "direct_path"), (dict(flow_stacking="backward"), "flow_stacking")):
+        with pytest.raises(ValueError, match=match):
+            fusion_model_kwargs("direct_mul_m2a", width=0.125, flow_channels=8, **bad)
+    with pytest.raises(ValueError, match="filter_units"):
+        temporal_filter_model_kwargs("every-avg", width=0.125, flow_channels=8, filter_units="middle")
     assert paper_error("residual_mul_m2a") == "8.72 / 37.23" and paper_error("late") == "8.30 / 38.80"
     assert paper_error("last-avg-pool") == "—" and paper_error("every+shortcut-centre-pool") == "6.00 / 30.98"
 
@@ -198,6 +215,29 @@ def test_two_stream_config_is_shared():
     assert a.val_samples == a.test_samples == 160 and a.warmup_steps == 16
     assert config_tag(a) == config_tag(two_stream_config(device="cpu"))
     assert config_tag(a) != config_tag(two_stream_config(width=0.25))
+    assert a.model_kwargs["flow_stacking"] == "centred" and "direct_path" not in a.model_kwargs
+    assert config_tag(a) != config_tag(two_stream_config(flow_stacking="forward"))
+    d = two_stream_config(fusion="direct_mul")
+    assert d.model_kwargs["direct_path"] == "skip"
+    assert config_tag(d) != config_tag(two_stream_config(fusion="direct_mul", direct_path="both"))
+
+
+def test_readings_enter_the_run_tags_and_build_the_named_models():
+    """Each reading is written into the row's model kwargs, so another reading is another run (a new tag:
+    never a reuse of a finished run of the old one); and the kwargs build the reading they name."""
+    base = TrainConfig(model="two_stream_small", dataset="synthactions")
+    tag = lambda kw: config_tag(replace(base, model_kwargs=kw))  # noqa: E731
+    fk = lambda v, **kw: fusion_model_kwargs(v, width=0.125, flow_channels=4, **kw)  # noqa: E731
+    tk = lambda c, **kw: temporal_filter_model_kwargs(c, width=0.125, flow_channels=4, **kw)  # noqa: E731
+    assert tag(fk("direct_mul_m2a")) != tag(fk("direct_mul_m2a", direct_path="both"))
+    assert tag(fk("residual_mul_m2a")) != tag(fk("residual_mul_m2a", flow_stacking="forward"))
+    assert tag(tk("every-centre")) != tag(tk("every-centre", filter_units="all"))
+    assert tag(tk("every-centre")) != tag(tk("every-centre", flow_stacking="forward"))
+    net = build_model("two_stream_small", num_classes=4, **fk("direct_add_m2a", direct_path="both",
+                                                               flow_stacking="forward"))
+    assert net.connections[0].direct_path == "both" and net.flow_stacking == "forward"
+    net = build_model("two_stream_small", num_classes=4, layers=(1, 3, 1, 1), **tk("every-avg", filter_units="all"))
+    assert net.filter_units == "all" and len(net.appearance.stages[1][1].tf_residual.weight) > 0
 
 
 # ------------------------------------------------------------------------------ reading the grids

@@ -42,22 +42,51 @@ def test_placement_claim_clear_nominal_and_failing():
         srtg_placement_claim([_pentry("final", 0.8, 0.01)])
 
 
+def test_placement_claim_counts_only_the_rows_of_one_gate():
+    summary = [{**_pentry("none", 0.70, 0.01), "gate": "none"}, {**_pentry("mid", 0.75, 0.01), "gate": "open"},
+               {**_pentry("final", 0.80, 0.01), "gate": "open"}, {**_pentry("final", 0.60, 0.01), "gate": "hard"}]
+    v = srtg_placement_claim(summary, gate="open")
+    assert v["holds"] and v["clear"] and set(v["vs_none"]) == {"mid", "final"}
+    assert v["vs_none"]["final"]["diff"] == pytest.approx(0.10)
+    with pytest.raises(ValueError, match=r"several entries for placement\(s\) \['final'\]"):
+        srtg_placement_claim(summary)
+    assert not srtg_placement_claim(summary[:1] + summary[3:], gate="hard")["holds"]
+
+
 def test_srtg_model_kwargs():
     assert srtg_model_kwargs("none", width=0.25, gate="hard") == dict(width=0.25, srtg=None)
     assert srtg_model_kwargs("final", width=0.25, gate="soft") == dict(width=0.25, srtg="final",
                                                                        srtg_kwargs={"gate": "soft"})
+    # Top names its fusion site, so a run of the paper's Top is not keyed like one of the old reading
+    assert srtg_model_kwargs("top", width=0.25, gate="open") == dict(width=0.25, srtg="top", srtg_kwargs={"gate": "open"},
+                                                                     srtg_top_fusion="conv3")
+    assert srtg_model_kwargs("top", width=0.25, gate="open", top_fusion="conv2")["srtg_top_fusion"] == "conv2"
 
 
 def test_placements_and_variants():
     assert S.srtg_placements(18) == ["none", "start", "mid", "res", "final"] == S.srtg_placements(34)
     assert S.srtg_placements(50) == ["none", "start", "top", "mid", "end", "res", "final"]
+    assert S.SRTG_PLACEMENT_GATE == "open" and S.SRTG_HARD_ROW == "final"
     base = TrainConfig(epochs=2)
     v = S.srtg_placement_variants(base, backbones=["r3d", "r2plus1d"], depth=18, placements=["none", "final"],
-                                  width=0.125, gate="soft")
-    assert list(v) == ["r3d-none", "r3d-final", "r2plus1d-none", "r2plus1d-final"]
+                                  width=0.125)
+    # the claim-bearing runs first (open gates), then one paper-literal hard-gate run per backbone
+    assert list(v) == ["r3d-none", "r3d-final", "r2plus1d-none", "r2plus1d-final", "r3d-final-hard",
+                       "r2plus1d-final-hard"]
     cfg, row = v["r2plus1d-final"]
-    assert row == {"backbone": "r2plus1d", "placement": "final"} and cfg.model == "r2plus1d_18" and cfg.epochs == 2
-    assert cfg.model_kwargs == srtg_model_kwargs("final", width=0.125, gate="soft")
+    assert row == {"backbone": "r2plus1d", "placement": "final", "gate": "open", "config": "final"}
+    assert cfg.model == "r2plus1d_18" and cfg.epochs == 2
+    assert cfg.model_kwargs == srtg_model_kwargs("final", width=0.125, gate="open")
+    cfg, row = v["r3d-final-hard"]
+    assert row == {"backbone": "r3d", "placement": "final", "gate": "hard", "config": "final-hard"}
+    assert cfg.model_kwargs == srtg_model_kwargs("final", width=0.125, gate="hard")
+    assert v["r3d-none"][1] == {"backbone": "r3d", "placement": "none", "gate": "none", "config": "none"}
+    soft = S.srtg_placement_variants(base, backbones=["r3d"], depth=50, placements=["none", "top"], width=0.125,
+                                     gate="soft", hard_row=None)
+    assert list(soft) == ["r3d-none", "r3d-top"] and soft["r3d-top"][0].model_kwargs["srtg_top_fusion"] == "conv3"
+    hard = S.srtg_placement_variants(base, backbones=["r3d"], depth=18, placements=["none", "final"], width=0.125,
+                                     gate="hard")
+    assert list(hard) == ["r3d-none", "r3d-final"]  # the placement rows are already hard
 
 
 class _Pool(nn.Module):
@@ -95,6 +124,63 @@ def test_gate_open_rates_and_sentence(monkeypatch):
         "**The gates were almost always closed:** 2.00% of (gate, test clip) pairs were open, averaged over the 2")
     assert S.gate_open_sentence([{"gate_open": 0.5}]) == ("The gates were open for 50.0% of (gate, test clip) pairs "
                                                           "on average.")
+
+
+def _open_first_clip(monkeypatch, gate):
+    """Make ``gate`` (hard) open for clip 0 of every batch and closed for the others."""
+    decide = gate.decide
+
+    def first_open(pooled, a_star):
+        opened, score, cc = decide(pooled, a_star)
+        opened = torch.zeros_like(opened)
+        opened[0] = True
+        return opened, opened.to(score.dtype), cc
+
+    monkeypatch.setattr(gate, "decide", first_open)
+
+
+def test_hard_gate_check_measures_the_bypass(monkeypatch):
+    net = tiny_gated("hard")
+    x, y = clips()
+    batches = [(x[:3], y[:3]), (x[3:], y[3:])]
+    closed = S.hard_gate_check(net, batches)
+    assert closed["clips"] == 6 and closed["open"] == 0.0 and closed["clips_any_open"] == 0.0
+    assert closed["max_abs_diff"] == 0.0 and closed["max_abs_diff_closed"] == 0.0
+    assert closed["open_per_gate"] == {"layer1.srtg": 0.0, "layer2.srtg": 0.0}
+    assert [g.gate for _, g in S.srt_gates(net)] == ["hard", "hard"]  # modes restored
+    _open_first_clip(monkeypatch, net.layer2.srtg)  # clips 0 and 3 (first of each batch) fuse at layer2
+    some = S.hard_gate_check(net, batches)
+    assert some["open_per_gate"] == {"layer1.srtg": 0.0, "layer2.srtg": pytest.approx(2 / 6)}
+    assert some["open"] == pytest.approx(1 / 6) and some["clips_any_open"] == pytest.approx(2 / 6)
+    assert some["max_abs_diff"] > 1e-6 and some["max_abs_diff_closed"] == 0.0
+    for _, g in S.srt_gates(net):
+        g.gate = "open"
+    with pytest.raises(ValueError, match="must be 'hard'"):
+        S.hard_gate_check(net, batches)
+    with pytest.raises(ValueError, match="no SRTGate"):
+        S.hard_gate_check(nn.Sequential(_Pool(), nn.Linear(3, 4)), batches)
+    with pytest.raises(ValueError, match="empty"):
+        S.hard_gate_check(tiny_gated("hard"), [])
+
+
+def test_hard_rows_get_the_bypass_check_and_sentences(monkeypatch):
+    nets = {"open": tiny_gated("open"), "hard": tiny_gated("hard")}
+    monkeypatch.setattr(S, "load_model", lambda run_dir: nets[run_dir])
+    x, y = clips()
+    rows = [{"placement": "final", "gate": "open", "run_dir": "open"},
+            {"placement": "final", "gate": "hard", "run_dir": "hard"}]
+    S.add_gate_open_rates(rows, iter([(x[:3], y[:3]), (x[3:], y[3:])]))  # a one-pass iterable is kept
+    assert rows[0]["gate_open"] == 1.0 and "bypass_max_diff" not in rows[0]
+    assert 0 <= rows[0]["gate_consistent"] <= 1
+    assert rows[1]["gate_open"] == 0.0 and rows[1]["clips_any_open"] == 0.0
+    assert rows[1]["bypass_max_diff"] == 0.0 == rows[1]["bypass_max_diff_closed"]
+    s = S.gate_open_sentence(rows)
+    assert s.startswith("The open gates fused the LSTM output on every clip; the paper's hard test would have passed")
+    assert "**The hard gates were almost always closed:** 0.00%" in s
+    h = S.hard_gate_sentence(rows)
+    assert h.startswith("**The paper's hard gate** (1 trained networks, placement final): open for 0.00%")
+    assert "differ by at most 0 (0 on the clips whose gates were all closed): on these clips" in h
+    assert S.hard_gate_sentence(rows[:1]) is None
 
 
 def test_toy_cycle_cases():

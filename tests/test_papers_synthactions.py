@@ -1,18 +1,17 @@
 """actionrec.papers.synthactions: the shared RGB run equals the MTNet ratio chapter's run, and one
 chapter finds (instead of retraining) a run another chapter trained."""
 
-from dataclasses import replace
-
 from actionrec.data.synthactions import SynthActions
 from actionrec.experiments.grid import config_tag
 from actionrec.experiments.setup import base_config, data_kwargs
 from actionrec.papers import synthactions as S
+from actionrec.papers.mtnet import mtnet_ratio_variants
 
 
 def test_rgb_run_config_is_the_ratio_chapters_run():
     ratio = base_config(model="mtnet32", dataset="synthactions", dataset_kwargs=data_kwargs("synthactions", [16, 32, 32]),
                         train_samples=640, epochs=7, batch_size=32, lr=0.003, device="auto")
-    ratio = replace(ratio, model_kwargs=dict(r=0.875, g=1, width=0.25))
+    ratio, _ = mtnet_ratio_variants(ratio, ratios=[0.875], substreams=[1], width=0.25)["r0.875_g1"]
     ours = S.rgb_run_config("mtnet32")
     assert ours == ratio and config_tag(ours) == config_tag(ratio)
     assert S.rgb_run_config("r3d_18", width=0.5).model_kwargs == {"width": 0.5}

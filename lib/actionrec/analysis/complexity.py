@@ -33,9 +33,10 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..models import build_model
 from ..utils.checks import check_int
 
-__all__ = ["count_params", "count_macs", "rnn_macs", "complexity_table"]
+__all__ = ["count_params", "count_macs", "rnn_macs", "complexity_table", "model_complexity"]
 
 
 def count_params(model: nn.Module, *, trainable_only: bool = False) -> int:
@@ -142,3 +143,15 @@ def complexity_table(models: Mapping[str, nn.Module], input_shape: Iterable[int]
             }
         )
     return rows
+
+
+def model_complexity(name: str, input_shapes: Mapping[str, Iterable[int]] | None = None, **kwargs) -> dict:
+    """``{"params_M": ..., <key>: GMACs per clip of that (C, T, H, W) shape, ...}`` of
+    ``build_model(name, **kwargs)``, built on the ``meta`` device (shapes only: no memory, no init
+    cost, no arithmetic), so full-size networks count in about a second."""
+    with torch.device("meta"):
+        net = build_model(name, **kwargs)
+    row = {"params_M": count_params(net) / 1e6}
+    for key, shape in (input_shapes or {}).items():
+        row[key] = count_macs(net, tuple(shape)) / 1e9
+    return row

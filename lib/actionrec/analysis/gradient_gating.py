@@ -49,7 +49,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..layers.fusion import CrossStreamConnection, cross_stream
+from ..layers.fusion import CrossStreamConnection
 
 __all__ = ["unit_gradients", "GateRecorder", "gate_statistics", "gating_sentence", "connections_of", "GATE_STAT_KEYS"]
 
@@ -116,11 +116,13 @@ def unit_gradients(conn: CrossStreamConnection, branch_a: Callable, branch_m: Ca
         if s is None:  # not gated: x̂ = x + F(x)
             g = branch_grad(fn, x_r, w)
             return w + g, torch.zeros_like(x_r), g
-        skip, u = cross_stream(x_r, s, conn.kind)
+        skip, u = conn.fuse(x_r, s)
         g = branch_grad(fn, u, w)
         mul, direct = conn.kind.endswith("mul"), conn.kind.startswith("direct")
-        up = (w + g) if direct else g  # gradient arriving at the fused signal(s)
-        own = (w + g) * s if (direct and mul) else (w + g if direct else (w + g * s if mul else w + g))
+        # gradient arriving at the fused signal: the branch's (residual), the skip's (direct "skip"), both ("both")
+        up = g if not direct else (w if conn.direct_path == "skip" else w + g)
+        rest = w if not direct else (g if conn.direct_path == "skip" else 0.0)  # what reaches x_r unfused
+        own = rest + (up * s if mul else up)
         to_sender = up * x_r if mul else up  # ∂L/∂s, before f'
         return own, to_sender, g
 
@@ -189,7 +191,7 @@ class GateRecorder:
                 rec = dict(x_r=x_r.detach(), x_s=x_s.detach(), gate=gate.detach(), skip_grad=None, branch_grad=None,
                            sender_grad=None)
                 for key, t in (("skip_grad", skip), ("branch_grad", branch), ("sender_grad", x_s)):
-                    if t.requires_grad and not (key == "skip_grad" and t is x_r):  # residual kinds: skip is x_r
+                    if t.requires_grad and not (key != "sender_grad" and t is x_r):  # an unfused path is x_r itself
                         t.register_hook(self._store(rec, key))
                 recs[receiver] = rec
             self.records[name] = recs
@@ -204,18 +206,23 @@ class GateRecorder:
         return store
 
 
-def _cross_grads(conn: CrossStreamConnection, receiver: str, rec: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(∂u/∂x_rᵀ g, cross gradient at the sender)`` of one recorded receiver (autograd on the recorded inputs)."""
+def _cross_grads(conn: CrossStreamConnection, receiver: str, rec: Mapping[str, Any]
+                 ) -> tuple[Optional[torch.Tensor], torch.Tensor]:
+    """``(∂u/∂x_rᵀ g or None without a recorded branch gradient, cross gradient at the sender)`` of one
+    recorded receiver (autograd on the recorded inputs)."""
     proj = conn.proj_m2a if receiver == "appearance" else conn.proj_a2m
     with torch.enable_grad():
         x_r = rec["x_r"].detach().requires_grad_()
         x_s = rec["x_s"].detach().requires_grad_()
-        skip, branch = cross_stream(x_r, conn.gate_signal(x_s, proj), conn.kind)
-        outs, grads = [branch], [rec["branch_grad"]]
+        skip, branch = conn.fuse(x_r, conn.gate_signal(x_s, proj))
+        outs, grads, recv = [], [], None  # direct_path="skip": the branch is x_r, unrecorded, and only the skip crosses
+        if rec["branch_grad"] is not None:
+            outs.append(branch)
+            grads.append(rec["branch_grad"])
+            (recv,) = torch.autograd.grad(branch, x_r, grad_outputs=rec["branch_grad"], retain_graph=True)
         if conn.kind.startswith("direct") and rec["skip_grad"] is not None:
             outs.append(skip)
             grads.append(rec["skip_grad"])
-        (recv,) = torch.autograd.grad(branch, x_r, grad_outputs=rec["branch_grad"], retain_graph=True)
         (cross,) = torch.autograd.grad(outs, x_s, grad_outputs=grads, allow_unused=True)
     return recv, (torch.zeros_like(x_s) if cross is None else cross)
 
@@ -242,10 +249,10 @@ def _summaries(conn: CrossStreamConnection, receiver: str, rec: Mapping[str, Any
     out["gate_abs_mean"] = flat.abs().mean().item()
     out["near_zero_thr"] = near_zero * out["gate_abs_mean"]
     out["near"] = (flat.abs() < out["near_zero_thr"]).sum().item()
-    if rec["branch_grad"] is not None:
+    if rec["branch_grad"] is not None or rec["skip_grad"] is not None:
         recv, cross = _cross_grads(conn, receiver, rec)
-        out["g2"] = rec["branch_grad"].float().pow(2).sum().item()
-        out["recv2"] = recv.float().pow(2).sum().item()
+        out["g2"] = rec["branch_grad"].float().pow(2).sum().item() if recv is not None else math.nan
+        out["recv2"] = recv.float().pow(2).sum().item() if recv is not None else math.nan
         out["cross2"] = cross.float().pow(2).sum().item()
         out["total2"] = rec["sender_grad"].float().pow(2).sum().item() if rec["sender_grad"] is not None else math.nan
     if moving is not None:
@@ -275,7 +282,8 @@ def gate_statistics(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch
     * ``grad_scale``: ``‖∂u/∂x_rᵀ g‖ / ‖g‖`` over all elements: how much the gate scales the
       gradient that the receiver's residual branch hands back to the receiver (⊙: ``‖g ⊙ s‖/‖g‖``;
       ⊕: exactly 1). Were ``g`` independent of ``s`` it would be ``gate_rms``; above it, the branch
-      gradient is concentrated where the gate is open;
+      gradient is concentrated where the gate is open. NaN for a direct connection feeding the
+      skip path only (``direct_path="skip"``: the branch reads the ungated input);
     * ``cross_share``: ``‖gradient reaching the sender through this connection‖ / ‖sender's total
       gradient‖`` (the ``g ⊙ x_a ⊙ f'`` term of eq. 7 relative to everything the sender receives);
     * ``moving_ratio``: mean gate on feature cells that cover a moving pixel / mean gate on the

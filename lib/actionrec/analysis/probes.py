@@ -428,7 +428,7 @@ def mechanism_probes(family: str, *, depth: int = 3, positive: bool = True, fram
 
     ``depth``: layers of the conv stack and of the MTConv stack (ignored otherwise). ``positive``:
     ``1 / fan_in`` weights (the exact support) or random (Kaiming / MixTConv "random") weights (the
-    effective field). "MixTConv (TSM init)" is MixTConv as it starts training (TSM-like taps).
+    effective field). "MixTConv (TSM init)" is MixTConv built with ``init="tsm"`` (±1 taps, not the default).
     """
     if family not in PROBE_FAMILIES:
         raise ValueError(f"family={family!r} must be one of {PROBE_FAMILIES}")

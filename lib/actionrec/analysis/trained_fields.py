@@ -12,7 +12,7 @@ Built on :mod:`.receptive` (``effective_rf``, ``rf_stats``, ``rf_change`` ...) a
   means over seeds, the spread per stage, the paired changes with training (:func:`~.receptive.rf_change`)
   and which networks' spread grew or shrank.
 * :func:`mixtconv_taps`, :func:`taps_by_module`, :func:`taps_sentence` — per MixTConv kernel group,
-  the share of its field more than one frame from the output's frame (0 at the TSM-like init).
+  the share of its field more than one frame from the output's frame (0 only with ``init="tsm"``; the official init's 5- and 7-groups start at ±2, ±3 frames).
 * :func:`field_members`, :func:`field_weights`, :func:`field_view` — the explorer's choices and
   the map, labels and profile of one selection.
 
@@ -205,14 +205,16 @@ def taps_by_module(rows: Sequence[Mapping[str, Any]], *, when: str = "after") ->
 def taps_sentence(rows: Sequence[Mapping[str, Any]]) -> str:
     """Did training put weight on frames a TSM shift cannot reach? Before vs after, per group."""
     groups = list(dict.fromkeys(r["group"] for r in rows))
-    before_max = max(r["beyond_1"] for r in rows if r["when"] == "before")
-    after = {g: np.mean([r["beyond_1"] for r in rows if r["group"] == g and r["when"] == "after"]) for g in groups}
+    share = {(g, w): np.mean([r["beyond_1"] for r in rows if r["group"] == g and r["when"] == w])
+             for g in groups for w in ("before", "after")}
     long_groups = [g for g in groups if max(r["reach"] for r in rows if r["group"] == g) > 1]
-    return (f"Before training the largest share beyond ±1 frame over all groups and blocks is {100 * before_max:.2g}%. "
-            "After training, averaged over blocks: " + ", ".join(f"{g}: {100 * v:.1f}%" for g, v in after.items())
+    grew = [g for g in long_groups if share[g, "after"] > share[g, "before"]]
+    return ("Share of each group's field beyond ±1 frame, averaged over blocks, before → after training: "
+            + ", ".join(f"{g}: {100 * share[g, 'before']:.1f}% → {100 * share[g, 'after']:.1f}%" for g in groups)
             + ". Groups whose taps reach beyond ±1 frame (" + ", ".join(long_groups) + "): "
-            + ("all now put weight there, so training did use the longer kernels."
-               if all(after[g] > 0 for g in long_groups) else "not all of them moved weight there.")
+            + ("training moved more weight there in all of them, so it did use the longer kernels."
+               if grew == long_groups else
+               f"training moved more weight there in {len(grew)} of {len(long_groups)} ({', '.join(grew) or 'none'}).")
             + " (Groups reaching only ±1 cannot, by construction.)")
 
 

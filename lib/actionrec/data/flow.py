@@ -6,7 +6,8 @@ sees "a stack of L = 10 horizontal and vertical optical flow frames" (2L = 20 ch
 (TV-L1, Zach et al. [42]) "is precomputed prior to training and stored as JPEG images (with
 displacement vectors > 20 pixels clipped)". Stacking follows Simonyan & Zisserman's two-stream
 paper [28] (their eq. 1: x and y displacements interleaved); the model stacks the per-frame flow
-itself (:mod:`actionrec.layers.flow_stack`).
+itself (:mod:`actionrec.layers.flow_stack`: centred on the frame, as the official code, or forward
+from it, S&Z's eq. 1), so nothing stored here depends on the stacking.
 
 Data flow::
 
@@ -16,7 +17,7 @@ Data flow::
       → clip to ±20 px, 8-bit: q = round(128 + d·255/40)        quantize_flow (uint8, 128 = no motion)
       → on disk, once per (video id, parameters)                cached_flow / FlowCache (atomic .npz)
       → back to pixels: d = (q - 128)·40/255                    dequantize_flow (step 0.157 px)
-      → stacks of L flows around each frame (2L channels, x/y interleaved): actionrec.layers.flow_stack
+      → stacks of L flows per frame (2L channels, x/y interleaved; in the model): actionrec.layers.flow_stack
 
 Methods (``method=``): ``"farneback"`` (OpenCV's ``calcOpticalFlowFarneback``, always available;
 ``FARNEBACK_PARAMS``, overridable with ``params``), ``"tvl1"`` (the paper's TV-L1 via

@@ -1,8 +1,8 @@
 """MixTConv: mixed depthwise temporal convolutions over channel groups (MSTNet's temporal operation).
 
 Paper: Shan, Wang, Tang, Chen & Li, "MixTConv: Mixed Temporal Convolutional Kernels for Efficient
-Action Recognition" (2020; slides in ``shared/papers/mixtconv.txt``, eq. 1-2). Decisions from
-``shared/papers/NOTES.md``.
+Action Recognition" (2020; slides in ``shared/papers/mixtconv.txt``, eq. 1-2). Official code:
+``VDIGPKU/MixTConv`` (= ``shankyle/MixTConv``), ``ops/operations.py``, class ``MsGroupConv1d``.
 
 The ``C`` channels are split into ``g = len(kernels)`` groups (:func:`mixtconv_split`: ``C // g``
 each, the first group takes the remainder; at least one channel each); group ``m`` (``C_m``
@@ -12,8 +12,10 @@ concatenated (eq. 2)::
     Z^m[i, t] = sum_j F^m[i, t + j] W^m[i, (k_m - 1)/2 + j],   j in [-(k_m-1)/2, (k_m-1)/2]   (1)
     Z = Concat(Z^1, ..., Z^g)                                                              (2)
 
-(with dilation ``d_m`` the taps sit at ``t + d_m j``; zero padding keeps T.) Default kernels
-{1, 3, 5, 7}. Parameters: ``sum_m C_m k_m`` (no bias); MACs per clip: the same times ``T H W``.
+i.e. tap ``j`` of a kernel (index ``0 .. k_m - 1``, PyTorch's cross-correlation) reads frame
+``t + d_m (j - (k_m - 1)/2)``: tap 0 the earliest frame. Dilation ``d_m`` spaces the taps; zero
+padding keeps T. Default kernels {1, 3, 5, 7}. Parameters: ``sum_m C_m k_m`` (no bias); MACs per
+clip: the same times ``T H W``.
 
 Data flow, on the TSN layout the 2D networks use (frames folded into the batch)::
 
@@ -25,15 +27,28 @@ Data flow, on the TSN layout the 2D networks use (frames folded into the batch):
       → (B, C, T, H, W) → (B, T, C, H, W) → (B*T, C, H, W)
 
 Computed as one banded ``(T, T)`` matrix per channel (same values, tested; the conv form runs on
-the ``meta`` device so GMACs count the operation's own cost; :class:`MixTConv`). Init ``"tsm"``
-(default) starts as TSM's shift, ``"identity"`` as the identity, ``"random"`` as PyTorch's conv.
-Shapes: ``(B*T, C, H, W) -> (B*T, C, H, W)``, ``T = num_segments``; any T >= 1 (taps past the
-clip's ends read zeros).
+the ``meta`` device so GMACs count the operation's own cost; :class:`MixTConv`). Shapes:
+``(B*T, C, H, W) -> (B*T, C, H, W)``, ``T = num_segments``; any T >= 1 (taps past the clip's ends
+read zeros, as the official conv's zero padding).
 
-Departures from the official code: the official MixTConv implementation is not in our corpus; the
-placement (before each bottleneck's first 1x1 conv, residual branch) and the TSM-like init follow
-NOTES.md. How the official init treats fractions per group and the ``k = 1`` group is our choice
-(:class:`MixTConv`), made so the TSM equivalence holds exactly.
+Init (:class:`MixTConv`): ``"official"`` (default) is ``MsGroupConv1d.weight_init``: with
+``fold = C_m // 8`` per group, kernel 1 identity; kernel 3 ``[:fold]`` reads t-1, ``[fold:2 fold]``
+t+1; kernels 5 and 7 start as *sums* of the 2 / 3 frames on one side (taps ``[1,1,0,0,0]``,
+``[1,1,1,0,0,0,0]`` and mirrored); the rest the centre. With kernels {1, 3, 5, 7} that moves
+``3 groups x 2 x (C/4)/8 = 3C/16`` channels (TSM moves C/4), some by up to 3 frames, so MSTNet
+does *not* start as TSM. ``"tsm"`` puts TSM's single ±1 shift in every group; with kernels
+``(3,)`` it is :func:`~actionrec.layers.temporal_shift.temporal_shift` bit for bit (tested), the
+official init with kernels ``(3,)`` is that shift mirrored in time. ``"identity"``, ``"random"``.
+
+Departures from the official code: it hard-codes four groups (``x.split([c // 4] * 4)``, which
+raises unless 4 divides C) with kernels 1/3/5/7 (and, in ``shankyle/MixTConv``, ``GroupConv1d``:
+one kernel 3, 5 or 7 on all channels, the same init; our ``kernels=(k,)``); we take any odd kernels and dilations (the init's taps sit in index space, so with
+dilation ``d`` they read frames ``t ± d ...``; for ``k >= 9`` the one-sided sum covers all
+``(k - 1)/2`` taps, as for 5 and 7) and any C (remainder to the first group, MixConv's rule). The
+placement (before each bottleneck's first 1x1 conv, residual branch only: ``make_operations``,
+``ms_group1douter``) is ``models/tsn.py``'s. Departure from NOTES.md, which calls the official init
+"TSM-like" and says MixTConv starts as TSM: the official code shows otherwise (above); its init is
+the default, TSM's is ``init="tsm"``.
 """
 
 from __future__ import annotations
@@ -50,7 +65,7 @@ from .temporal_shift import check_fold_div, check_tsn_input
 
 __all__ = ["MixTConv", "mixtconv_split", "INITS"]
 
-INITS = ("tsm", "identity", "random")
+INITS = ("official", "tsm", "identity", "random")
 
 
 def mixtconv_split(channels: int, groups: int) -> list[int]:
@@ -72,8 +87,9 @@ class MixTConv(nn.Module):
         num_segments: frames per clip ``T`` folded into the batch.
         kernels: odd temporal kernel sizes, one channel group each (default ``(1, 3, 5, 7)``).
         dilations: temporal dilation per kernel (default all 1), same length as ``kernels``.
-        init: ``"tsm"`` | ``"identity"`` | ``"random"`` (below).
-        fold_div: for ``init="tsm"``: ``1/fold_div`` of each group's channels copy each neighbour.
+        init: ``"official"`` | ``"tsm"`` | ``"identity"`` | ``"random"`` (below).
+        fold_div: for ``init="official"`` / ``"tsm"``: ``1/fold_div`` of each group's channels read
+            each side (the official ``n_div``, 8).
 
     Computed as one batched matrix product: the depthwise temporal convs of all groups are a banded
     ``(T, T)`` matrix per channel (:meth:`temporal_matrix`, built from the weights), applied with
@@ -85,18 +101,24 @@ class MixTConv(nn.Module):
     ``(C_m, 1, k_m, 1, 1)`` (not ``nn.Conv3d`` modules, so a network's ``kaiming_init_`` leaves
     MixTConv's init alone).
 
-    Init (``init=``):
+    Init (``init=``; per group ``m`` with ``mid = (k_m - 1) // 2`` and ``f_m = C_m // fold_div``,
+    ``fold_div = 8``; ``k_m = 1`` groups start as the identity in every init but ``"random"``):
 
-    * ``"tsm"`` (default; the official code's TSM-like init, NOTES.md): in each group with ``k_m >= 3``
-      and ``f_m = C_m // fold_div`` (``fold_div = 8``), channels ``[0, f_m)`` copy the next frame
-      (weight 1 on the tap right of centre), channels ``[f_m, 2 f_m)`` copy the previous frame (tap
-      left of centre), the rest copy their own frame (centre tap); all other taps 0. ``k_m = 1``
-      groups have no neighbour tap and start as the identity. The fractions are TSM's, chosen so
-      that kernels ``(3,)`` (one group of all C channels) reproduces
-      :func:`~actionrec.layers.temporal_shift.temporal_shift` bit for bit, zero padding included
-      (tested): MixTConv starts as TSM and learns from there. With dilation ``d`` the neighbour taps
-      read frames ``t ± d``. (How the official init treats fractions per group and the ``k = 1``
-      group is our choice, made so this equivalence holds exactly.)
+    * ``"official"`` (default; ``MsGroupConv1d.weight_init`` of the official code, run there with
+      ``--n_div 8``): channels ``[0, f_m)`` weight 1 on every tap left of the centre (taps
+      ``0 .. mid-1``: the sum of frames ``t - mid d .. t - d``; kernel 3 reads t-1), channels
+      ``[f_m, 2 f_m)`` on every tap right of it (frames ``t + d .. t + mid d``), the rest the
+      centre tap (own frame); all other taps 0. Kernels 1/3/5/7 at ``C = 64``: taps ``[1]``;
+      ``[1,0,0]``/``[0,0,1]``/``[0,1,0]``; ``[1,1,0,0,0]``/``[0,0,0,1,1]``/``[0,0,1,0,0]``;
+      ``[1,1,1,0,0,0,0]``/``[0,0,0,0,1,1,1]``/``[0,0,0,1,0,0,0]`` for 2/2/12 channels each. Chosen
+      as the default because it is what the paper's networks were trained from.
+    * ``"tsm"`` (TSM's shift in every group): channels ``[0, f_m)`` copy frame
+      ``t + d`` (tap ``mid + 1``), ``[f_m, 2 f_m)`` frame ``t - d`` (tap ``mid - 1``), the rest their
+      own frame, in every group with ``k_m >= 3``. Kernels ``(3,)`` (one group of all C channels)
+      then reproduce :func:`~actionrec.layers.temporal_shift.temporal_shift` bit for bit, zero
+      padding included (tested); with several groups it is *not* TSM (kernels 1/3/5/7 move 3/16
+      of the channels, TSM 1/4). The official init differs in the direction of each fold and, for
+      ``k_m >= 5``, in reading the sum of ``mid`` frames instead of one.
     * ``"identity"``: centre tap 1, others 0 (the module starts as the identity).
     * ``"random"``: PyTorch's default conv init (Kaiming uniform, ``a = sqrt(5)``).
     """
@@ -108,7 +130,7 @@ class MixTConv(nn.Module):
         *,
         kernels: Sequence[int] = (1, 3, 5, 7),
         dilations: Optional[Sequence[int]] = None,
-        init: str = "tsm",
+        init: str = "official",
         fold_div: int = 8,
     ):
         super().__init__()
@@ -154,11 +176,15 @@ class MixTConv(nn.Module):
             w.zero_()
             c, mid = w.shape[0], (k - 1) // 2
             w[:, 0, mid] = 1.0  # identity: own frame
-            if self.init == "tsm" and k >= 3:
-                fold = c // self.fold_div
-                w[:fold, 0, mid] = 0.0
+            if k == 1 or self.init == "identity":
+                continue
+            fold = c // self.fold_div
+            w[: 2 * fold, 0, mid] = 0.0
+            if self.init == "official":  # MsGroupConv1d.weight_init
+                w[:fold, 0, :mid] = 1.0  # taps 0 .. mid-1: the sum of frames t - mid d .. t - d
+                w[fold : 2 * fold, 0, mid + 1 :] = 1.0  # taps mid+1 .. k-1: frames t + d .. t + mid d
+            else:  # "tsm": TSM's shift in every group
                 w[:fold, 0, mid + 1] = 1.0  # frame t + d (TSM's shift left)
-                w[fold : 2 * fold, 0, mid] = 0.0
                 w[fold : 2 * fold, 0, mid - 1] = 1.0  # frame t - d (TSM's shift right)
 
     def temporal_matrix(self, frames: Optional[int] = None) -> torch.Tensor:

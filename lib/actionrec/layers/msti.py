@@ -20,24 +20,42 @@ MSTI tube (Fig. 1, :class:`MSTITube`), the residual unit of MSTI-Net (``expansio
 
     x (B, C_in, T, H, W)
      ├─ avgpool(stride) → conv (1,1,1) C_in→P → bn → relu                    (B, P, T/st, H/ss, W/ss)
-     │   ├─ SteppedConv spatial  (1,3,3) → [S_1..S_4]                 each (B, P/4, ...)
-     │   ├─ SteppedConv temporal (3,1,1) → [T_1..T_4]
-     │   ├─ CAWBlock S(S, T) → [S*_i];  CAWBlock T(T, S) → [T*_i]     (variant "msti")
-     │   └─ X* = concat(S*) + concat(T*)                               (B, P, ...)
+     │   ├─ spatial branch:  SteppedConv (1,3,3) → [S_1..S_4] | conv (1,3,3) P→P → bn → relu
+     │   ├─ temporal branch: SteppedConv (3,1,1) → [T_1..T_4] | conv (3,1,1) P→P → bn → relu
+     │   ├─ CAWBlock S(S, T) → [S*_i];  CAWBlock T(T, S) → [T*_i]     (variant "msti" only)
+     │   └─ X* = concat(S*) + concat(T*)  (a plain branch adds its tensor)   (B, P, ...)
      │  conv (1,1,1) P→4P → bn ─┐
      └─ shortcut: identity | avgpool(stride) → conv (1,1,1) C_in→4P → bn ─(+) → relu → (B, 4P, T/st, H/ss, W/ss)
 
-Table 2 variants (``variant=``): "msti" full, "ms_st" MS(ST) without CAW, "ms_s" MS(S) spatial
-branch only, "ms_t" MS(T) temporal only; :class:`P3DBBlock` (baseline) has a P3D-B middle. Shapes:
-``(B, C_in, T, H, W) -> (B, 4P, ceil(T/st), ceil(H/ss), ceil(W/ss))``, ``stride = (st, ss, ss)``.
+Table 2 variants (``variant=``; :data:`BRANCHES`). Sec. 4.2 takes P3D-B, "the only parallel
+structure in all three P3Ds", as the baseline and reports each multi-scale row *above* it, so every
+row keeps P3D-B's two parallel branches and makes branches multi-scale one step at a time:
+
+    variant        spatial branch          temporal branch         CAW      middle weights (eq. 3)
+    p3d_b  P3D-B   conv (1,3,3)            conv (3,1,1)            -        9 + 3 = 12 P^2 (P3DBBlock)
+    ms_t   MS(T)   conv (1,3,3)            stepped (3,1,1), eq. 2  -        9 + 0.625 = 9.625 P^2
+    ms_s   MS(S)   stepped (1,3,3), eq. 1  conv (3,1,1)            -        1.75 + 3 = 4.75 P^2
+    ms_st  MS(ST)  stepped (1,3,3), eq. 1  stepped (3,1,1), eq. 2  -        1.75 + 0.625 = 2.375 P^2
+    msti   MSTI    stepped (1,3,3), eq. 1  stepped (3,1,1), eq. 2  eq. 4-7  2.375 + 2 x 0.9375 = 4.25 P^2
+
+A stepped branch holds 1/N of a dense conv's weights (eq. 3), so the multi-scale rows are *smaller*
+than P3D-B while their receptive fields grow (centre output of a unit: P3D-B sees 1x3x3 ∪ 3x1x1,
+MS(T) 1x3x3 ∪ 7x1x1, MS(S) 1x7x7 ∪ 3x1x1, MS(ST) 1x7x7 ∪ 7x1x1, MSTI the whole clip through the CAW
+pools; tested). Not Table 2 rows: "ms_s_only" / "ms_t_only", the stepped branch alone (no temporal /
+no spatial conv in the unit), the other reading of MS(S) / MS(T) (``shared/papers/NOTES.md`` did not
+fix one); kept for comparison. Shapes: ``(B, C_in, T, H, W) -> (B, 4P, ceil(T/st), ceil(H/ss),
+ceil(W/ss))``, ``stride = (st, ss, ss)``.
 
 Departures / choices the paper leaves open (details in the class docstrings):
-  * bn → relu after every K_i (Sec. 4.1); no bias, bn or relu between eq. 4 and 5; no bn/relu on X*.
+  * bn → relu after every K_i and after each plain conv (Sec. 4.1); no bias, bn or relu between
+    eq. 4 and 5; no bn/relu on X*.
   * The W of eq. 4-6 (per group, no bias, no SE reduction) act on pooled vectors (exact, tested):
     ``O(C~^2)`` MACs; the paper's 46.3 GFLOPs may or may not count them at full size (CAWBlock).
   * Stride: average pool (kernel = stride, ResNet-D) before the reduce conv and the projection
     shortcut, not a strided K_i or 1x1x1 conv (:class:`MSTITube`).
-  * P3D-B: bn → relu after each of its two parallel convs, then the sum (:class:`P3DBBlock`).
+  * P3D-B: bn → relu after each of its two parallel convs, then the sum (:class:`P3DBBlock`); the
+    plain branch of MS(S) / MS(T) is that same conv → bn → relu.
+  * Sec. 4.2's ablation backbone (8 convs) is not described; the variants swap MSTI-Net's unit.
 """
 
 from __future__ import annotations
@@ -50,9 +68,20 @@ import torch.nn.functional as F
 
 from ..utils.checks import check_int
 
-__all__ = ["SteppedConv", "CAWBlock", "MultiScaleConv", "MSTITube", "P3DBBlock", "VARIANTS", "check_stride"]
+__all__ = ["SteppedConv", "CAWBlock", "MultiScaleConv", "MSTITube", "P3DBBlock", "VARIANTS", "BRANCHES",
+           "check_stride"]
 
-VARIANTS = ("msti", "ms_st", "ms_s", "ms_t")  # Table 2: MSTI, MS(ST), MS(S), MS(T)
+#: variant -> (spatial branch, temporal branch, CAW): "ms" stepped (eq. 1 / eq. 2), "plain" one conv
+#: P→P (P3D-B's), None no branch. Table 2: msti, ms_st, ms_s, ms_t (p3d_b is :class:`P3DBBlock`).
+BRANCHES = {
+    "msti": ("ms", "ms", True),
+    "ms_st": ("ms", "ms", False),
+    "ms_s": ("ms", "plain", False),
+    "ms_t": ("plain", "ms", False),
+    "ms_s_only": ("ms", None, False),  # not a Table 2 row: the stepped spatial branch alone
+    "ms_t_only": (None, "ms", False),  # not a Table 2 row: the stepped temporal branch alone
+}
+VARIANTS = tuple(BRANCHES)
 SPATIAL = (1, 3, 3)
 TEMPORAL = (3, 1, 1)
 
@@ -191,46 +220,52 @@ class CAWBlock(nn.Module):
 
 
 class MultiScaleConv(nn.Module):
-    """The middle of an MSTI tube: stepped branches (+ CAW blocks), eq. 1-8, per ``variant``.
+    """The middle of an MSTI tube: a spatial and a temporal branch, summed (eq. 8), per ``variant``.
 
     ::
 
-        x (B, C, T, H, W) ─┬─ spatial SteppedConv (1,3,3) → [S_i] ─┐ (msti: caw_s(S, T) → [S*_i])
-                           └─ temporal SteppedConv (3,1,1) → [T_i] ─┘ (msti: caw_t(T, S) → [T*_i])
-        → concat(S(*)) + concat(T(*))                                  (B, C, T, H, W)
+        x (B, C, T, H, W) ─┬─ spatial:  SteppedConv (1,3,3) → [S_i] | conv (1,3,3) → bn → relu ─┐
+                           └─ temporal: SteppedConv (3,1,1) → [T_i] | conv (3,1,1) → bn → relu ─┤
+              (msti: caw_s(S, T) → [S*_i], caw_t(T, S) → [T*_i])                                 │
+        → concat(S(*)) + concat(T(*))   (a plain branch adds its tensor)      (B, C, T, H, W) ◄─┘
 
-    ``variant``: "msti" | "ms_st" (no CAW) | "ms_s" (spatial only) | "ms_t" (temporal only).
-    After a forward in "msti", ``last_weights = {"s": [a_i], "t": [a_i]}`` (detached, (B, C~) each).
+    ``variant`` (:data:`BRANCHES`): "msti" | "ms_st" (both stepped, no CAW) | "ms_s" (stepped
+    spatial + plain temporal) | "ms_t" (plain spatial + stepped temporal) | "ms_s_only" /
+    "ms_t_only" (one stepped branch, no other conv). ``spatial`` / ``temporal`` hold a
+    :class:`SteppedConv`, an ``nn.Sequential`` (plain) or None. After a forward in "msti",
+    ``last_weights = {"s": [a_i], "t": [a_i]}`` (detached, (B, C~) each).
     """
 
     def __init__(self, channels: int, *, variant: str = "msti", groups: int = 4,
                  norm_layer: Callable[[int], nn.Module] = nn.BatchNorm3d, act_layer: Callable[[], nn.Module] = nn.ReLU):
         super().__init__()
         if not isinstance(variant, str) or variant.lower() not in VARIANTS:
-            raise ValueError(f"variant={variant!r} must be one of {', '.join(VARIANTS)} (or use P3DBBlock for 'p3d_b')")
+            raise ValueError(f"variant={variant!r} is invalid: expected one of {', '.join(VARIANTS)} "
+                             "(or use P3DBBlock for 'p3d_b')")
         _check_channels_groups(channels, groups)
         self.variant = variant.lower()
-        use_s, use_t = self.variant != "ms_t", self.variant != "ms_s"
-        kw = dict(groups=groups, norm_layer=norm_layer, act_layer=act_layer)
-        self.spatial = SteppedConv(channels, kernel_size=SPATIAL, **kw) if use_s else None
-        self.temporal = SteppedConv(channels, kernel_size=TEMPORAL, **kw) if use_t else None
-        self.caw_s = CAWBlock(channels, groups=groups) if self.variant == "msti" else None
-        self.caw_t = CAWBlock(channels, groups=groups) if self.variant == "msti" else None
+        kind_s, kind_t, caw = BRANCHES[self.variant]
+
+        def branch(kind: Optional[str], kernel: tuple[int, int, int]) -> Optional[nn.Module]:
+            if kind == "ms":
+                return SteppedConv(channels, kernel_size=kernel, groups=groups, norm_layer=norm_layer, act_layer=act_layer)
+            return None if kind is None else _conv_bn_relu(channels, channels, kernel, norm_layer, act_layer)
+
+        self.spatial, self.temporal = branch(kind_s, SPATIAL), branch(kind_t, TEMPORAL)
+        self.caw_s = CAWBlock(channels, groups=groups) if caw else None
+        self.caw_t = CAWBlock(channels, groups=groups) if caw else None
         self.last_weights: Optional[dict] = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.spatial(x) if self.spatial is not None else None
+        s = self.spatial(x) if self.spatial is not None else None  # [S_i] (stepped) | (B, C, T, H, W) (plain)
         t = self.temporal(x) if self.temporal is not None else None
         if self.caw_s is not None:
             s_star, a_s = self.caw_s(s, t)
             t_star, a_t = self.caw_t(t, s)
             self.last_weights = {"s": [a.detach() for a in a_s], "t": [a.detach() for a in a_t]}
             s, t = s_star, t_star
-        if s is None:
-            return torch.cat(t, dim=1)  # (B, C, T, H, W)
-        if t is None:
-            return torch.cat(s, dim=1)
-        return torch.cat(s, dim=1) + torch.cat(t, dim=1)  # eq. 8
+        parts = [torch.cat(b, dim=1) if isinstance(b, list) else b for b in (s, t) if b is not None]
+        return parts[0] if len(parts) == 1 else parts[0] + parts[1]  # eq. 8, (B, C, T, H, W)
 
     def extra_repr(self) -> str:
         return f"variant={self.variant!r}"
@@ -282,8 +317,8 @@ class MSTITube(_BottleneckUnit):
     strided K_i would break the stepped sums (``X_i + S_{i-1}`` need equal shapes), so the stride
     sits before the reduce (1,1,1) conv and the projection shortcut, as an average pool of
     kernel = stride (ResNet-D, He et al. 2019) followed by unstrided 1x1x1 convs. A strided 1x1x1
-    conv (original ResNet-50) keeps every other pixel, and MS(T) has no spatial conv to mix the
-    dropped ones back in; with the pool every variant sees every input pixel (tested).
+    conv (original ResNet-50) keeps every other pixel, and "ms_t_only" has no spatial conv to mix
+    the dropped ones back in; with the pool every variant sees every input pixel (tested).
     """
 
     def __init__(self, in_channels: int, planes: int, *, stride=(1, 1, 1), variant: str = "msti", groups: int = 4,

@@ -9,8 +9,9 @@ Channel split (eq. 1), for a layer of ``C`` channels and ratio ``0.5 <= r <= 1``
     C_l = C - C_s           long stream, half resolution       (B, C_l, T/2, H/2, W/2)
 
 (the paper writes ``C_l = floor((1 - r) C)``; we take the remainder so no channel is lost.) Sizes
-halve with ``ceil``, so a size-1 dimension stays 1. The streams persist between layers: an MTConv
-takes and returns the pair ``(x_s, x_l)``; only the network stem splits and only the head joins.
+halve with ``ceil``, so a size-1 dimension stays 1. An MTConv takes and returns the pair
+``(x_s, x_l)``; where the pair is split and joined is the network's choice (MTNet: once, after the
+stem and in the head, or around every block; ``models/mtblocks.py``).
 
 Data flow (eq. 2), for stride ``s`` and kernel ``k``::
 
@@ -34,9 +35,10 @@ say). Short and long convs must divide exactly or a ``ValueError`` names r, g an
 relu`` (tested with copied weights). Implementation (exact pooling kernels, commuted average
 laterals, 1x1x1 convs as matmuls on ``channels_last_3d``): :class:`MTConv`.
 
-Departures from the official code: none in the arithmetic of eq. 2 that we know of; the streams
-persist between layers as Table 1 describes (NOTES.md). SoftPool is computed per channel (see
-``softpool.py``).
+Departures from the official code (``network/MTnet.py`` of the SRTG repository): its lateral pools
+the short stream's *output* (after ``conv_s``), halves T by picking frames by cosine similarity and
+shares one BN between ``conv_l`` and the lateral; we follow eq. 2 (``pool(a_s^{[i-1]})``, own BNs).
+SoftPool is computed per channel (see ``softpool.py``).
 """
 
 from __future__ import annotations

@@ -26,6 +26,19 @@ LSTM output ``a*`` are cycle-consistent (eq. 4-5, both directions, see
             gate="closed" out   = x                                    no SRTG (LSTM not run)
 
 Shapes: input and output ``(B, C, T, H, W)``; ``pooled``, ``a_star`` ``(B, T, C)``; decisions ``(B,)``.
+
+LSTM input apart from the fused tensor (``forward(x, source)``, SRTG's Top placement, Sec. 3.3:
+"Activations of the first convolution are used by the LSTM, with fused features being used by the
+final convolution")::
+
+    source (B, C, T_s, H_s, W_s) ─ sr.recur ─> pooled, a_star (B, T_s, C)
+        ─ if T_s != T: adaptive average pool over time, (B, T_s, C) -> (B, T, C), both of them
+        ─ cycle_consistency(pooled, a_star), gate ─> x (B, C, T, H, W) fused as above
+
+Where a strided convolution lies between the two (T = ceil(T_s / 2)), each frame of ``pooled`` and
+``a*`` becomes the mean of the frames it covers (``F.adaptive_avg_pool1d``: pairs of frames for an
+even ``T_s``), so the gate compares and fuses at the fused tensor's time resolution. The paper does
+not say how the two resolutions are matched; this is our choice.
 What each forward decided (``module.last``, a :class:`GateRecord`), how the gain is applied and how
 gradients flow under each gate: :class:`SRTGate`.
 
@@ -43,15 +56,25 @@ from typing import NamedTuple, Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..utils.checks import check_choice, check_int
 from .cycle_consistency import CycleConsistency, check_temperature, cycle_consistency
 from .squeeze_recursion import SqueezeRecursion
 
-__all__ = ["SRTGate", "GateRecord", "SqueezeRecursion", "GATES", "PLACEMENTS", "srt_gates", "gate_stats"]
+__all__ = ["SRTGate", "GateRecord", "SqueezeRecursion", "GATES", "PLACEMENTS", "srt_gates", "gate_stats", "pool_time"]
 
 GATES = ("hard", "soft", "open", "closed")
 PLACEMENTS = ("start", "top", "mid", "end", "res", "final")  # where a residual block holds its gate (Fig. 2b)
+
+
+def pool_time(seq: torch.Tensor, frames: int) -> torch.Tensor:
+    """``seq (B, T_s, C)`` average-pooled over time to ``(B, frames, C)`` (``F.adaptive_avg_pool1d``:
+    frame ``t`` is the mean of input frames ``floor(t T_s / frames) .. ceil((t + 1) T_s / frames) - 1``);
+    ``seq`` itself when ``T_s == frames``."""
+    if seq.shape[1] == frames:
+        return seq
+    return F.adaptive_avg_pool1d(seq.transpose(1, 2), frames).transpose(1, 2)  # (B, C, T_s) -> (B, C, frames)
 
 
 class GateRecord(NamedTuple):
@@ -62,8 +85,9 @@ class GateRecord(NamedTuple):
         score: ``(B,)`` float, weight of the fused features in the output, in [0, 1].
         consistency: the :class:`CycleConsistency` of ``(pooled, a_star)``, or ``None``.
         pooled: ``(B, T, C)`` the squeezed features ``pool(a)`` the gate compared (``None`` for
-            ``"closed"``, which computes nothing); for plotting them as a trajectory.
-        a_star: ``(B, T, C)`` the LSTM output ``a*`` (``None`` for ``"closed"``).
+            ``"closed"``, which computes nothing); for plotting them as a trajectory. T is the fused
+            tensor's: pooled over time (:func:`pool_time`) when the LSTM read a longer ``source``.
+        a_star: ``(B, T, C)`` the LSTM output ``a*`` (likewise; ``None`` for ``"closed"``).
     """
 
     open: torch.Tensor
@@ -174,11 +198,15 @@ class SRTGate(nn.Module):
         cc = cycle_consistency(pooled, a_star, temperature=self.temperature)  # "soft"
         return cc.consistent, cc.soft_score, cc
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 5 or x.shape[1] != self.sr.rnn.input_size:
-            raise ValueError(
-                f"SRTGate({self.sr.rnn.input_size}) expects (B, {self.sr.rnn.input_size}, T, H, W); got {tuple(x.shape)}"
-            )
+    def forward(self, x: torch.Tensor, source: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Gate and fuse ``x (B, C, T, H, W)``; the LSTM reads ``source (B, C, T_s, H_s, W_s)`` (default
+        ``x``), its ``pooled`` and ``a*`` average-pooled over time to ``T`` when ``T_s != T``
+        (:func:`pool_time`; module docstring)."""
+        c = self.sr.rnn.input_size
+        for name, t in (("x", x), ("source", source)):
+            if t is not None and (t.dim() != 5 or t.shape[1] != c or t.shape[0] != x.shape[0]):
+                raise ValueError(f"SRTGate({c}) expects {name} of shape (B, {c}, T, H, W) with the batch of x; "
+                                 f"got {tuple(t.shape)}")
         if self.gate == "closed":
             if self.record:
                 self.last = GateRecord(
@@ -187,7 +215,8 @@ class SRTGate(nn.Module):
                     None,
                 )
             return x
-        pooled, a_star = self.sr.recur(x)  # (B, T, C) each
+        pooled, a_star = self.sr.recur(x if source is None else source)  # (B, T_s, C) each
+        pooled, a_star = pool_time(pooled, x.shape[2]), pool_time(a_star, x.shape[2])  # (B, T, C) each
         opened, score, cc = self.decide(pooled, a_star)
         # both fusions are x times a gain: fuse(x, a*) = x * fuse(1, a*); get the gain on a
         # (B, C, T, 1, 1) tensor and touch the full (B, C, T, H, W) tensor once
@@ -218,10 +247,12 @@ def gate_stats(model: nn.Module, batches, *, max_batches: Optional[int] = None) 
 
     Runs ``model`` (switched to eval mode, on the device of its parameters) on every batch
     (``(clips, labels)`` pairs or bare clip tensors) and returns, per gate name, the fraction of clips
-    whose gate was open (``"open"``: the paper's hard decision, whatever the gate mode), the mean
-    weight given to the fused features (``"score"``), and the fraction of cycle-consistent frames
-    (``"consistent_frames"``; NaN for a ``"closed"`` gate, which computes nothing). Raises
-    ``ValueError`` when ``model`` has no SRTGate.
+    whose gate was open (``"open"``: :class:`GateRecord`'s ``open``, i.e. the paper's hard decision for
+    ``"hard"`` and ``"soft"`` gates, always 1 for ``"open"`` and 0 for ``"closed"``), the mean weight
+    given to the fused features (``"score"``), the fraction of cycle-consistent clips (``"consistent"``:
+    what the hard gate would decide, whatever the gate mode) and of cycle-consistent frames
+    (``"consistent_frames"``); the last two are NaN for a ``"closed"`` gate, which computes nothing.
+    Raises ``ValueError`` when ``model`` has no SRTGate.
     """
     gates = srt_gates(model)
     if not gates:
@@ -230,7 +261,8 @@ def gate_stats(model: nn.Module, batches, *, max_batches: Optional[int] = None) 
         g.record = True
     model.eval()
     device = next(model.parameters()).device
-    sums = {n: {"open": 0.0, "score": 0.0, "consistent_frames": 0.0, "frames_seen": 0} for n, _ in gates}
+    sums = {n: {"open": 0.0, "score": 0.0, "consistent": 0.0, "consistent_frames": 0.0, "clips_checked": 0}
+            for n, _ in gates}
     clips = 0
     for i, batch in enumerate(batches):
         if max_batches is not None and i >= max_batches:
@@ -243,10 +275,13 @@ def gate_stats(model: nn.Module, batches, *, max_batches: Optional[int] = None) 
             acc["open"] += rec.open.float().sum().item()
             acc["score"] += rec.score.float().sum().item()
             if rec.consistency is not None:
+                acc["consistent"] += rec.consistency.consistent.float().sum().item()
                 acc["consistent_frames"] += rec.consistency.consistent_frames.float().mean(1).sum().item()
-                acc["frames_seen"] += x.shape[0]
+                acc["clips_checked"] += x.shape[0]
     if clips == 0:
         raise ValueError("gate_stats: batches is empty")
+    nan = float("nan")
     return {n: {"open": a["open"] / clips, "score": a["score"] / clips,
-                "consistent_frames": a["consistent_frames"] / a["frames_seen"] if a["frames_seen"] else float("nan")}
+                "consistent": a["consistent"] / a["clips_checked"] if a["clips_checked"] else nan,
+                "consistent_frames": a["consistent_frames"] / a["clips_checked"] if a["clips_checked"] else nan}
             for n, a in sums.items()}

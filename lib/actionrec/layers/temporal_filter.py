@@ -20,15 +20,37 @@ time (details in :class:`TemporalFilter`).
 
 Placements (Table 1, Fig. 4; one filter per stream at each site)::
 
-    name               paper  residual branch (after the 3x3 conv)          shortcut (skip) path
-    "last"             §      one residual unit of conv5_x                   -
-    "every"            †      one residual unit of each of conv2_x..conv5_x  -
-    "every+shortcut"   ‡      as "every"                                     the same units' shortcuts
+    name               paper  residual branch (after the 3x3 conv)                shortcut (skip) path
+    "last"             §      the filtered unit(s) of conv5_x                      -
+    "every"            †      the filtered unit(s) of each of conv2_x..conv5_x     -
+    "every+shortcut"   ‡      as "every"                                           the same units' shortcuts
 
-(the symbols "§", "†", "‡" are accepted as names). Which unit of a stage carries the filters is
-the model's choice (:mod:`actionrec.models.two_stream`: the unit after the fusion unit, the
-Table 1 row marked with the symbols). :func:`placement_sites` returns, for each stage, whether it
-gets a residual-branch filter and a shortcut filter.
+(the symbols "§", "†", "‡" are accepted as names). :func:`placement_sites` returns, for each stage,
+whether it gets a residual-branch filter and a shortcut filter; :func:`filter_unit_indices` which
+of a stage's n residual units carry them (``filter_units``)::
+
+    filter_units  units of a stage with filters                      R50 (3, 4, 6, 3), † or ‡
+    "first"       unit 1 (unit 0 in a one-unit stage)                 1 + 1 + 1 + 1 = 4 per stream
+    "all"         every middle unit: 1 .. n-2 (unit 1 when n <= 3)    1 + 2 + 4 + 1 = 8 per stream
+
+Default ``"first"``, one filtered unit per stage, by the text and the official code:
+
+- Sec. 4: "we compare injecting temporal kernels into the skip path of every conv block (‡), into
+  *a residual unit* at every conv block (†), or only into *a residual unit* at the last conv block
+  (§)" -- one unit per conv block (stage; Sec. 5.1 calls the stages "conv blocks" too: "the
+  cross-stream connections are inserted at every conv block (as marked in Table 1)", one ⊙ per
+  stage); Sec. 5.2: "even if just a single temporal layer is injected into each stream (§)".
+- feichtenhofer/st-resnet, ``STMulNet.m`` (``addConv3D = 9``, the released setting: centre init):
+  the filters go after the ReLU of the 3x3 convolution of the units whose names match
+  ``b_branch2b`` -- res2b, res3b, res4b, res5b of a ResNet-50: unit 1 of each stage, 4 per stream.
+- Table 1 is the other reading (``"all"``): the bracket marked with the symbols,
+  ``[1x1, 128; 3x3, 128 †‡; 1x1, 512] x N`` in conv3_x and ``... x M`` in conv4_x with "N = 2, M = 4
+  for a ResNet-50", is exactly the middle units of those stages (1 + N + 1 = 4, 1 + M + 1 = 6
+  units), so a filter in every middle unit (8 per R50 stream). For ResNet-152 its "N = 6, M = 32"
+  fits conv3_x (8 units) but not conv4_x (36 units: 34 middle ones); "all" takes units 1 .. n-2.
+
+Our reading: the ×N / ×M count the stage's repeated units, as any ResNet table must, and the
+symbols mark where in such a unit a filter sits; the text and the code put it in one of them.
 
 Departures from the official MatConvNet code: replicate padding in time instead of zero padding
 (MatConvNet pads with zeros), so that "avg" is an identity on temporally constant features at the
@@ -56,11 +78,14 @@ __all__ = [
     "placement_sites",
     "INITS",
     "PADDING_MODES",
+    "FILTER_UNITS",
+    "filter_unit_indices",
 ]
 
 INITS = ("avg", "centre")
 PADDING_MODES = ("replicate", "zeros")
 PLACEMENTS = ("last", "every", "every+shortcut")
+FILTER_UNITS = ("first", "all")  # which units of a stage carry the stage's filters (module docstring)
 _PLACEMENT_ALIASES = {"§": "last", "†": "every", "‡": "every+shortcut", "center": "centre"}
 
 
@@ -83,6 +108,17 @@ def placement_sites(placement: str | None, num_stages: int = 4) -> list[tuple[bo
     if p == "last":
         return [(False, False)] * (num_stages - 1) + [(True, False)]
     return [(True, p == "every+shortcut")] * num_stages
+
+
+def filter_unit_indices(num_units: int, filter_units: str = "first") -> list[int]:
+    """The units of an ``num_units``-unit stage that carry its filters: ``"first"`` → ``[1]`` (``[0]``
+    in a one-unit stage), ``"all"`` → ``[1, .., n-2]`` (``[1]`` when n = 2 or 3, ``[0]`` when n = 1)."""
+    check_int("num_units", num_units, min_value=1)
+    check_choice("filter_units", filter_units, FILTER_UNITS)
+    first = min(1, num_units - 1)
+    if filter_units == "first":
+        return [first]
+    return list(range(first, max(first + 1, num_units - 1)))
 
 
 def filter_taps(init: Union[str, Sequence[float]], kernel_size: int = 3) -> torch.Tensor:

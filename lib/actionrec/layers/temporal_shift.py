@@ -27,8 +27,10 @@ Two layouts:
   order) and returns the same shape; it views the input as ``(B, T, C, H, W)`` and applies
   :func:`temporal_shift` along T.
 
-Equivalence: this is exactly MixTConv with one kernel-3 group and its TSM-like init
-(``actionrec.layers.mixtconv``, tested bit-for-bit).
+Equivalence: this is exactly MixTConv with one kernel-3 group and ``init="tsm"``
+(``actionrec.layers.mixtconv``, tested bit for bit). MixTConv's default (the official code's) init
+with one kernel-3 group is this shift mirrored in time (channels ``[0, fold)`` read t-1, the next
+``fold`` t+1); with kernels 1/3/5/7 neither init is TSM.
 
 Departures from the official code (``mit-han-lab/temporal-shift-module``, ``TemporalShift.shift``):
 none in the values. The official code builds ``out = zeros_like(x)`` and writes three slices; so do

@@ -20,7 +20,9 @@ units, ResNet-50. No temporal striding after conv2_x ("we don't apply the tempor
 last three convolutional blocks"), so T stays 8.
 
 Units: the builders' ``variant`` "msti" (MSTITube), "ms_st", "ms_s", "ms_t" (MSTITube ablation
-variants, Table 2) or "p3d_b" (P3DBBlock, the baseline), resolved by
+variants, Table 2: P3D-B's two parallel branches with one or both made multi-scale, see
+``layers/msti.py``), "p3d_b" (P3DBBlock, the baseline), or "ms_s_only" / "ms_t_only" (one stepped
+branch alone; not Table 2 rows), with ``groups`` = N (4, Sec. 3.1), resolved by
 :func:`actionrec.models.factory.get_msti_unit` into the ``unit`` callable :class:`MSTINet` takes;
 all share the bottleneck interface ``unit(C_in, P, stride=...)`` with output 4P.
 
@@ -46,6 +48,7 @@ import torch
 import torch.nn as nn
 
 from ..layers.msti import MSTITube
+from ..utils.checks import check_int
 from .blocks import resnet_stages
 from .factory import MSTI_UNITS, get_msti_unit
 from .init import check_network_args, kaiming_init_, round_channels
@@ -112,11 +115,13 @@ class MSTINet(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-def _create_msti_net(*, depths: Sequence[int], variant: str = "msti", num_classes: int = 400, width: float = 1.0,
-                     in_channels: int = 3, dropout: float = 0.0) -> MSTINet:
-    """The config boundary: ``variant`` (msti | ms_st | ms_s | ms_t | p3d_b, case-insensitive)
-    resolved to the unit by :func:`actionrec.models.factory.get_msti_unit` (N = 4 groups)."""
-    return MSTINet(unit=get_msti_unit(variant), depths=depths, num_classes=num_classes, width=width,
+def _create_msti_net(*, depths: Sequence[int], variant: str = "msti", groups: int = 4, num_classes: int = 400,
+                     width: float = 1.0, in_channels: int = 3, dropout: float = 0.0) -> MSTINet:
+    """The config boundary: ``variant`` (msti | ms_st | ms_s | ms_t | p3d_b | ms_s_only | ms_t_only,
+    case-insensitive) and ``groups`` (N of eq. 1-3; unused by p3d_b) resolved to the unit by
+    :func:`actionrec.models.factory.get_msti_unit`."""
+    check_int("groups", groups, min_value=1)
+    return MSTINet(unit=get_msti_unit(variant, groups=groups), depths=depths, num_classes=num_classes, width=width,
                    in_channels=in_channels, dropout=dropout)
 
 
@@ -125,7 +130,8 @@ _SMALL = dict(width=0.25, depths=(1, 1, 1, 1))
 
 def msti_net_50(**kwargs) -> MSTINet:
     """MSTI-Net-50 (Table 1): units (3, 4, 6, 3). Keywords: num_classes (400), variant ("msti"; also
-    ms_st, ms_s, ms_t, p3d_b), width (1.0), in_channels (3), dropout (0.0)."""
+    ms_st, ms_s, ms_t, p3d_b, ms_s_only, ms_t_only), groups (4), width (1.0), in_channels (3),
+    dropout (0.0)."""
     return _create_msti_net(depths=(3, 4, 6, 3), **kwargs)
 
 

@@ -4,7 +4,7 @@ Built from :class:`~actionrec.layers.mtconv.MTConv` (short/long streams, eq. 1-2
 :class:`~actionrec.layers.softpool.SoftPool3d` (eq. 3) and
 :class:`~actionrec.layers.squeeze_recursion.SqueezeRecursion` (GRU, eq. 4).
 
-Network (Table 1; sizes for a 16x320x320 input, long stream at half T, H, W)::
+Network (Table 1, default reading; sizes for a 16x320x320 input, long stream at half T, H, W)::
 
     x (B, 3, 16, 320, 320)
       stem: conv (3,7,7) x64 stride (1,2,2) → bn → relu → SoftPool (1,2,2)     (B, 64, 16, 80, 80)
@@ -23,17 +23,46 @@ MTNet-32 (2,2,2,2), -48 (2,2,5,3), -64 (3,4,6,3), -132 (3,4,23,3), -200 (3,8,36,
 channel counts are both streams combined. The names do not follow from a simple layer count of this
 layout (4 x (3 + 2 n_i) MTConvs + stem + fc gives 30/38/46/80/114); we follow the table.
 
-Squeeze-and-Recursion after every stage, one per stream (hidden = that stream's channels), the
-features multiplied by the GRU output without a sigmoid, as the official code does
-(``recurrent="gru"`` | ``"lstm"`` | None, ``sr_fusion="residual"`` | ``"mul"``; see
-``layers/squeeze_recursion.py``). Shapes: any input of at least 16x32x32 works (long-stream pools
-use ``ceil_mode``, a size-1 dimension stays 1; tested for every depth). Width and init:
-:class:`MTNet`; CPU memory format: :meth:`MTNet.forward_features`; builder keywords: :func:`mtnet_32`.
+Squeeze-and-Recursion, one per stream (hidden = that stream's channels), the features multiplied
+by the GRU output without a sigmoid, as the official code does (``recurrent="gru"`` | ``"lstm"`` |
+None, ``sr_fusion="residual"`` | ``"mul"``; see ``layers/squeeze_recursion.py``). Shapes: any input
+of at least 16x32x32 works (long-stream pools use ``ceil_mode``, a size-1 dimension stays 1; tested
+for every depth). Width and init: :class:`MTNet`; CPU memory format: :meth:`MTNet.forward_features`;
+builder keywords: :func:`mtnet_32`.
 
-Departures from the official code (NOTES.md): SoftPool is actually used in the downsample blocks
-(the official code never calls it); the two streams persist between blocks and only the stem
-splits; see the layer files for SoftPool and Squeeze-and-Recursion. ``zero_init_residual=True``
-(default) starts every block as the identity; the paper says only "standard Kaiming initialization".
+Readings (the paper's text allows each; builder keywords, blocks in ``models/mtblocks.py``):
+
+* ``sr="stage"`` (default) | ``"block"``: a GRU pair after every stage (Table 1's "SR: 2 x GRU"
+  row), or inside every repeat block before its residual add ("4 x Conv + 2 x GRU", Sec. "Repeat
+  blocks"; the official code's place).
+* ``downsample="bottleneck"`` (default) | ``"multiplexer"``: the block drawn above, or MF-Net's
+  multiplexer (two 1x1x1 MTConvs, in→out/8→in, added to the input) before 3x3x3 in→out/2 and
+  1x1x1 out/2→out (Sec. "Downsample blocks": "two 1x1x1 convolutions at the beginning ... similar
+  to Chen et al. (2018)"; Fig. 3: "four MTConvs").
+* ``streams="persist"`` (default) | ``"merge"``: the pair runs through the network, or every block
+  re-joins the streams (long upsampled and concatenated; the next block splits again; residuals
+  on the joined tensor): "at the layer level, not as two pathways throughout a network".
+
+The default is chosen by Table 3's parameter counts, with rules fixed before counting
+(``benchmarks/complexity.py``: 700 classes, r = 0.875, width 1, the seven rows, score = max |ours /
+paper - 1|; ``--readings`` prints all eight). The best score, 38.1 %, is sr="stage" with
+downsample="bottleneck" (38.08 % vs 38.10 % for the multiplexer: 6k parameters apart, Table 3
+cannot tell them apart) and either stream reading (an exact tie: a g-grouped 1x1x1 shortcut on the
+joined tensor holds as many weights as the per-stream 7 + 1 grouped pair, and that row decides).
+The tie goes to "persist", the official code's layout (blocks take and return the stream pair) and
+Table 1's, which lists the long stream's output size. No reading is within +-10 % on all rows:
+"stage" is -23 % / -38 % on the g = 8 rows (MTNet-64 / -132) and -14 % / -20 % on MTNet-132 / -200,
+"block" +42 % / +39 % on the g = 8 rows and +34 % on MTNet-32. Table 3 itself is not consistent with one reading: its
+increment from MTNet-64 to -132 (17 stage-3 repeat blocks, 2.49M each) matches "block" (2.48M)
+and not "stage" (1.86M), but "block" then exceeds its MTNet-32/-48/-64 and g = 8 rows by 16-42 %.
+
+Departures from the official code (``alexandrosstergiou/Squeeze-and-Recursion-Temporal-Gates``,
+``network/MTnet.py``, read for this): it counts the downsample block among Table 1's repeats, puts a
+multiplexer (in→width→in, no add) and a GRU pair in every block, divides the block width by g,
+halves the long stream's T by picking frames by cosine similarity, and never calls SoftPool. We
+follow the paper's text and tables (NOTES.md); SoftPool is used in the downsample blocks.
+``zero_init_residual=True`` (default) starts every block as the identity; the paper says only
+"standard Kaiming initialization".
 """
 
 from __future__ import annotations
@@ -43,21 +72,25 @@ from typing import Callable, Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from ..layers.mtconv import MTConv, Pair, check_ratio, conv1x1x1, split_channels, split_groups
+from ..layers.mtconv import Pair, check_ratio, split_channels
 from ..layers.softpool import soft_pool3d
 from ..utils.checks import check_int
-from .factory import get_sr_layer
+from .factory import get_mtnet_reading, get_sr_layer
 from .init import check_width, kaiming_init_, round_channels
+from .mtblocks import (DownsampleMTBlock, MergedShortcut, MTShortcut, MTStageSR, MultiplexerMTBlock, RepeatMTBlock,
+                       split_streams)
 
 __all__ = [
     "MTNet",
     "DownsampleMTBlock",
+    "MultiplexerMTBlock",
     "RepeatMTBlock",
     "MTShortcut",
+    "MergedShortcut",
     "MTStageSR",
     "MTNET_DEPTHS",
+    "MTNET_READING",
     "mtnet_32",
     "mtnet_48",
     "mtnet_64",
@@ -65,108 +98,9 @@ __all__ = [
     "mtnet_200",
 ]
 
+#: The default reading of the three choices the paper leaves open (module docstring: which and why).
+MTNET_READING = {"sr": "stage", "downsample": "bottleneck", "streams": "persist"}
 MTNET_DEPTHS = {32: (2, 2, 2, 2), 48: (2, 2, 5, 3), 64: (3, 4, 6, 3), 132: (3, 4, 23, 3), 200: (3, 8, 36, 3)}  # Table 1
-
-
-def _add_relu(a: Pair, b: Pair) -> Pair:
-    """Residual add per stream, then relu (in place on the fresh sums)."""
-    y_s = F.relu_(a[0] + b[0])
-    y_l = None if a[1] is None else F.relu_(a[1] + b[1])
-    return y_s, y_l
-
-
-class MTShortcut(nn.Module):
-    """Projection shortcut per stream: SoftPool(stride) → conv 1x1x1 → bn (shape changes only).
-
-    ``(x_s, x_l) -> (bn_s(conv_s(pool(x_s))), bn_l(conv_l(pool(x_l))))``; the convs use the
-    stream's sub-stream groups. No lateral: the s->l path lives in the residual branch.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, *, stride, r: float, g: int = 1):
-        super().__init__()
-        (cs_in, cl_in), (cs_out, cl_out) = split_channels(in_channels, r), split_channels(out_channels, r)
-        g_s, g_l = split_groups(g, r)
-        self.stride = (stride,) * 3 if isinstance(stride, int) else tuple(stride)
-        self.conv_s = nn.Conv3d(cs_in, cs_out, 1, groups=g_s, bias=False)
-        self.bn_s = nn.BatchNorm3d(cs_out)
-        self.has_long = r < 1
-        if self.has_long:
-            self.conv_l = nn.Conv3d(cl_in, cl_out, 1, groups=g_l, bias=False)
-            self.bn_l = nn.BatchNorm3d(cl_out)
-
-    def _pool(self, x: torch.Tensor) -> torch.Tensor:
-        return x if max(self.stride) == 1 else soft_pool3d(x, self.stride, self.stride, ceil_mode=True)
-
-    def forward(self, x: Pair) -> Pair:
-        x_s, x_l = x
-        y_s = self.bn_s(conv1x1x1(self.conv_s, self._pool(x_s)))
-        y_l = self.bn_l(conv1x1x1(self.conv_l, self._pool(x_l))) if self.has_long else None
-        return y_s, y_l
-
-
-class DownsampleMTBlock(nn.Module):
-    """Bottleneck MTBlock (Fig. 3a/c): 1x1x1 reduce → 3x3x3 (stride) → 1x1x1 expand, + shortcut.
-
-    ::
-
-        (x_s, x_l) ─ MTConv 1x1x1 in→out/2 ─ MTConv 3x3x3 stride ─ MTConv 1x1x1 out/2→out (no relu) ─ + ─ relu
-                   └──────────────── shortcut (identity, or SoftPool + 1x1x1 + bn) ────────────────┘
-
-    Laterals use SoftPool (paper: downsampling blocks use SoftPool).
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, *, stride=2, r: float = 0.875, g: int = 1):
-        super().__init__()
-        mid = out_channels // 2
-        kw = dict(r=r, groups=g, lateral_pool="soft")
-        self.conv1 = MTConv(in_channels, mid, kernel_size=(1, 1, 1), **kw)
-        self.conv2 = MTConv(mid, mid, kernel_size=(3, 3, 3), stride=stride, **kw)
-        self.conv3 = MTConv(mid, out_channels, kernel_size=(1, 1, 1), act=False, **kw)
-        s = (stride,) * 3 if isinstance(stride, int) else tuple(stride)
-        if in_channels != out_channels or max(s) > 1:
-            self.shortcut: nn.Module = MTShortcut(in_channels, out_channels, stride=s, r=r, g=g)
-        else:
-            self.shortcut = nn.Identity()
-
-    def forward(self, x: Pair) -> Pair:
-        return _add_relu(self.conv3(self.conv2(self.conv1(x))), self.shortcut(x))
-
-
-class RepeatMTBlock(nn.Module):
-    """Repeat MTBlock (Fig. 3b/d): MTConv 3x3x3 → MTConv 1x3x3 (no relu) → + x → relu.
-
-    ::
-
-        (x_s, x_l) ─ MTConv (3,3,3) ─ MTConv (1,3,3), no relu ─ + ─ relu
-                   └────────────────── identity ──────────────┘
-
-    Laterals use average pooling. With ``r = 1`` this is exactly a plain residual 3D block.
-    """
-
-    def __init__(self, channels: int, *, r: float = 0.875, g: int = 1):
-        super().__init__()
-        self.conv1 = MTConv(channels, channels, kernel_size=(3, 3, 3), r=r, groups=g, lateral_pool="avg")
-        self.conv2 = MTConv(channels, channels, kernel_size=(1, 3, 3), r=r, groups=g, lateral_pool="avg", act=False)
-
-    def forward(self, x: Pair) -> Pair:
-        return _add_relu(self.conv2(self.conv1(x)), x)
-
-
-class MTStageSR(nn.Module):
-    """Squeeze-and-Recursion on each stream after a stage: ``(SR_s(x_s), SR_l(x_l))``.
-
-    ``sr_layer``: ``channels -> module`` (a :class:`SqueezeRecursion`), built on C_s and C_l.
-    """
-
-    def __init__(self, channels: int, *, r: float, sr_layer: Callable[[int], nn.Module]):
-        super().__init__()
-        c_s, c_l = split_channels(channels, r)
-        self.sr_s = sr_layer(c_s)
-        self.sr_l = sr_layer(c_l) if r < 1 else None
-
-    def forward(self, x: Pair) -> Pair:
-        x_s, x_l = x
-        return self.sr_s(x_s), (None if self.sr_l is None else self.sr_l(x_l))
 
 
 def _memory_format(t: torch.Tensor) -> torch.memory_format:
@@ -177,11 +111,16 @@ def _memory_format(t: torch.Tensor) -> torch.memory_format:
 class MTNet(nn.Module):
     """Multi-Temporal network (Table 1). Use the builders ``mtnet_32`` ... ``mtnet_200``.
 
-    ``forward_features(x)`` returns the stream pair ``(x_s (B, C_s, T', H', W'), x_l or None)``
-    after the last stage; ``forward_head(pair)`` pools both, concatenates and classifies.
-    ``sr_layer``: ``channels -> module`` applied to each stream after every stage (a
-    :class:`SqueezeRecursion`; the builders make it from ``recurrent`` and ``sr_fusion``), or None
-    for no Squeeze-and-Recursion.
+    ``forward_features(x)`` returns, after the last stage, the stream pair ``(x_s (B, C_s, T', H',
+    W'), x_l or None)`` (``merge=False``) or the joined tensor ``(B, C, T', H', W')`` (``merge=True``);
+    ``forward_head(feats)`` pools (each stream), concatenates and classifies.
+
+    The readings (module docstring; the builders take them as strings): ``downsample_block`` (the
+    class of each stage's first block: :class:`DownsampleMTBlock` or :class:`MultiplexerMTBlock`),
+    ``block_sr`` (``sr_layer`` inside every repeat block instead of after every stage; ``srs`` then
+    holds identities, so hooks on ``srs[i]`` still see the stage outputs), ``merge`` (streams re-join
+    after every block). ``sr_layer``: ``channels -> module`` (a :class:`SqueezeRecursion`; the
+    builders make it from ``recurrent`` and ``sr_fusion``), or None for no Squeeze-and-Recursion.
 
     Width multiplier ``w``: every channel count ``c`` (stem 64, stages 64/128/256/512) becomes
     ``c * w`` rounded to the nearest multiple of ``2 * lcm(8, g)`` (at least one multiple), so the
@@ -190,9 +129,10 @@ class MTNet(nn.Module):
 
     Init: Kaiming normal (fan_out, relu) for convs, BN weight 1 / bias 0 (paper: "standard Kaiming
     initialization"); the GRU and the fc keep PyTorch's defaults. ``zero_init_residual=True`` (default,
-    as timm's ``zero_init_last`` and Goyal et al. 2017) also zeroes the BN scale that ends each residual
-    branch (``bn_s``, ``bn_l`` and ``bn_s2l`` of the block's last MTConv), so every block starts as the
-    identity. The paper does not say; ``zero_init_residual=False`` restores the plain init.
+    as timm's ``zero_init_last`` and Goyal et al. 2017) also zeroes the BN scales that end each
+    residual branch (``bn_s``, ``bn_l``, ``bn_s2l`` of the block's last MTConv, and of the
+    multiplexer's second one), so every block starts as the identity. The paper does not say;
+    ``zero_init_residual=False`` restores the plain init.
     """
 
     def __init__(
@@ -204,6 +144,9 @@ class MTNet(nn.Module):
         g: int = 1,
         width: float = 1.0,
         sr_layer: Optional[Callable[[int], nn.Module]] = None,
+        block_sr: bool = False,
+        downsample_block: type = DownsampleMTBlock,
+        merge: bool = False,
         in_channels: int = 3,
         dropout: float = 0.0,
         channels=(64, 128, 256, 512),
@@ -217,10 +160,11 @@ class MTNet(nn.Module):
         check_int("num_classes", num_classes, min_value=1)
         if len(depths) != len(channels):
             raise ValueError(f"depths={depths} and channels={channels} must have the same length")
-        div = 2 * (8 * g // math.gcd(8, g))  # 2 * lcm(8, g): out/2 and the splits stay divisible
+        div = 2 * math.lcm(8, g)  # out/2 and the splits stay divisible by the sub-streams
         chans = [round_channels(c * width, div) for c in channels]
         c0 = round_channels(stem_channels * width, div)
         self.channels, self.depths, self.g = tuple(chans), tuple(depths), int(g)
+        self.merge, self.block_sr = bool(merge), bool(block_sr)
 
         self.stem = nn.Sequential(
             nn.Conv3d(in_channels, c0, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
@@ -228,12 +172,14 @@ class MTNet(nn.Module):
             nn.ReLU(inplace=True),
         )
         self.stem_cs = split_channels(c0, r)[0]
+        block_sr_layer = sr_layer if block_sr else None
         stages, srs, c_in = [], [], c0
         for i, (c, n) in enumerate(zip(chans, depths)):
-            blocks = [DownsampleMTBlock(c_in, c, stride=1 if i == 0 else 2, r=r, g=g)]
-            blocks += [RepeatMTBlock(c, r=r, g=g) for _ in range(n)]
+            blocks = [downsample_block(c_in, c, stride=1 if i == 0 else 2, r=r, g=g, merge=merge)]
+            blocks += [RepeatMTBlock(c, r=r, g=g, merge=merge, sr_layer=block_sr_layer) for _ in range(n)]
             stages.append(nn.Sequential(*blocks))
-            srs.append(MTStageSR(c, r=r, sr_layer=sr_layer) if sr_layer is not None else nn.Identity())
+            stage_sr = sr_layer is not None and not block_sr
+            srs.append(MTStageSR(c, r=r, sr_layer=sr_layer) if stage_sr else nn.Identity())
             c_in = c
         self.stages = nn.ModuleList(stages)
         self.srs = nn.ModuleList(srs)
@@ -246,22 +192,18 @@ class MTNet(nn.Module):
         kaiming_init_(self)
         if zero_init_residual:  # every residual branch starts as zero: each block is the identity
             for m in self.modules():
-                last = m.conv3 if isinstance(m, DownsampleMTBlock) else m.conv2 if isinstance(m, RepeatMTBlock) else None
-                for bn in () if last is None else (last.bn_s, getattr(last, "bn_l", None), getattr(last, "bn_s2l", None)):
-                    if bn is not None:
-                        nn.init.zeros_(bn.weight)
+                for conv in m.last_convs() if hasattr(m, "last_convs") else ():
+                    for bn in (conv.bn_s, getattr(conv, "bn_l", None), getattr(conv, "bn_s2l", None)):
+                        if bn is not None:
+                            nn.init.zeros_(bn.weight)
 
     def split(self, x: torch.Tensor) -> Pair:
-        """Stem output (B, C, T, H, W) -> (x_s (B, C_s, T, H, W), x_l (B, C_l, T/2, H/2, W/2))."""
-        if self.r == 1.0:
-            return x, None
-        fmt = _memory_format(x)
-        x_s = x[:, : self.stem_cs].contiguous(memory_format=fmt)  # (B, C_s, T, H, W)
-        x_l = x[:, self.stem_cs :].contiguous(memory_format=fmt)  # (B, C_l, T, H, W)
-        return x_s, soft_pool3d(x_l, 2, 2, ceil_mode=True)  # x_l: (B, C_l, T/2, H/2, W/2)
+        """Stem output (B, C, T, H, W) -> (x_s (B, C_s, T, H, W), x_l (B, C_l, T/2, H/2, W/2)) (SoftPool)."""
+        return split_streams(x, self.stem_cs, "soft")
 
-    def forward_features(self, x: torch.Tensor) -> Pair:
-        """``x (B, C, T, H, W)`` → stream pair ``(x_s, x_l or None)`` after the last stage.
+    def forward_features(self, x: torch.Tensor):
+        """``x (B, C, T, H, W)`` → stream pair ``(x_s, x_l or None)`` after the last stage, or one
+        tensor ``(B, C', T', H', W')`` when the streams re-join after every block (``merge``).
 
         Memory format: on CPU the input is converted to ``channels_last_3d`` and every layer keeps
         that format (a CPU speed choice, measured with ``benchmarks/speed.py``; see
@@ -277,10 +219,10 @@ class MTNet(nn.Module):
         x = x.contiguous(memory_format=fmt)  # (B, 3, T, H, W)
         x = self.stem(x)
         x = soft_pool3d(x, (1, 2, 2), (1, 2, 2), ceil_mode=True)  # (B, C0, T, H/4, W/4)
-        pair = self.split(x)
+        feats = x if self.merge else self.split(x)  # merge: each block splits for itself
         for stage, sr in zip(self.stages, self.srs):
-            pair = sr(stage(pair))
-        return pair
+            feats = sr(stage(feats))
+        return feats
 
     def forward_head(self, feats, *, pre_logits: bool = False) -> torch.Tensor:
         """Pair ``(x_s, x_l)`` (or one tensor) → global average pool each → concat → dropout → fc."""
@@ -298,21 +240,25 @@ class MTNet(nn.Module):
 
 
 def _create_mtnet(*, depth: int, num_classes: int = 400, r: float = 0.875, g: int = 1, width: float = 1.0,
-                  recurrent: Optional[str] = "gru", sr_fusion: str = "residual", in_channels: int = 3,
-                  dropout: float = 0.0, zero_init_residual: bool = True) -> MTNet:
-    """The config boundary: ``recurrent`` ("gru" | "lstm" | None) and ``sr_fusion`` ("residual" | "mul")
-    resolved to a Squeeze-and-Recursion layer by :func:`actionrec.models.factory.get_sr_layer`."""
+                  sr: str = MTNET_READING["sr"], downsample: str = MTNET_READING["downsample"],
+                  streams: str = MTNET_READING["streams"], recurrent: Optional[str] = "gru",
+                  sr_fusion: str = "residual", in_channels: int = 3, dropout: float = 0.0,
+                  zero_init_residual: bool = True) -> MTNet:
+    """The config boundary: ``sr``, ``downsample``, ``streams`` (the readings, module docstring) and
+    ``recurrent`` ("gru" | "lstm" | None), ``sr_fusion`` ("residual" | "mul") resolved once by
+    :func:`actionrec.models.factory.get_mtnet_reading` and :func:`~actionrec.models.factory.get_sr_layer`."""
     return MTNet(depths=MTNET_DEPTHS[depth], num_classes=num_classes, r=r, g=g, width=width,
-                 sr_layer=get_sr_layer(recurrent, sr_fusion), in_channels=in_channels, dropout=dropout,
-                 zero_init_residual=zero_init_residual)
+                 sr_layer=get_sr_layer(recurrent, sr_fusion), **get_mtnet_reading(sr, downsample, streams),
+                 in_channels=in_channels, dropout=dropout, zero_init_residual=zero_init_residual)
 
 
 def mtnet_32(**kwargs) -> MTNet:
     """MTNet-32: repeats (2, 2, 2, 2) (Table 1).
 
     Keywords (all builders ``mtnet_32`` ... ``mtnet_200``, keyword-only, defaults in brackets):
-    num_classes (400), r (0.875), g (1), width (1.0), recurrent ("gru"), sr_fusion ("residual"),
-    in_channels (3), dropout (0.0), zero_init_residual (True).
+    num_classes (400), r (0.875), g (1), width (1.0), sr, downsample, streams (the readings,
+    :data:`MTNET_READING`), recurrent ("gru"), sr_fusion ("residual"), in_channels (3),
+    dropout (0.0), zero_init_residual (True).
     """
     return _create_mtnet(depth=32, **kwargs)
 
@@ -335,4 +281,3 @@ def mtnet_132(**kwargs) -> MTNet:
 def mtnet_200(**kwargs) -> MTNet:
     """MTNet-200: repeats (3, 8, 36, 3) (Table 1)."""
     return _create_mtnet(depth=200, **kwargs)
-

@@ -19,25 +19,46 @@ Network (16x224x224, width 1; E = expansion: 1 Simple, 4 Bottleneck; n1..n4: RES
       layer4: n4 blocks, 512 planes, stride 2                                       (B, 512E, 2, 14, 14)
       head:   global average pool → dropout → fc                                    (B, num_classes)
 
-Gates (Fig. 2b; drawings in :class:`SimpleBlock` and :class:`Bottleneck`, the gate itself in
-:class:`VideoResNet`): one SRTGate per residual block, at the same placement in all blocks. What it
-sees (channels; T_in / T_out = frames before / after the block's stride)::
+Gates (Sec. 3.3, Fig. 2b; drawings in :class:`SimpleBlock` and :class:`Bottleneck`, the gate itself in
+:class:`VideoResNet`): one SRTGate per residual block, at the same placement in all blocks. Where its
+LSTM reads and where it fuses (channels, frames; T_in / T_out = frames before / after the block's
+stride; "the block configurations only differ in the relative locations of the SRTG and the LSTM
+input", Sec. 3.3)::
 
-    placement | Simple        | Bottleneck    | branch / path it acts on
-    start     | C_in, T_in    | C_in, T_in    | residual branch input (the shortcut gets the raw x)
-    top       | (ValueError)  | P,    T_in    | after conv1 → bn → relu; fused features feed conv2, conv3
-    mid       | P,    T_out   | P,    T_out   | Simple: between the convs; Bottleneck: after conv2 → bn → relu
-    end       | (ValueError)  | 4P,   T_out   | after conv3 → bn, before the add
-    res       | P,    T_out   | 4P,   T_out   | the shortcut's output (after the projection, if any)
-    final     | P,    T_out   | 4P,   T_out   | after add → relu (the block's output)
+    placement  | LSTM input                        | fusion site (the gated tensor)        | Simple     | Bottleneck
+    start      | block input x                     | = LSTM input, residual branch only    | C_in, T_in | C_in, T_in
+    top        | conv1 → bn → relu                 | conv2 → bn → relu, i.e. conv3's input | (error)    | P, T_in → T_out
+    top conv2  | conv1 → bn → relu                 | = LSTM input, i.e. conv2's input      | (error)    | P, T_in
+    mid        | Simple: conv1 → bn → relu; Bottleneck: conv2 → bn → relu; fusion = LSTM input | P, T_out | P, T_out
+    end        | conv3 → bn, before the add        | = LSTM input                          | (error)    | 4P, T_out
+    res        | the shortcut's output (projection)| = LSTM input                          | P, T_out   | 4P, T_out
+    final      | add → relu (the block's output)   | = LSTM input                          | P, T_out   | 4P, T_out
+
+Top (``srtg_top_fusion``): "Activations of the first convolution are used by the LSTM, with fused
+features being used by the final convolution" (Sec. 3.3) is the default ``"conv3"``: the LSTM reads
+conv1's output, the gate compares and fuses on conv2's output, the input of conv3, so Top and Mid
+fuse at the same tensor and differ only in the LSTM input, as the sentence above says. Where conv2
+strides in time (the first block of stages 2-4) the LSTM runs over T_in frames and its output and
+``pool(a)`` are average-pooled over time to T_out (:func:`actionrec.layers.srtg.pool_time`) before the
+gate. ``"conv2"`` ("top conv2" above) is the official code's Top: LSTM input and fusion both at
+conv1's output, the fused features feeding conv2.
+
+Checked against Sec. 3.3 and the official code (``network/srtg_resnet.py``; Fig. 2b's drawing is not in
+our copy of the text): Mid, End, Final agree with both (the official Simple block names our Mid
+``"top"``). Start: the official code gates the block's
+input before the shortcut splits off (both paths); we gate the residual branch only, so the shortcut
+keeps the raw x (the text: "the very first process in the block"; it does not name the shortcut).
+Res: the official code gates the shortcut only in blocks with a projection; we gate it in every
+block ("applied to the residual connection").
 
 Shapes: any clip of at least 16x32x32 (each strided size becomes ceil(n / 2); 16x32x32 ends at
 2x2x2). Departures: (2+1)D mid channels per conv (Tran et al.), not per block as torchvision, so its
 r(2+1)d weights do not load (its r3d_18 weights would, ``strict=False`` for gates); the stem is
 torchvision's / Tran et al.'s (3,7,7) without max-pool, as the SRTG code's r3d, not Hara et al.'s
-(7,7,7) + max-pool; Start gates the residual branch only and Res sits after the projection (the
-paper does not say); the official SRTG code builds plain r3d nets in its ``srtg_*`` factories and
-its gate never opens (NOTES.md): here each block holds a working gate (``layers/srtg.py``).
+(7,7,7) + max-pool; Start and Res as above. The official code's gate never opens (NOTES.md); its
+``srtg_*`` factories build SR networks with ``gates=False`` (the LSTM output always fused, our
+``gate="open"``; NOTES.md says plain r3d nets), Final in every block. Here each block holds a
+working gate (``layers/srtg.py``).
 """
 
 from __future__ import annotations
@@ -50,6 +71,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..layers.srtg import PLACEMENTS, srt_gates
+from ..utils.checks import check_choice
 from .blocks import BasicStem, Conv2Plus1D, Conv3DSimple, R2Plus1dStem, resnet_stages, tran_mid_channels
 from .factory import get_srtg_gates
 from .init import check_network_args, kaiming_init_, round_channels
@@ -65,6 +87,7 @@ __all__ = [
     "tran_mid_channels",
     "srt_gates",
     "PLACEMENTS",
+    "TOP_FUSIONS",
     "RESNET3D_DEPTHS",
     "r3d_18",
     "r3d_34",
@@ -77,6 +100,7 @@ __all__ = [
 ]
 
 GateMakers = Mapping[str, Callable[[int], nn.Module]]  # {placement: channels -> gate}, at most one entry
+TOP_FUSIONS = ("conv3", "conv2")  # Top's fusion site: conv3's input (the paper) | conv2's input (official code)
 
 
 def _shortcut(in_channels: int, out_channels: int, stride: int) -> Optional[nn.Module]:
@@ -103,9 +127,12 @@ class _GatedBlock(nn.Module):
         self.placement = next(iter(gates), None)
         self.srtg = None if self.placement is None else gates[self.placement](channels[self.placement])
 
-    def _at(self, where: str, x: torch.Tensor) -> torch.Tensor:
-        """The gate's output if the block's placement is ``where``, else ``x`` unchanged."""
-        return self.srtg(x) if where == self.placement else x
+    def _at(self, where: str, x: torch.Tensor, source: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The gate's output on ``x`` (its LSTM reading ``source``, default ``x``) if the block's
+        placement is ``where``, else ``x`` unchanged."""
+        if where != self.placement:
+            return x
+        return self.srtg(x) if source is None else self.srtg(x, source)
 
     def extra_repr(self) -> str:
         return f"placement={self.placement!r}"
@@ -146,20 +173,24 @@ class Bottleneck(_GatedBlock):
 
     ::
 
-        x ─┬─[start]─ conv (1,1,1) C_in→P → bn → relu ─[top]─ conv_maker P→P, stride → bn → relu
-           │        ─[mid]─ conv (1,1,1) P→4P → bn ─[end]─┐
+        x ─┬─[start]─ conv (1,1,1) C_in→P → bn → relu ─[top "conv2"]─ conv_maker P→P, stride → bn → relu
+           │        ─[mid | top "conv3"]─ conv (1,1,1) P→4P → bn ─[end]─┐
            └─ shortcut (identity | conv (1,1,1) stride → bn) ─[res]─(+) → relu ─[final]─
 
-    ``gates`` as :class:`SimpleBlock`. ``(B, C_in, T, H, W) -> (B, 4P, ceil(T/s), ceil(H/s),
-    ceil(W/s))``; stride in the (3,3,3) conv.
+    Top (``top_fusion``): ``"conv3"`` (the paper, default) gates conv2's output, the input of conv3,
+    with the LSTM reading conv1's output (``srtg(conv2_out, source=conv1_out)``; T_in frames pooled to
+    T_out where conv2 strides); ``"conv2"`` (the official code) gates conv1's output, read by the LSTM
+    too. Module docstring: why. ``gates`` as :class:`SimpleBlock`. ``(B, C_in, T, H, W) -> (B, 4P,
+    ceil(T/s), ceil(H/s), ceil(W/s))``; stride in the (3,3,3) conv.
     """
 
     expansion = 4
     placements = PLACEMENTS
 
     def __init__(self, in_channels: int, planes: int, *, stride: int = 1, conv_maker: Callable[..., nn.Module] = Conv3DSimple,
-                 gates: Optional[GateMakers] = None):
+                 gates: Optional[GateMakers] = None, top_fusion: str = "conv3"):
         super().__init__()
+        self.top_fusion = check_choice("top_fusion", top_fusion, TOP_FUSIONS)
         out = planes * self.expansion
         self.conv1 = nn.Sequential(nn.Conv3d(in_channels, planes, (1, 1, 1), bias=False), nn.BatchNorm3d(planes), nn.ReLU(inplace=True))
         self.conv2 = nn.Sequential(conv_maker(planes, planes, stride=stride), nn.BatchNorm3d(planes), nn.ReLU(inplace=True))
@@ -168,12 +199,17 @@ class Bottleneck(_GatedBlock):
         self._make_gate(gates, {"start": in_channels, "top": planes, "mid": planes, "end": out, "res": out, "final": out})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv1(self._at("start", x))
-        out = self.conv2(self._at("top", out))
+        a1 = self.conv1(self._at("start", x))  # (B, P, T, H, W): Top's LSTM input
+        out = self.conv2(a1 if self.top_fusion == "conv3" else self._at("top", a1))  # (B, P, T', H', W')
+        if self.top_fusion == "conv3":
+            out = self._at("top", out, source=a1)  # fused features feed the final conv; the LSTM read conv1's output
         out = self.conv3(self._at("mid", out))
         out = self._at("end", out)
         shortcut = self._at("res", x if self.downsample is None else self.downsample(x))
         return self._at("final", F.relu(out + shortcut))
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (f", top_fusion={self.top_fusion!r}" if self.placement == "top" else "")
 
 
 class VideoResNet(nn.Module):
@@ -186,6 +222,8 @@ class VideoResNet(nn.Module):
             (the builders pass its mid channels scaled by ``width`` via ``functools.partial``).
         layers: blocks per stage, e.g. ``(3, 4, 6, 3)``.
         gates: ``{placement: channels -> gate}`` for every block (``{}``: the vanilla network).
+        top_fusion: where a Top gate fuses, ``"conv3"`` (the paper) or ``"conv2"`` (official code);
+            Bottleneck blocks only (:class:`Bottleneck`).
 
     ``forward_features(x (B, C, T, H, W)) -> (B, 512 E w, T', H', W')`` (after layer4);
     ``forward_head(feats)``: global average pool → dropout → fc (``pre_logits=True``: pooled only).
@@ -203,7 +241,9 @@ class VideoResNet(nn.Module):
     take ``srtg`` (the placement or None) and ``srtg_kwargs`` (for every gate) and hand the blocks
     ``gates = {placement: channels -> SRTGate}`` (:func:`actionrec.models.factory.get_srtg_gates`).
     :func:`srt_gates` lists a model's gates by module name (e.g. ``"layer3.1.srtg"``). A hard gate
-    that stays closed passes no gradient to its LSTM; ``"soft"`` trains the LSTMs from the start.
+    that stays closed passes no gradient to its LSTM; ``"soft"`` and ``"open"`` train the LSTMs from
+    the start. ``"open"`` is the gate state Fig. 2a calls *inactive* (main and LSTM streams fused) and
+    what the official ``srtg_*`` networks and the authors' released models use (``gates=False``).
 
     Width ``w``: planes 64/128/256/512 and the stem's 64 become ``round(c w / 8) * 8`` (at least
     8); the r(2+1)d stem's 45 becomes ``max(1, round(45 w))``. Init: Kaiming normal (fan_out, relu)
@@ -220,6 +260,7 @@ class VideoResNet(nn.Module):
         layers: Sequence[int],
         num_classes: int = 400,
         gates: Optional[GateMakers] = None,
+        top_fusion: str = "conv3",
         width: float = 1.0,
         in_channels: int = 3,
         dropout: float = 0.0,
@@ -231,7 +272,8 @@ class VideoResNet(nn.Module):
         c0 = round_channels(64 * width)
         self.stem = stem(in_channels, c0)
         planes = [round_channels(c * width) for c in (64, 128, 256, 512)]
-        stages, c_in = resnet_stages(lambda ci, p, s: block(ci, p, stride=s, conv_maker=conv_maker, gates=gates),
+        extra = {"top_fusion": top_fusion} if "top" in block.placements else {}  # Bottleneck only
+        stages, c_in = resnet_stages(lambda ci, p, s: block(ci, p, stride=s, conv_maker=conv_maker, gates=gates, **extra),
                                      c0, planes, layers, expansion=block.expansion)
         for i, stage in enumerate(stages):
             setattr(self, f"layer{i + 1}", stage)
@@ -275,17 +317,19 @@ RESNET3D_DEPTHS = {  # depth: (block, blocks per stage) (Hara et al. Table 1 / H
 
 def _create_resnet3d(*, depth: int, conv_maker: Callable[..., nn.Module], stem: Callable[..., nn.Module],
                      num_classes: int = 400, srtg: Optional[str] = None, srtg_kwargs: Optional[dict] = None,
-                     width: float = 1.0, in_channels: int = 3, dropout: float = 0.0) -> VideoResNet:
+                     srtg_top_fusion: str = "conv3", width: float = 1.0, in_channels: int = 3,
+                     dropout: float = 0.0) -> VideoResNet:
     """The config boundary: ``srtg`` (a placement or None) and ``srtg_kwargs`` resolved to the blocks'
-    gates by :func:`actionrec.models.factory.get_srtg_gates`; the r(2+1)d stem's mid channels
-    (45 at width 1) scaled by ``width``."""
+    gates by :func:`actionrec.models.factory.get_srtg_gates`; ``srtg_top_fusion`` (Top's fusion site,
+    :data:`TOP_FUSIONS`) checked; the r(2+1)d stem's mid channels (45 at width 1) scaled by ``width``."""
     block, layers = RESNET3D_DEPTHS[depth]
     gates = get_srtg_gates(srtg, srtg_kwargs, block=block)
+    top_fusion = check_choice("srtg_top_fusion", srtg_top_fusion, TOP_FUSIONS)
     if stem is R2Plus1dStem:  # a bad width keeps 45 here: VideoResNet raises for it
         ok = isinstance(width, (int, float)) and width > 0
         stem = functools.partial(R2Plus1dStem, mid_channels=max(1, round(45 * width)) if ok else 45)
     return VideoResNet(block=block, conv_maker=conv_maker, stem=stem, layers=layers, num_classes=num_classes,
-                       gates=gates, width=width, in_channels=in_channels, dropout=dropout)
+                       gates=gates, top_fusion=top_fusion, width=width, in_channels=in_channels, dropout=dropout)
 
 
 _R3D = dict(conv_maker=Conv3DSimple, stem=BasicStem)
@@ -294,7 +338,8 @@ _R2PLUS1D = dict(conv_maker=Conv2Plus1D, stem=R2Plus1dStem)
 
 def r3d_18(**kwargs) -> VideoResNet:
     """r3d-18: Simple blocks (2, 2, 2, 2), (3,3,3) convs. 33.4M params at width 1, 400 classes.
-    Keywords: num_classes (400), srtg (None), srtg_kwargs (None), width (1.0), in_channels (3), dropout (0.0)."""
+    Keywords: num_classes (400), srtg (None), srtg_kwargs (None), srtg_top_fusion ("conv3"; Bottleneck Top only),
+    width (1.0), in_channels (3), dropout (0.0)."""
     return _create_resnet3d(depth=18, **_R3D, **kwargs)
 
 

@@ -74,8 +74,10 @@ class TSN(nn.Module):
     stem's 64 and the planes 64/128/256/512 become ``round(c w / 8) * 8`` (at least 8).
 
     Init: Kaiming normal (fan_out, relu) for convs, BN weight 1 / bias 0 (``kaiming_init_``), fc
-    normal(0, 0.001) bias 0 (TSN/TSM's ``normal_(0, 0.001)``); MixTConv keeps its own init (TSM-like
-    by default, so MSTNet starts as TSM).
+    normal(0, 0.001) bias 0 (TSN/TSM's ``normal_(0, 0.001)``); MixTConv keeps its own init (``init``:
+    the official code's by default, which is *not* TSM: with kernels 1/3/5/7 it moves 3/16 of each
+    block's channels, some by up to 3 frames, where TSM shifts 1/4 by one; ``init="tsm"`` with
+    ``kernels=(3,)`` is the configuration that computes TSM exactly).
     """
 
     def __init__(
@@ -146,10 +148,11 @@ def temporal_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
 def _create_tsn(*, layers: Sequence[int], stem: str, temporal: Optional[str] = None, num_classes: int = 400,
                 num_segments: int = 8, width: float = 1.0, in_channels: int = 3, dropout: float = 0.0,
                 kernels: Optional[Sequence[int]] = None, dilations: Optional[Sequence[int]] = None,
-                fold_div: Optional[int] = None) -> TSN:
-    """The config boundary: ``stem`` and ``temporal`` (with MixTConv's ``kernels``, ``dilations`` and the
-    ``fold_div`` of TSM / MixTConv's init) resolved by :mod:`actionrec.models.factory`."""
-    layer = get_temporal_layer(temporal, num_segments=num_segments, kernels=kernels, dilations=dilations, fold_div=fold_div)
+                fold_div: Optional[int] = None, init: Optional[str] = None) -> TSN:
+    """The config boundary: ``stem`` and ``temporal`` (with MixTConv's ``kernels``, ``dilations`` and
+    ``init``, and the ``fold_div`` of TSM / MixTConv's init) resolved by :mod:`actionrec.models.factory`."""
+    layer = get_temporal_layer(temporal, num_segments=num_segments, kernels=kernels, dilations=dilations,
+                               fold_div=fold_div, init=init)
     return TSN(layers=layers, stem=get_stem2d(stem), temporal=layer, num_classes=num_classes,
                num_segments=num_segments, width=width, in_channels=in_channels, dropout=dropout)
 
@@ -173,8 +176,9 @@ def tsm_r50(**kwargs) -> TSN:
 
 def mstnet_r50(**kwargs) -> TSN:
     """MSTNet ResNet-50: MixTConv before each bottleneck's conv1 (``sum_m C_m k_m`` params per block:
-    +52,480 in all for kernels 1/3/5/7). Keywords as :func:`tsn_r50`, plus kernels ((1, 3, 5, 7))
-    and dilations (None: all 1)."""
+    +52,480 in all for kernels 1/3/5/7). Keywords as :func:`tsn_r50`, plus kernels ((1, 3, 5, 7)),
+    dilations (None: all 1), init ("official" | "tsm" | "identity" | "random"; None: "official",
+    :class:`~actionrec.layers.mixtconv.MixTConv`) and fold_div (8)."""
     return _create_tsn(**_R50, temporal="mixtconv", **kwargs)
 
 
@@ -190,5 +194,6 @@ def tsm_small(**kwargs) -> TSN:
 
 
 def mstnet_small(**kwargs) -> TSN:
-    """Small MSTNet: :func:`tsn_small` with MixTConv before each bottleneck's conv1 (kernels, dilations)."""
+    """Small MSTNet: :func:`tsn_small` with MixTConv before each bottleneck's conv1 (kernels, dilations,
+    init, fold_div as :func:`mstnet_r50`)."""
     return _create_tsn(**dict(_SMALL, temporal="mixtconv", **kwargs))

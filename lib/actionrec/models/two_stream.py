@@ -5,8 +5,8 @@ Recognition" (CVPR 2017, ``shared/papers/multiplier.txt``): Sec. 3 (eq. 1-10), T
 Sec. 4.2 (fully convolutional testing), Sec. 5 (Tables 2-4). Decisions in ``shared/papers/NOTES.md``
 ("ST-Multiplier nets"). Layers: :mod:`actionrec.layers.fusion` (:class:`CrossStreamConnection`),
 :mod:`actionrec.layers.temporal_filter` (:class:`TemporalFilter`), :mod:`actionrec.layers.flow_stack`
-(per-frame flow → a stack of L flows centred on each frame). Input: ``(rgb, flow)`` or one tensor
-``(B, 3 + 2 | 3 + 2L, T, H, W)`` (:meth:`STMultiplierNet.split_input`).
+(per-frame flow → a stack of L flows per frame, centred on it or starting at it). Input:
+``(rgb, flow)`` or one tensor ``(B, 3 + 2 | 3 + 2L, T, H, W)`` (:meth:`STMultiplierNet.split_input`).
 
 Network (ResNet-50 layout, Table 1; T frames of 224x224; the streams differ only in conv1's input)::
 
@@ -27,17 +27,35 @@ Network (ResNet-50 layout, Table 1; T frames of 224x224; the streams differ only
 
 ``[⊙ unit 0]``: a :class:`CrossStreamConnection` in front of the first residual unit of every stage
 (conv2_x..conv5_x, NOTES), reading both streams' inputs to it; ``fusion`` picks the kind (Table 2),
-``direction`` the gated stream(s). ``[§†‡]``: temporal filters (``temporal_filters`` = "last" § /
-"every" † / "every+shortcut" ‡, both streams) in the unit after the fusion unit (the Table 1 row
-marked with the symbols; unit 0 in a one-unit stage; drawing in :class:`ResNetStream`). Per-stream
-losses (Sec. 5.1), fully convolutional testing (Sec. 4.2), parameters: :class:`STMultiplierNet`.
+``direction`` the gated stream(s), ``direct_path`` the path(s) a direct kind feeds. ``[§†‡]``:
+temporal filters (``temporal_filters`` = "last" § / "every" † / "every+shortcut" ‡, both streams)
+in unit 1, the Table 1 row marked with the symbols (unit 0 in a one-unit stage; drawing in
+:class:`ResNetStream`); ``filter_units="all"`` puts them in every middle unit 1 .. n-2 instead.
+Per-stream losses (Sec. 5.1), fully convolutional testing (Sec. 4.2), parameters:
+:class:`STMultiplierNet`.
+
+Readings where the paper is ambiguous (options; defaults by the evidence in the layers' docstrings):
+
+- ``direct_path`` (:mod:`actionrec.layers.fusion`): ``"skip"`` (default) -- a direct connection
+  feeds the skip path only, ``g + F(x_a)`` (Sec. 5.1: "directly multiplying the shortcut paths",
+  "injecting into the skip path") -- or ``"both"``, ``g + F(g)``.
+- ``filter_units`` (:mod:`actionrec.layers.temporal_filter`): ``"first"`` (default) -- one filtered
+  unit per stage (Sec. 4: "into a residual unit at every conv block"; the official code filters
+  res2b..res5b) -- or ``"all"``, every middle unit (Table 1's ``x N`` / ``x M`` brackets: 8 per R50
+  stream instead of 4).
+- ``flow_stacking`` (:mod:`actionrec.layers.flow_stack`): ``"centred"`` (default) -- frame t's stack
+  holds flows t-L//2 .. t+L-1-L//2, as the official code reads them -- or ``"forward"``, flows
+  t .. t+L-1 (Simonyan & Zisserman, eq. 1); both clamped to the clip.
 
 Departures: no ImageNet pre-training (no torchvision here; the paper initialises both streams from
 it and replicates conv1's filters for the flow stack); the cross-stream connections sit at each
-stage's first unit (NOTES) while Table 1 can be read as the unit after it (``fusion_unit=1``);
-ResNet-152 uses He et al.'s (3, 8, 36, 3) -- the paper's "N = 6, M = 32" would give 34 units in
-conv4_x, which matches no ResNet-152; the official code's flow input is mean-subtracted JPEG codes,
-ours is flow in pixels; dropout defaults to 0 (paper: 0.8 in the motion stream; ``motion_dropout``).
+stage's first unit (NOTES) while Table 1 can be read as the unit after it (``fusion_unit=1``; the
+official ``STMulNet.m`` multiplies the motion output of res2a..res5a into the residual branch of
+res2b..res5b, the units it also filters); ResNet-152 uses He et al.'s (3, 8, 36, 3) -- the paper's
+"N = 6, M = 32" would give 34 units in conv4_x, which matches no ResNet-152; the official code's flow
+input is mean-subtracted JPEG codes, ours is flow in pixels, stacked from the clip's own per-frame
+flow and so clamped at the clip's ends (the official code samples its stacks inside the video);
+dropout defaults to 0 (paper: 0.8 in the motion stream; ``motion_dropout``).
 """
 
 from __future__ import annotations
@@ -48,9 +66,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..layers.flow_stack import stack_flow
-from ..layers.temporal_filter import TemporalFilter
-from ..utils.checks import check_bool, check_float, check_int, fail
+from ..layers.flow_stack import STACKINGS, stack_flow
+from ..layers.temporal_filter import FILTER_UNITS, TemporalFilter, filter_unit_indices
+from ..utils.checks import check_bool, check_choice, check_float, check_int, fail
 from .blocks import Bottleneck2d, ImageNetStem2d
 from .factory import get_connection, get_stem2d, get_temporal_filters
 from .init import check_dropout, check_width, kaiming_init_, round_channels
@@ -73,7 +91,9 @@ class ResNetStream(nn.Module):
     """One stream: stem + four stages of :class:`~actionrec.models.blocks.Bottleneck2d` + its own
     classifier. Built by :class:`STMultiplierNet`, which runs the stages unit by unit to interleave
     the connections. The temporal filters (``temporal_filter``: ``channels -> module``) sit in the
-    unit after the fusion unit of each stage that ``filter_sites`` marks.
+    units :func:`~actionrec.layers.temporal_filter.filter_unit_indices` picks (``filter_units``:
+    "first" → unit 1, "all" → units 1 .. n-2; unit 0 in a one-unit stage) of each stage that
+    ``filter_sites`` marks.
 
     ``stages[s][j]`` is unit j of conv{s+2}_x; ``fc`` the stream's classifier.
 
@@ -89,7 +109,7 @@ class ResNetStream(nn.Module):
 
     def __init__(self, *, in_channels: int, layers: Sequence[int], stem: Callable[[int, int], nn.Module], width: float,
                  num_classes: int, temporal_filter: Optional[Callable[[int], nn.Module]], filter_sites: FilterSites,
-                 dropout: float):
+                 dropout: float, filter_units: str = "first"):
         super().__init__()
         c0 = round_channels(64 * width)
         self.stem = stem(in_channels, c0)
@@ -99,9 +119,9 @@ class ResNetStream(nn.Module):
         c_in = c0
         for s, (p, n) in enumerate(zip(planes, layers)):
             units, ins = [], []
-            filter_unit = min(1, n - 1)
+            filtered = filter_unit_indices(n, filter_units)
             for j in range(n):
-                res, short = filter_sites[s] if j == filter_unit and temporal_filter is not None else (False, False)
+                res, short = filter_sites[s] if j in filtered and temporal_filter is not None else (False, False)
                 units.append(Bottleneck2d(c_in, p, stride=2 if (s > 0 and j == 0) else 1,
                                           residual_filter=temporal_filter if res else None,
                                           shortcut_filter=temporal_filter if short else None))
@@ -135,7 +155,10 @@ class STMultiplierNet(nn.Module):
             direction) in front of unit ``fusion_unit`` of every stage, or None (the two-stream
             baseline: late fusion only).
         temporal_filter: ``channels -> module`` (a :class:`TemporalFilter`) or None;
-            filter_sites: per stage ``(residual, shortcut)`` filter flags (§ † ‡ placements).
+            filter_sites: per stage ``(residual, shortcut)`` filter flags (§ † ‡ placements);
+            filter_units: ``"first"`` (default: unit 1 of each marked stage) | ``"all"`` (units 1 .. n-2).
+        flow_stacking: ``"centred"`` (default) | ``"forward"``: which L flows make frame t's stack
+            when the input holds per-frame flow (:func:`~actionrec.layers.flow_stack.stack_flow`).
         temporal_pool: global max-pool over time before the classifier (eq. 10).
         dropout / motion_dropout: before each stream's fc.
         motion_weight: the motion stream's weight in the late fusion (paper: 3 on HMDB51).
@@ -151,7 +174,8 @@ class STMultiplierNet(nn.Module):
     over all its frames; without temporal pooling the per-frame predictions are averaged).
 
     Parameters: an R50 stream without filters holds torchvision's ResNet-50 count (the motion stream
-    ``7·7·64·(2L-3)`` more in conv1); a filter adds ``3 C² + C``; identity connections add none.
+    ``7·7·64·(2L-3)`` more in conv1); a filter adds ``3 C² + C`` (4 residual filters per R50 stream
+    with † and ``filter_units="first"``, 8 with "all"); identity connections add none.
     """
 
     def __init__(
@@ -167,6 +191,8 @@ class STMultiplierNet(nn.Module):
         fusion_unit: int = 0,
         temporal_filter: Optional[Callable[[int], nn.Module]] = None,
         filter_sites: FilterSites = _NO_FILTERS,
+        filter_units: str = "first",
+        flow_stacking: str = "centred",
         temporal_pool: bool = True,
         dropout: float = 0.0,
         motion_dropout: float = 0.0,
@@ -181,6 +207,8 @@ class STMultiplierNet(nn.Module):
         motion_layers = _check_layers("motion_layers", layers if motion_layers is None else motion_layers)
         layers = _check_layers("layers", layers)
         check_int("fusion_unit", fusion_unit, min_value=0, max_value=min(min(layers), min(motion_layers)) - 1)
+        check_choice("filter_units", filter_units, FILTER_UNITS)
+        check_choice("flow_stacking", flow_stacking, STACKINGS)
         check_bool("temporal_pool", temporal_pool)
         check_dropout("dropout", dropout)
         check_dropout("motion_dropout", motion_dropout)
@@ -192,9 +220,10 @@ class STMultiplierNet(nn.Module):
 
         self.num_classes, self.flow_channels, self.L = num_classes, flow_channels, flow_channels // 2
         self.fusion_unit, self.temporal_pool = fusion_unit, temporal_pool
+        self.filter_units, self.flow_stacking = filter_units, flow_stacking
         self.motion_weight, self.loss_weights = float(motion_weight), tuple(float(v) for v in loss_weights)
         common = dict(stem=stem, width=width, num_classes=num_classes, temporal_filter=temporal_filter,
-                      filter_sites=filter_sites)
+                      filter_sites=filter_sites, filter_units=filter_units)
         self.appearance = ResNetStream(in_channels=3, layers=layers, dropout=dropout, **common)
         self.motion = ResNetStream(in_channels=flow_channels, layers=motion_layers, dropout=motion_dropout, **common)
         self.num_features = (self.appearance.num_features, self.motion.num_features)
@@ -214,10 +243,10 @@ class STMultiplierNet(nn.Module):
         RGB channels, ``(B, 3 + 2, T, H, W)`` (per-frame flow (dx, dy) from frame t to t+1: what
         ``SynthActions(modality="rgb+flow")`` returns, so :func:`actionrec.train.fit` trains these
         models unchanged) or ``(B, 3 + 2L, T, H, W)`` (flow stacks already built). Per-frame flow
-        becomes one stack of L flows around every frame with
-        :func:`actionrec.layers.flow_stack.stack_flow` (``L = flow_channels / 2``; x/y interleaved).
-        Frame t of the appearance stream sees RGB frame t, frame t of the motion stream the flow
-        stack centred on t.
+        becomes one stack of L flows per frame with :func:`actionrec.layers.flow_stack.stack_flow`
+        (``L = flow_channels / 2``; x/y interleaved; ``flow_stacking``). Frame t of the appearance
+        stream sees RGB frame t, frame t of the motion stream the flow stack centred on t
+        ("centred") or starting at t ("forward"), clamped to the clip.
         """
         if isinstance(x, (tuple, list)):
             if len(x) != 2:
@@ -234,7 +263,7 @@ class STMultiplierNet(nn.Module):
             raise ValueError(f"flow {tuple(flow.shape)} must be (B, 2 or {self.flow_channels}, T, H, W) like rgb "
                              f"{tuple(rgb.shape)}")
         if flow.shape[1] == 2:
-            flow = stack_flow(flow, self.L)  # (B, 2, T, H, W) -> (B, 2L, T, H, W)
+            flow = stack_flow(flow, self.L, self.flow_stacking)  # (B, 2, T, H, W) -> (B, 2L, T, H, W)
         elif flow.shape[1] != self.flow_channels:
             raise ValueError(f"flow has {flow.shape[1]} channels; this model takes per-frame flow (2) or stacks of "
                              f"flow_channels={self.flow_channels}. Build it with flow_channels={flow.shape[1]} or "
@@ -310,23 +339,26 @@ def temporal_filters_of(model: nn.Module) -> list[tuple[str, TemporalFilter]]:
 
 def _create_two_stream(*, num_classes: int, layers: Sequence[int], motion_layers: Optional[Sequence[int]] = None,
                        stem: str = "imagenet", width: float = 1.0, flow_channels: int = 20,
-                       fusion: Optional[str] = "residual_mul", direction: str = "m2a", fusion_unit: int = 0,
-                       temporal_filters: Optional[str] = "every+shortcut",
+                       fusion: Optional[str] = "residual_mul", direction: str = "m2a", direct_path: str = "skip",
+                       fusion_unit: int = 0, temporal_filters: Optional[str] = "every+shortcut", filter_units: str = "first",
                        temporal_init: Union[str, Sequence[float]] = "centre", temporal_kernel: int = 3,
-                       temporal_padding: str = "replicate", temporal_pool: bool = True,
+                       temporal_padding: str = "replicate", flow_stacking: str = "centred", temporal_pool: bool = True,
                        dropout: float = 0.0, motion_dropout: float = 0.0, motion_weight: float = 1.0,
                        loss_weights: Sequence[float] = (1.0, 1.0)) -> STMultiplierNet:
-    """The config boundary: ``fusion`` (a kind of :data:`~actionrec.layers.fusion.FUSION_KINDS` or None)
-    and ``direction`` ("m2a" | "a2m" | "bi" or arrows) → ``connection``; ``temporal_filters`` (None |
+    """The config boundary: ``fusion`` (a kind of :data:`~actionrec.layers.fusion.FUSION_KINDS` or None),
+    ``direction`` ("m2a" | "a2m" | "bi" or arrows) and ``direct_path`` ("skip" | "both") →
+    ``connection``; ``filter_units`` ("first" | "all") and ``flow_stacking`` ("centred" | "forward")
+    are validated by the model; ``temporal_filters`` (None |
     "last" § | "every" † | "every+shortcut" ‡), ``temporal_init`` ("centre" | "avg" | taps),
     ``temporal_kernel`` (T') and ``temporal_padding`` ("replicate" | "zeros") → ``temporal_filter`` and
     ``filter_sites``; ``stem`` ("imagenet" | "small") → a stem class (:mod:`actionrec.models.factory`).
     Defaults: the paper's final design (residual ⊙ motion → appearance, ‡ filters with centre init)."""
-    connection = get_connection(fusion, direction)
+    connection = get_connection(fusion, direction, direct_path)
     temporal_filter, sites = get_temporal_filters(temporal_filters, temporal_init, temporal_kernel, temporal_padding)
     return STMultiplierNet(num_classes=num_classes, layers=layers, motion_layers=motion_layers, stem=get_stem2d(stem),
                            width=width, flow_channels=flow_channels, connection=connection, fusion_unit=fusion_unit,
-                           temporal_filter=temporal_filter, filter_sites=sites, temporal_pool=temporal_pool,
+                           temporal_filter=temporal_filter, filter_sites=sites, filter_units=filter_units,
+                           flow_stacking=flow_stacking, temporal_pool=temporal_pool,
                            dropout=dropout, motion_dropout=motion_dropout, motion_weight=motion_weight,
                            loss_weights=loss_weights)
 
@@ -337,10 +369,11 @@ _SMALL = dict(num_classes=16, layers=_SMALL_LAYERS, width=0.25)
 
 def two_stream_r50(**kwargs) -> STMultiplierNet:
     """Two-stream ST-Multiplier net, ResNet-50 streams (Table 1), 101 classes by default. Keywords:
-    num_classes, fusion, direction, fusion_unit, temporal_filters, temporal_init, temporal_kernel,
-    temporal_padding, temporal_pool, width, flow_channels, dropout, motion_dropout, motion_weight,
-    loss_weights, motion_layers. Defaults: the paper's final design (residual ⊙ motion →
-    appearance, ‡ filters with centre init, temporal max-pool).
+    num_classes, fusion, direction, direct_path, fusion_unit, temporal_filters, filter_units,
+    temporal_init, temporal_kernel, temporal_padding, flow_stacking, temporal_pool, width,
+    flow_channels, dropout, motion_dropout, motion_weight, loss_weights, motion_layers. Defaults: the
+    paper's final design (residual ⊙ motion → appearance, ‡ filters with centre init in unit 1 of
+    every stage, centred flow stacks, temporal max-pool).
 
     Strings stop at the builders: ``fusion`` + ``direction`` become the ``connection`` callable,
     ``temporal_filters`` + ``temporal_init`` / ``_kernel`` / ``_padding`` the ``temporal_filter``

@@ -9,7 +9,12 @@ backbones; :func:`mixtconv_kernel_claim` decides the table's claims — MixTConv
 TSN, and ks1357 is the best kernel setting — on a summary with one entry per row
 (``summarize(rows, by=("config",))``). :func:`mixtconv_paired` tabulates the per-seed differences
 to the baselines, :func:`mixtconv_frame_order_sentence` how often each row called a time-reversed
-clip by its reverse class, and :func:`mixtconv_learned_taps` what a trained MixTConv's taps weigh.
+clip by its reverse class, :func:`mixtconv_learned_taps` what a trained MixTConv's taps weigh and
+:func:`mixtconv_init_reach` which channels a MixTConv's init points at other frames.
+
+The MixTConv rows start from :data:`MIXTCONV_INIT` (``"official"``: the official code's
+``MsGroupConv1d.weight_init``, ``actionrec.layers.mixtconv``), which is what the paper's table was
+trained from; ``mixtconv_model(..., init="tsm")`` runs them from TSM's shift in every group instead.
 """
 
 from __future__ import annotations
@@ -17,16 +22,19 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import torch
 from torch import nn
 
 from ..data.synthactions import ORDERLESS_CEILING
 from ..experiments.summary import best, compare, paired_difference, pct
 from ..experiments.verdicts import best_claim, claims_result, entries_by, order_claim, untested
-from ..layers.mixtconv import MixTConv
+from ..layers.mixtconv import INITS, MixTConv
 from ..models.tsn import temporal_modules
+from ..utils.checks import check_choice
 
-__all__ = ["MIXTCONV_KERNEL_PAPER", "MIXTCONV_BASELINES", "mixtconv_model", "mixtconv_kernels_label",
-           "mixtconv_kernel_claim", "mixtconv_paired", "mixtconv_frame_order_sentence", "mixtconv_learned_taps"]
+__all__ = ["MIXTCONV_KERNEL_PAPER", "MIXTCONV_BASELINES", "MIXTCONV_INIT", "mixtconv_model", "mixtconv_kernels_label",
+           "mixtconv_kernel_claim", "mixtconv_paired", "mixtconv_frame_order_sentence", "mixtconv_learned_taps",
+           "mixtconv_init_reach"]
 
 #: MixTConv slides, kernel-size table (Something-Something v1, TSN ResNet-50, 8 segments): top-1 and
 #: FLOPs (G; the slides' "FLOPs" are multiply-adds, see benchmarks/temporal_kernels.py). "ks3_d123"
@@ -45,17 +53,22 @@ MIXTCONV_KERNEL_PAPER = {
 }
 #: The rows without MixTConv.
 MIXTCONV_BASELINES = ("tsn", "tsm")
+#: MixTConv's init in the table's runs: the official code's (``MsGroupConv1d.weight_init``).
+MIXTCONV_INIT = "official"
 
 
-def mixtconv_model(config: str, *, num_segments: int, width: float) -> dict[str, Any]:
+def mixtconv_model(config: str, *, num_segments: int, width: float, init: str = MIXTCONV_INIT) -> dict[str, Any]:
     """``TrainConfig`` fields ``model`` and ``model_kwargs`` of one row of the table: ``tsn_small`` /
-    ``tsm_small`` for the baselines, else ``mstnet_small`` with the row's kernels and dilations."""
+    ``tsm_small`` for the baselines, else ``mstnet_small`` with the row's kernels and dilations and
+    MixTConv's ``init`` (written into ``model_kwargs`` even at its default, so the run's config, and
+    with it the run's folder tag, names the init it trained from)."""
     if config in MIXTCONV_BASELINES:
         return dict(model=f"{config}_small", model_kwargs=dict(num_segments=num_segments, width=width))
     p = MIXTCONV_KERNEL_PAPER[config]
     return dict(model="mstnet_small", model_kwargs=dict(num_segments=num_segments, width=width,
                                                         kernels=list(p["kernels"]),
-                                                        dilations=None if p["dilations"] is None else list(p["dilations"])))
+                                                        dilations=None if p["dilations"] is None else list(p["dilations"]),
+                                                        init=check_choice("init", init, INITS)))
 
 
 def mixtconv_kernels_label(config: str) -> str:
@@ -197,4 +210,26 @@ def mixtconv_learned_taps(net: nn.Module) -> dict[str, list[dict[str, Any]]]:
             dict(kernel=k, dilation=d, offsets=[j * d - d * (k - 1) // 2 for j in range(k)],
                  weight=np.asarray(w.detach().abs().mean(dim=(0, 1, 3, 4)).cpu().numpy()))
             for w, k, d in zip(mod.weights(), mod.kernels, mod.dilations)]
+    return out
+
+
+def mixtconv_init_reach(net: nn.Module) -> list[dict[str, Any]]:
+    """Per MixTConv of ``net`` (read from its weights, so call it before training): ``{"block",
+    "channels", "moved"`` (channels whose taps are not the identity's, i.e. read other frames),
+    ``"share"`` (moved / channels), ``"reach"`` (the farthest frame offset any tap with a non-zero
+    weight reads), ``"per_group"`` (moved channels per kernel group)``}``."""
+    out = []
+    for name, mod in temporal_modules(net):
+        if not isinstance(mod, MixTConv):
+            continue
+        moved, reach = [], 0
+        for w, k, d in zip(mod.weights(), mod.kernels, mod.dilations):
+            taps = w.detach()[:, 0, :, 0, 0]  # (C_m, k)
+            ident = torch.zeros_like(taps)
+            ident[:, (k - 1) // 2] = 1.0
+            moved.append(int((taps != ident).any(dim=1).sum()))
+            offs = [abs(j * d - d * (k - 1) // 2) for j in range(k) if taps[:, j].any()]
+            reach = max([reach, *offs])
+        out.append(dict(block=name.replace(".temporal", ""), channels=mod.channels, moved=sum(moved),
+                        share=sum(moved) / mod.channels, reach=reach, per_group=moved))
     return out

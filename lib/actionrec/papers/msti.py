@@ -1,9 +1,10 @@
 """MSTI-Net (Wu et al., IJCAI 2020, ``shared/papers/msti.txt``): the unit-variant table and its claims.
 
 Table 2 of the paper compares residual units on an 8-conv backbone (Kinetics-400 pre-trained,
-top-1 on UCF-101 and HMDB-51): P3D-B, the multi-scale block split over time only (MS(T)), space
-only (MS(S)), both (MS(ST)), and the full MSTI tube with channel-attention weighting (MSTI;
-``actionrec.layers.msti``). :data:`MSTI_VARIANT_PAPER` holds its rows; :func:`msti_variant_claim`
+top-1 on UCF-101 and HMDB-51): P3D-B (a 1x3x3 and a 3x1x1 conv in parallel, summed), P3D-B with its
+temporal conv made multi-scale (MS(T), the stepped eq. 2) or its spatial conv (MS(S), eq. 1), both
+(MS(ST)), and the full MSTI tube with the cross-scale attention weighting (MSTI;
+``actionrec.layers.msti``; the single-branch tubes "ms_s_only" / "ms_t_only" are not its rows). :data:`MSTI_VARIANT_PAPER` holds its rows; :func:`msti_variant_claim`
 decides its claims — every multi-scale variant beats P3D-B, MS(ST) beats MS(T) and MS(S), MSTI is
 best — on a summary with one entry per variant (``summarize(rows, by=("variant",))``).
 :func:`msti_input_support` checks, before training, that every unit's network sees every input
@@ -135,8 +136,8 @@ def msti_blind_warning(support: Mapping[str, tuple[float, float]], size: Sequenc
     H, W = size
     return ("**Warning:** " + ", ".join(f"{u} sees {100 * px:.1f}% of the {H}×{W} pixels" for u, px in blind.items())
             + ". Some input positions never reach the logits, so that row measures a blind network, not its unit. "
-            "(A network that strides its 1×1×1 reduce and shortcut convs keeps every other pixel, and MS(T), with "
-            "no spatial conv, then sees only a corner of the clip; strided stages average-pool first, ResNet-D "
+            "(A network that strides its 1×1×1 reduce and shortcut convs keeps every other pixel, and a unit with "
+            "no spatial conv then sees only a corner of the clip; strided stages average-pool first, ResNet-D "
             "style.)")
 
 

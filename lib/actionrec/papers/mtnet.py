@@ -6,31 +6,121 @@ text reads it as: the best ratios are ``r = 0.75`` and ``r = 0.875``, ``r = 0.5`
 and ``r = 0.875`` is on average 1.9 points above ``r = 1``. :data:`MTNET_RATIO_PAPER` holds those
 statements; :func:`mtnet_ratio_claim` decides them on a summary with one entry per ratio
 (``summarize(rows, by=("r",))`` for one sub-stream count g); :func:`mtnet_ratio_variants` gives
-the runs of the table, one per (r, g).
+the runs of the table, one per (r, g), on the default architecture reading.
+
+Table 3 (params and GFLOPs of the seven networks it lists) settles which of the architecture
+readings the paper's text allows the networks follow: :data:`MTNET_TABLE3` holds it, and
+:func:`mtnet_readings_table` counts every candidate reading (``actionrec.models.mtnet``) against
+its params with the rules fixed before any count was made (``benchmarks/complexity.py``: class
+count 700, Table 3's absolute g = 8 rows, score = max |relative error| over the seven rows);
+:func:`best_mtnet_reading` names the winner.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
+from ..analysis.complexity import model_complexity
 from ..experiments.summary import best, compare, pct
+from ..models.factory import MTNET_READINGS
+from ..models.mtnet import MTNET_READING
 from ..train import TrainConfig
 
-__all__ = ["MTNET_RATIO_PAPER", "mtnet_ratio_variants", "mtnet_ratio_claim"]
+__all__ = ["MTNET_RATIO_PAPER", "MTNET_TABLE3", "MTNET_TABLE3_CLASSES", "MTNET_SUBSTREAM_TEXT", "MTNET_RATIO_GFLOPS",
+           "mtnet_ratio_variants", "mtnet_ratio_claim", "mtnet_readings", "mtnet_readings_table", "best_mtnet_reading"]
 
 #: MTNet's Table 2 as the text summarises it: the best ratios, the worst, and the mean top-1 gain
 #: (points) of r = 0.875 over r = 1 (plain 3D convolutions) across the four networks tested.
 MTNET_RATIO_PAPER = {"best_r": (0.75, 0.875), "worst_r": 0.5, "r0875_minus_r1": 1.9}
 
+#: Table 3 at r = 0.875: ``{(model, g): (params M, GFLOPs)}``.
+MTNET_TABLE3 = {
+    ("mtnet32", 1): (21.64, 35.1),
+    ("mtnet48", 1): (39.78, 42.80),
+    ("mtnet64", 1): (43.02, 64.53),
+    ("mtnet132", 1): (85.30, 101.55),
+    ("mtnet200", 1): (124.25, 144.08),
+    ("mtnet64", 8): (13.07, 9.16),
+    ("mtnet132", 8): (24.68, 10.42),
+}
+#: Classes of the networks Table 3 counts (its caption: "K-700 & MiT"; one params column, the K-700
+#: models; fixed before counting, ``benchmarks/complexity.py``). 200 (HACS) / 339 (MiT): sensitivity only.
+MTNET_TABLE3_CLASSES = 700
+#: Sec. "Sub-stream evaluation", the text's g = 8 vs g = 1 changes in % (params, GFLOPs); Table 3's own
+#: rows give -69.6 / -71.1 % params. A secondary check: Table 3's absolute rows are the criterion.
+MTNET_SUBSTREAM_TEXT = {"mtnet64": (-58.67, -71.82), "mtnet132": (-59.98, -76.14)}
+#: Sec. "Ratio selection": mean GFLOPs change vs r = 1 over MTNet-32/48/64/132, in %.
+MTNET_RATIO_GFLOPS = {0.875: -20.52, 0.75: -35.06}
+
 
 def mtnet_ratio_variants(base: TrainConfig, *, ratios: Sequence[float], substreams: Sequence[int],
                          width: float) -> dict[str, tuple[TrainConfig, dict[str, Any]]]:
     """The runs of Table 2 for :func:`~actionrec.experiments.setup.build_runs`: ``{f"r{r:g}_g{g}":
-    (base with model_kwargs {r, g, width}, {"r": r, "g": g})}`` for every g of ``substreams``, then
-    every r of ``ratios`` (``base`` names the MTNet depth, e.g. ``model="mtnet32"``)."""
-    return {f"r{r:g}_g{g}": (replace(base, model_kwargs=dict(r=r, g=g, width=width)), dict(r=r, g=g))
+    (base with model_kwargs {r, g, width, sr, downsample, streams}, {"r": r, "g": g})}`` for every g
+    of ``substreams``, then every r of ``ratios`` (``base`` names the MTNet depth, e.g.
+    ``model="mtnet32"``). The architecture reading (:data:`~actionrec.models.mtnet.MTNET_READING`)
+    is written into model_kwargs, so the run tags (config hashes) of runs of another reading differ
+    and a finished run of one is never taken for the other."""
+    return {f"r{r:g}_g{g}": (replace(base, model_kwargs=dict(r=r, g=g, width=width, **MTNET_READING)), dict(r=r, g=g))
             for g in substreams for r in ratios}
+
+
+def mtnet_readings() -> list[dict[str, str]]:
+    """Every candidate architecture reading: the 2 x 2 x 2 combinations of
+    :data:`~actionrec.models.factory.MTNET_READINGS` as ``{"sr", "downsample", "streams"}`` dicts."""
+    keys = list(MTNET_READINGS)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(MTNET_READINGS[k] for k in keys))]
+
+
+def mtnet_readings_table(*, num_classes: int = MTNET_TABLE3_CLASSES, r: float = 0.875,
+                         table3: Mapping[tuple[str, int], tuple[float, float]] = MTNET_TABLE3) -> list[dict[str, Any]]:
+    """Every reading of :func:`mtnet_readings` against Table 3's params (width 1, ``r``; ``table3``:
+    the rows to count, all seven by default; about 20 s on the meta device).
+
+    One dict per reading: ``sr, downsample, streams, params`` (``{(model, g): M}``), ``errors``
+    (``{(model, g): ours / paper - 1}``), ``max_abs_error`` (over the seven rows), ``within_10``
+    (every row within +-10 %), ``substream`` (``{model: g = 8 vs g = 1 change}``, beside the text's
+    :data:`MTNET_SUBSTREAM_TEXT`; not in the score). Sorted by ``max_abs_error``, best first.
+    """
+    rows = []
+    for reading in mtnet_readings():
+        params = {key: model_complexity(key[0], num_classes=num_classes, r=r, g=key[1], **reading)["params_M"]
+                  for key in table3}
+        errors = {key: params[key] / table3[key][0] - 1 for key in table3}
+        worst = max(abs(e) for e in errors.values())
+        rows.append({**reading, "params": params, "errors": errors, "max_abs_error": worst,
+                     "within_10": worst <= 0.10,
+                     "substream": {m: params[m, 8] / params[m, 1] - 1 for m in MTNET_SUBSTREAM_TEXT
+                                   if (m, 8) in params and (m, 1) in params}})
+    return sorted(rows, key=lambda row: row["max_abs_error"])
+
+
+def best_mtnet_reading(table: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The reading of ``table`` (:func:`mtnet_readings_table`) with the smallest max |error|, with a
+    ``sentence`` naming it, its worst row, whether every row is within +-10 %, and whether it is the
+    default reading (:data:`~actionrec.models.mtnet.MTNET_READING`). Readings whose scores are equal
+    (to 1e-9) tie, and the tie goes to the one listed first by :func:`mtnet_readings` (each option's
+    first value is the layout the network had before; the evidence outside Table 3 that supports it
+    is stated in ``actionrec.models.mtnet``); ``ties`` lists them all."""
+    low = min(row["max_abs_error"] for row in table)
+    order = [tuple(r.values()) for r in mtnet_readings()]
+    tied = [row for row in table if row["max_abs_error"] <= low + 1e-9]
+    tied.sort(key=lambda row: order.index(tuple(row[k] for k in MTNET_READINGS)))
+    top = tied[0]
+    reading = {k: top[k] for k in MTNET_READINGS}
+    (model, g), err = max(top["errors"].items(), key=lambda kv: abs(kv[1]))
+    name = ", ".join(f'{k}="{v}"' for k, v in reading.items())
+    sentence = (f"Closest to Table 3: {name}, max |error| {100 * top['max_abs_error']:.1f}% "
+                f"({model}, g = {g}: {100 * err:+.1f}%); "
+                + ("every row within ±10%. " if top["within_10"] else "not every row within ±10%. ")
+                + ("It is the default reading." if reading == MTNET_READING else
+                   "The default reading is " + ", ".join(f'{k}="{v}"' for k, v in MTNET_READING.items()) + "."))
+    if len(tied) > 1:
+        sentence += " Tied on the score: " + "; ".join("/".join(row[k] for k in MTNET_READINGS) for row in tied) + "."
+    return {**reading, "row": top, "ties": [{k: row[k] for k in MTNET_READINGS} for row in tied],
+            "is_default": reading == MTNET_READING, "sentence": sentence}
 
 
 def mtnet_ratio_claim(summary: Sequence[Mapping[str, Any]], *, method: str = "overlap") -> dict[str, Any]:

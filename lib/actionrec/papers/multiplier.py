@@ -16,6 +16,7 @@ the same CIs, the order reversed) and write every number as an error in %, as th
 * :func:`fusion_model_kwargs`, :func:`temporal_filter_model_kwargs`: ``two_stream_small`` builder
   kwargs of one row of each table; :func:`two_stream_config`: the small SynthActions two-stream run
   the gradient-gating and attribution chapters both use (same settings → same run, trained once).
+  These and the tables live in :mod:`actionrec.papers.multiplier_tables` and are re-exported here.
 * The chapters' readings of their grids: :func:`score_stream_heads` (each stream's own head, and
   the single-stream baselines of Table 4 from the runs without connections),
   :func:`learned_filter_taps`, :func:`results_table` and :func:`error_bars` (our error beside the
@@ -34,124 +35,16 @@ from ..analysis.heads import head_top1
 from ..experiments.summary import best, compare, pct
 from ..experiments.verdicts import (all_claim, check_accuracy_metric, claims_result, entries_by, lower_error_claim,
                                     lowest_error_claim, untested)
-from ..layers.temporal_filter import INITS, canonical_placement, filter_taps
+from ..layers.temporal_filter import filter_taps
 from ..models.two_stream import temporal_filters_of
-from ..train import TrainConfig, load_model
+from ..train import load_model
+from .multiplier_tables import (FUSION_BASELINES_PAPER, FUSION_PAPER, TEMPORAL_FILTER_PAPER, fusion_model_kwargs,
+                                paper_error, temporal_filter_config, temporal_filter_model_kwargs, two_stream_config)
 
 __all__ = ["FUSION_PAPER", "FUSION_BASELINES_PAPER", "TEMPORAL_FILTER_PAPER", "fusion_claim", "temporal_filter_claim",
            "temporal_filter_config", "paper_error", "fusion_model_kwargs", "temporal_filter_model_kwargs",
            "two_stream_config", "score_stream_heads", "learned_filter_taps", "RESULTS_HEADER", "results_table",
            "error_bars", "fusion_notes"]
-
-#: ST-Multiplier nets, Table 2 (ResNet-50 streams): error (%) on split 1 of UCF101 / HMDB51 per
-#: cross-stream connection. Keys: ``"<kind>_<direction>"`` (kind as
-#: :data:`actionrec.layers.fusion.FUSION_KINDS`; direction ``m2a`` = ← motion into appearance,
-#: ``a2m`` = → appearance into motion, ``bi`` = ↔).
-FUSION_PAPER = {
-    "direct_add_m2a": {"ucf101": 24.78, "hmdb51": 54.85, "name": "direct ⊕ ←", "fig": "2(a)"},
-    "direct_mul_m2a": {"ucf101": 81.98, "hmdb51": 77.89, "name": "direct ⊙ ←", "fig": "2(b)"},
-    "residual_add_m2a": {"ucf101": 9.38, "hmdb51": 41.89, "name": "residual ⊕ ←", "fig": "2(c)"},
-    "residual_mul_m2a": {"ucf101": 8.72, "hmdb51": 37.23, "name": "residual ⊙ ←", "fig": "2(d)"},
-    "residual_add_a2m": {"ucf101": 16.76, "hmdb51": 49.54, "name": "residual ⊕ →", "fig": "2(c)"},
-    "residual_mul_a2m": {"ucf101": 16.68, "hmdb51": 48.43, "name": "residual ⊙ →", "fig": "2(d)"},
-    "residual_mul_bi": {"ucf101": 15.15, "hmdb51": 48.56, "name": "residual ⊙ ↔", "fig": "2(e)"},
-}
-#: Baselines without connections, Table 4 (ResNet-50, accuracy averaged over the three splits,
-#: written here as error = 100 - accuracy): not Table 2 rows (other splits), shown for context only.
-FUSION_BASELINES_PAPER = {
-    "late": {"ucf101": 8.3, "hmdb51": 38.8, "name": "late fusion (no connections)", "fig": "Table 4"},
-    "appearance": {"ucf101": 17.7, "hmdb51": 51.1, "name": "appearance stream only", "fig": "Table 4"},
-    "motion": {"ucf101": 13.0, "hmdb51": 44.2, "name": "motion stream only", "fig": "Table 4"},
-}
-
-
-def _temporal_filter_key(placement: str | None, init: str | None = None, pool: bool = False) -> str:
-    if placement in (None, "none"):
-        return "none-pool" if pool else "none"
-    return f"{placement}-{init}" + ("-pool" if pool else "")
-
-
-def temporal_filter_config(placement: str | None, init: str | None = None, pool: bool = False) -> str:
-    """Key of one Table 3 configuration: ``"none"`` / ``"none-pool"`` without filters, else
-    ``"<placement>-<init>[-pool]"`` with placement ``"last"`` (§), ``"every"`` (†) or
-    ``"every+shortcut"`` (‡) (the symbols are accepted) and init ``"avg"`` or ``"centre"``."""
-    p = canonical_placement(None if placement == "none" else placement)
-    if p is not None and init not in INITS:
-        raise ValueError(f"init={init!r} must be one of {list(INITS)} when placement={placement!r}")
-    if not isinstance(pool, bool):
-        raise ValueError(f"pool={pool!r} must be True or False")
-    return _temporal_filter_key(p, init, pool)
-
-
-_TF_SYMBOL = {"last": "§", "every": "†", "every+shortcut": "‡"}
-_TF_TAPS = {"avg": "[⅓,⅓,⅓]", "centre": "[0,1,0]"}
-#: Every configuration of the Table 3 grid (placement x init x temporal max-pool, plus no filters),
-#: with the paper's error (%) on split 1 of UCF101 / HMDB51 where Table 3 has the row (else None),
-#: and the row's name in the paper's notation. All use residual ⊙ ← connections.
-TEMPORAL_FILTER_PAPER: dict[str, dict[str, Any]] = {}
-for _pool in (False, True):
-    TEMPORAL_FILTER_PAPER[_temporal_filter_key(None, None, _pool)] = {
-        "placement": None, "init": None, "pool": _pool, "ucf101": None, "hmdb51": None,
-        "name": "no filters" + (", pool time" if _pool else "")}
-    for _p in ("last", "every", "every+shortcut"):
-        for _i in ("avg", "centre"):
-            TEMPORAL_FILTER_PAPER[_temporal_filter_key(_p, _i, _pool)] = {
-                "placement": _p, "init": _i, "pool": _pool, "ucf101": None, "hmdb51": None,
-                "name": f"{_TF_SYMBOL[_p]} {_TF_TAPS[_i]}" + (", pool time" if _pool else "")}
-for _k, (_u, _h) in {"none": (8.72, 37.23), "last-avg": (7.85, 35.29), "every-avg": (7.72, 35.96),
-                     "every+shortcut-avg": (7.45, 35.94), "every-centre": (7.61, 34.72),
-                     "last-centre": (7.74, 34.90), "every+shortcut-centre": (7.79, 34.38),
-                     "every-centre-pool": (6.74, 34.05), "every+shortcut-centre-pool": (6.00, 30.98)}.items():
-    TEMPORAL_FILTER_PAPER[_k].update(ucf101=_u, hmdb51=_h)
-del _pool, _p, _i, _k, _u, _h
-
-
-def paper_error(key: str) -> str:
-    """The paper's error of one Table 2 / 3 / 4 row as ``"UCF101 / HMDB51"`` (``"8.72 / 37.23"``), or
-    "—" for a Table 3 configuration the paper did not run."""
-    p = {**FUSION_PAPER, **FUSION_BASELINES_PAPER, **TEMPORAL_FILTER_PAPER}[key]
-    return "—" if p["ucf101"] is None else f"{p['ucf101']:.2f} / {p['hmdb51']:.2f}"
-
-
-def fusion_model_kwargs(variant: str, *, width: float, flow_channels: int) -> dict[str, Any]:
-    """``two_stream_small`` kwargs of one Table 2 row, ``"<kind>_<direction>"``, or of ``"late"`` (no
-    connections); no temporal filters and no temporal pooling, as in Table 2."""
-    kw = dict(width=width, flow_channels=flow_channels, temporal_filters=None, temporal_pool=False)
-    if variant == "late":
-        return dict(kw, fusion=None)
-    kind, direction = variant.rsplit("_", 1)
-    return dict(kw, fusion=kind, direction=direction)
-
-
-def temporal_filter_model_kwargs(config: str, *, width: float, flow_channels: int) -> dict[str, Any]:
-    """``two_stream_small`` kwargs of one Table 3 configuration (:func:`temporal_filter_config`):
-    residual ⊙ ← connections plus the row's filters and pooling."""
-    p = TEMPORAL_FILTER_PAPER[config]
-    return dict(width=width, flow_channels=flow_channels, fusion="residual_mul", direction="m2a",
-                temporal_filters=p["placement"], temporal_init=p["init"] or "centre", temporal_pool=p["pool"])
-
-
-def two_stream_config(*, width: float = 0.125, flow_channels: int = 8, fusion: str = "residual_mul",
-                      direction: str = "m2a", epochs: int = 8, train_samples: int = 640, batch_size: int = 32,
-                      lr: float = 0.003, clip: Sequence[int] = (16, 32, 32), seed: int = 0, difficulty: str = "easy",
-                      device: str = "auto") -> TrainConfig:
-    """The :class:`~actionrec.train.TrainConfig` of a small two-stream ST-multiplier run on SynthActions
-    RGB + ground-truth flow: ``two_stream_small`` (one Bottleneck per stage, temporal max-pool,
-    no temporal filters), AdamW + cosine with a short warm-up, val/test splits of a quarter of the
-    training clips (at least 32). The ``gradient_gating`` and ``attribution`` notebooks both call
-    it, so with the same arguments they name, train and reuse the same run."""
-    t, h, w = (int(v) for v in clip)
-    n_eval = max(32, train_samples // 4)
-    return TrainConfig(
-        model="two_stream_small",
-        model_kwargs=dict(width=width, fusion=fusion, direction=direction, temporal_filters=None,
-                          flow_channels=flow_channels),
-        dataset="synthactions",
-        dataset_kwargs=dict(frames=t, size=[h, w], difficulty=difficulty, modality="rgb+flow", flow_method="gt"),
-        train_samples=train_samples, val_samples=n_eval, test_samples=n_eval, epochs=epochs, batch_size=batch_size,
-        lr=lr, weight_decay=0.05, scheduler="cosine", warmup_steps=min(50, epochs * train_samples // batch_size // 10),
-        seed=seed, device=device,
-    )
 
 
 def _error_note(metric: str) -> str:

@@ -3,11 +3,29 @@
 Table 1 of the paper adds a Squeeze-and-Recursion Temporal Gate (``actionrec.layers.srtg.SRTGate``)
 at one position of every residual block (Fig. 2b: Start, Mid, Res, Final for Simple blocks; also
 Top and End for Bottleneck blocks) of r3d / r(2+1)d ResNets and reports top-1. Its claims: every
-placement beats the same network without SRTG, and Final is the best placement.
-:func:`srtg_model_kwargs` gives the builder kwargs of one placement; :func:`srtg_placement_claim`
-decides the claims on a summary with one entry per placement of one backbone
-(``summarize(rows, by=("placement",))``); :func:`add_gate_open_rates` and
-:func:`gate_open_sentence` say how often the trained gates opened.
+placement beats the same network without SRTG, and Final is best.
+
+Which gate the placement rows run (:data:`SRTG_PLACEMENT_GATE`). The paper's gate ("hard": fuse iff
+pool(a) and a* are cycle-consistent) passes nothing while it is closed, and then a placement row is
+the network without SRTG plus unused LSTMs, which get no gradient. The authors say their gates stayed
+closed for the first 30-50 epochs (issue #2 of alexandrosstergiou/Squeeze-and-Recursion-Temporal-Gates,
+"The SRTG part may won't be update": "the gates were inactive for the first 30~50 epochs, thus the
+weights of the LSTM would not be completely random when the gates are indeed active"), i.e. they
+trained with the LSTM output fused (Fig. 2a: an *inactive* gate fuses the main and LSTM streams);
+their ``srtg_*`` networks are built with ``gates=False`` (always fused) and their released HACS models
+are named ``srtg_r3d_*_gates_False``; for data that are not cycle-consistent they advise
+``gates=False`` (issue #4). So the placement rows run ``gate="open"`` (fused on every clip: what the
+authors trained, and the same amount of fusion at every placement, so the rows differ in placement
+only). ``"soft"`` (ours: fused features weighted by the differentiable consistency score) has no
+source in the paper or the code, and its weight depends on T and thus on the placement. The
+paper-literal hard gate is one extra row (:data:`SRTG_HARD_ROW`, after the claim-bearing rows); its
+open rate and its equivalence to the network with every SRTG bypassed are measured by
+:func:`hard_gate_check` (:func:`add_gate_open_rates` for grid rows, :func:`hard_gate_sentence`).
+
+:func:`srtg_model_kwargs` gives the builder kwargs of one placement; :func:`srtg_placement_variants`
+the runs; :func:`srtg_placement_claim` decides the claims on a summary with one entry per placement of
+one backbone; :func:`add_gate_open_rates` and :func:`gate_open_sentence` say how often the trained
+gates opened.
 
 The cycle-consistency chapter's pieces: :func:`toy_cycle_cases` (2-D trajectories and the
 perturbed copies Fig. 4 discusses), :func:`perturbed_gate_records` (a network's gates on clips
@@ -31,13 +49,17 @@ from ..layers.cycle_consistency import cycle_consistency
 from ..layers.srtg import gate_stats, srt_gates
 from ..train import TrainConfig, load_model
 
-__all__ = ["SRTG_BEST_PLACEMENT", "SRTG_PLACEMENTS", "srtg_placements", "srtg_model_kwargs", "srtg_placement_variants",
-           "srtg_placement_claim",
-           "add_gate_open_rates", "gate_open_sentence", "toy_cycle_cases", "perturbed_gate_records",
-           "perturbation_sentence", "gate_explorer_view"]
+__all__ = ["SRTG_BEST_PLACEMENT", "SRTG_PLACEMENTS", "SRTG_PLACEMENT_GATE", "SRTG_HARD_ROW", "srtg_placements",
+           "srtg_model_kwargs", "srtg_placement_variants", "srtg_placement_claim", "hard_gate_check",
+           "add_gate_open_rates", "gate_open_sentence", "hard_gate_sentence", "toy_cycle_cases",
+           "perturbed_gate_records", "perturbation_sentence", "gate_explorer_view"]
 
 #: The placement Table 1 finds best.
 SRTG_BEST_PLACEMENT = "final"
+#: The gate of the placement rows (module docstring: why "open").
+SRTG_PLACEMENT_GATE = "open"
+#: The placement of the one extra row with the paper's hard gate (Table 1's best placement).
+SRTG_HARD_ROW = "final"
 #: Where an SRTG can sit (Fig. 2b), with "none" for the network without SRTG: Simple blocks (ResNet-18/34)
 #: and Bottleneck blocks (ResNet-50/101, which add Top and End).
 SRTG_PLACEMENTS = {"simple": ("none", "start", "mid", "res", "final"),
@@ -50,36 +72,63 @@ def srtg_placements(depth: int) -> list[str]:
     return list(SRTG_PLACEMENTS["simple" if depth in (18, 34) else "bottleneck"])
 
 
-def srtg_model_kwargs(placement: str, *, width: float, gate: str) -> dict[str, Any]:
+def srtg_model_kwargs(placement: str, *, width: float, gate: str, top_fusion: str = "conv3") -> dict[str, Any]:
     """Builder kwargs of an r3d / r(2+1)d ResNet with an SRTG of kind ``gate`` at ``placement`` in every
-    residual block, or without SRTG (``placement="none"``)."""
+    residual block, or without SRTG (``placement="none"``). Top also names its fusion site
+    (``srtg_top_fusion``: ``"conv3"``, the paper's, or ``"conv2"``, the official code's; see
+    :mod:`actionrec.models.resnet3d`), so its runs are keyed apart from those of the old reading."""
     if placement == "none":
         return dict(width=width, srtg=None)
-    return dict(width=width, srtg=placement, srtg_kwargs={"gate": gate})
+    kw = dict(width=width, srtg=placement, srtg_kwargs={"gate": gate})
+    if placement == "top":
+        kw["srtg_top_fusion"] = top_fusion
+    return kw
 
 
 def srtg_placement_variants(base: TrainConfig, *, backbones: Sequence[str], depth: int, placements: Sequence[str],
-                            width: float, gate: str) -> dict[str, tuple[TrainConfig, dict[str, Any]]]:
+                            width: float, gate: str = SRTG_PLACEMENT_GATE, hard_row: str | None = SRTG_HARD_ROW,
+                            top_fusion: str = "conv3") -> dict[str, tuple[TrainConfig, dict[str, Any]]]:
     """The runs of Table 1 for :func:`~actionrec.experiments.setup.build_runs`: ``{f"{backbone}-{placement}":
-    (base with model f"{backbone}_{depth}" and :func:`srtg_model_kwargs`, {"backbone", "placement"})}``
-    for every backbone, then every placement."""
-    return {f"{b}-{p}": (replace(base, model=f"{b}_{depth}", model_kwargs=srtg_model_kwargs(p, width=width, gate=gate)),
-                         dict(backbone=b, placement=p)) for b in backbones for p in placements}
+    (base with model f"{backbone}_{depth}" and :func:`srtg_model_kwargs`, row)}`` for every backbone, then
+    every placement, all with ``gate``; then, unless ``hard_row`` is None/"" or ``gate`` is already
+    ``"hard"``, one ``f"{backbone}-{hard_row}-hard"`` run per backbone with the paper's hard gate at
+    ``hard_row``. The claim-bearing runs come first. ``row`` = ``{"backbone", "placement", "gate"
+    ("none" without SRTG), "config"}``, ``config`` being the placement, or ``f"{hard_row}-hard"``."""
+    def run(b: str, p: str, g: str) -> tuple[TrainConfig, dict[str, Any]]:
+        kw = srtg_model_kwargs(p, width=width, gate=g, top_fusion=top_fusion)
+        config = p if g == gate else f"{p}-{g}"
+        return (replace(base, model=f"{b}_{depth}", model_kwargs=kw),
+                dict(backbone=b, placement=p, gate="none" if p == "none" else g, config=config))
+
+    out = {f"{b}-{p}": run(b, p, gate) for b in backbones for p in placements}
+    if hard_row and gate != "hard":
+        out.update({f"{b}-{hard_row}-hard": run(b, hard_row, "hard") for b in backbones})
+    return out
 
 
-def srtg_placement_claim(summary: Sequence[Mapping[str, Any]], *, method: str = "overlap") -> dict[str, Any]:
+def srtg_placement_claim(summary: Sequence[Mapping[str, Any]], *, gate: str | None = None,
+                         method: str = "overlap") -> dict[str, Any]:
     """SRTG Table 1's claims — "every SRTG placement beats no SRTG; Final is best" — checked on ``summary``.
 
-    ``summary`` holds one entry per placement for one backbone (``summarize(rows, by=("placement",))``),
+    ``summary`` holds one entry per placement for one backbone (``summarize(rows, by=("config",))``),
     each with a ``placement`` field: ``"none"`` for the network without SRTG, else ``"start"``,
-    ``"mid"``, ``"res"``, ``"final"`` (any subset with ``"none"``). Returns ``{"vs_none": {placement:
-    compare(...)}, "all_beat_none", "all_beat_none_clear", "best", "final_best", "final_best_clear",
-    "holds", "clear", "sentence"}``. A claim holds when the means are ordered as the paper says; it
-    holds *clearly* when the ordering is beyond the 95% CIs (``method``, see ``compare``).
+    ``"mid"``, ``"res"``, ``"final"`` (any subset with ``"none"``). ``gate``: only the SRTG entries
+    whose ``gate`` field is ``gate`` count (e.g. leave out the extra hard-gate row of
+    :func:`srtg_placement_variants`); two entries with one placement raise ``ValueError``. Returns
+    ``{"vs_none": {placement: compare(...)}, "all_beat_none", "all_beat_none_clear", "best",
+    "final_best", "final_best_clear", "holds", "clear", "sentence"}``. A claim holds when the means
+    are ordered as the paper says; it holds *clearly* when the ordering is beyond the 95% CIs
+    (``method``, see ``compare``).
     """
     final = SRTG_BEST_PLACEMENT
-    entries = [e for e in summary if e.get("mean") is not None and e.get("mean") == e.get("mean")]
-    by_p = {str(e["placement"]).lower(): e for e in entries}
+    entries = [e for e in summary if e.get("mean") is not None and e.get("mean") == e.get("mean")
+               and (gate is None or str(e["placement"]).lower() == "none" or e.get("gate") == gate)]
+    placements = [str(e["placement"]).lower() for e in entries]
+    dup = sorted({p for p in placements if placements.count(p) > 1})
+    if dup:
+        raise ValueError(f"srtg_placement_claim: several entries for placement(s) {dup}; pass gate= to pick the "
+                         "placement rows")
+    by_p = dict(zip(placements, entries))
     if "none" not in by_p or len(by_p) < 2:
         raise ValueError("srtg_placement_claim needs the 'none' entry and at least one SRTG placement, "
                          f"got placements {sorted(by_p)}")
@@ -122,35 +171,132 @@ def srtg_placement_claim(summary: Sequence[Mapping[str, Any]], *, method: str = 
 # --------------------------------------------------------------------------------------------
 
 
+@torch.no_grad()
+def hard_gate_check(model: torch.nn.Module, batches: Iterable, *, max_batches: int | None = None) -> dict[str, Any]:
+    """Is a network with hard SRTGates the same function as with every SRTG bypassed, on ``batches``?
+
+    Runs ``model`` (eval mode, on its parameters' device) on every batch (``(clips, labels)`` pairs or
+    bare clips) twice: as it is, and with every :class:`~actionrec.layers.srtg.SRTGate` set to
+    ``"closed"`` (the fusion bypassed, ``out = x``: the network without SRTG, plus unused LSTMs); the
+    gates' modes are restored afterwards. Every gate must be ``"hard"`` (``ValueError`` otherwise).
+    Returns ``{"clips", "open" (fraction of (gate, clip) pairs open), "open_per_gate" ({gate: fraction
+    of clips}), "clips_any_open" (fraction of clips with at least one gate open), "max_abs_diff"
+    (max |logits - bypassed logits| over all clips), "max_abs_diff_closed" (the same over the clips
+    whose gates were all closed: 0.0 exactly when a closed hard gate passes its input unchanged; NaN if
+    there is no such clip)}``.
+    """
+    gates = srt_gates(model)
+    if not gates:
+        raise ValueError(f"hard_gate_check: {type(model).__name__} has no SRTGate")
+    modes = {n: g.gate for n, g in gates}
+    if set(modes.values()) != {"hard"}:
+        raise ValueError(f"hard_gate_check: every gate must be 'hard', got {sorted(set(modes.values()))}")
+    model.eval()
+    device = next(model.parameters()).device
+    opened = {n: 0 for n, _ in gates}
+    clips, any_open, diff, diff_closed = 0, 0, 0.0, float("nan")
+    try:
+        for i, batch in enumerate(batches):
+            if max_batches is not None and i >= max_batches:
+                break
+            x = (batch[0] if isinstance(batch, (tuple, list)) else batch).to(device)
+            for _, g in gates:
+                g.gate, g.record = "hard", True
+            logits = model(x).float()  # (N, K)
+            open_bn = torch.stack([g.last.open for _, g in gates])  # (gates, N) bool
+            for (n, _), o in zip(gates, open_bn):
+                opened[n] += int(o.sum())
+            for _, g in gates:
+                g.gate = "closed"
+            d = (logits - model(x).float()).abs().amax(dim=1)  # (N,)
+            closed = ~open_bn.any(0)  # (N,) clips whose gates were all closed
+            clips, any_open, diff = clips + x.shape[0], any_open + int((~closed).sum()), max(diff, float(d.max()))
+            if closed.any():
+                dc = float(d[closed].max())
+                diff_closed = dc if diff_closed != diff_closed else max(diff_closed, dc)
+    finally:
+        for n, g in gates:
+            g.gate = modes[n]
+    if clips == 0:
+        raise ValueError("hard_gate_check: batches is empty")
+    per_gate = {n: k / clips for n, k in opened.items()}
+    return dict(clips=clips, open=sum(per_gate.values()) / len(per_gate), open_per_gate=per_gate,
+                clips_any_open=any_open / clips, max_abs_diff=diff, max_abs_diff_closed=diff_closed)
+
+
 def add_gate_open_rates(rows: Iterable[dict[str, Any]], batches: Iterable) -> None:
     """Add to each grid row its trained network's gate statistics on ``batches`` (e.g. the test
-    DataLoader): ``gate_open`` and ``gate_score`` (means over the network's gates of
-    :func:`~actionrec.layers.srtg.gate_stats`' ``open`` and ``score``) and ``gate_open_per_layer``
-    ({gate: open}). Rows without SRTG (``placement == "none"``) or whose run diverged get
-    ``gate_open = None``."""
+    DataLoader): ``gate_open``, ``gate_score`` and ``gate_consistent`` (means over the network's gates of
+    :func:`~actionrec.layers.srtg.gate_stats`' ``open``, ``score`` and ``consistent``: how often the
+    hard test passed, whatever the gate) and ``gate_open_per_layer`` ({gate: open}). Rows of networks
+    with hard gates (``row["gate"] == "hard"``) also get :func:`hard_gate_check`'s ``clips_any_open``,
+    ``bypass_max_diff`` (``max_abs_diff``) and ``bypass_max_diff_closed``. Rows without SRTG
+    (``placement == "none"``) or whose run diverged get ``gate_open = None``."""
+    batches = list(batches) if not hasattr(batches, "__len__") else batches  # iterated more than once
     for row in rows:
         if row["placement"] == "none" or row.get("error"):
             row["gate_open"] = None
             continue
-        stats = gate_stats(load_model(row["run_dir"]), batches)  # per gate: open, score, consistent_frames
-        row["gate_open"] = sum(s["open"] for s in stats.values()) / len(stats)
-        row["gate_score"] = sum(s["score"] for s in stats.values()) / len(stats)
-        row["gate_open_per_layer"] = {name: s["open"] for name, s in stats.items()}
+        model = load_model(row["run_dir"])
+        stats = gate_stats(model, batches)  # per gate: open, score, consistent, consistent_frames
+        mean = (lambda k: sum(s[k] for s in stats.values()) / len(stats))  # noqa: E731
+        row.update(gate_open=mean("open"), gate_score=mean("score"), gate_consistent=mean("consistent"),
+                   gate_open_per_layer={name: s["open"] for name, s in stats.items()})
+        if row.get("gate") == "hard":
+            check = hard_gate_check(model, batches)
+            row.update(clips_any_open=check["clips_any_open"], bypass_max_diff=check["max_abs_diff"],
+                       bypass_max_diff_closed=check["max_abs_diff_closed"])
 
 
 def gate_open_sentence(rows: Sequence[Mapping[str, Any]]) -> str | None:
     """How often the gates of the rows' networks opened (mean of ``gate_open`` over the rows that have
-    it), with a warning when they were almost always closed (< 5%); None when no row has it."""
-    open_rates = [r["gate_open"] for r in rows if r.get("gate_open") is not None]
-    if not open_rates:
+    it), per gate kind (``row["gate"]``; rows without one count as one kind), with a warning when hard
+    or soft gates were almost always closed (< 5%); for open gates, how often the hard test would have
+    passed (``gate_consistent``). None when no row has ``gate_open``."""
+    kinds: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        if r.get("gate_open") is not None:
+            kinds.setdefault(str(r.get("gate", "")), []).append(r)
+    parts = []
+    for kind, rs in kinds.items():
+        mean_open = sum(r["gate_open"] for r in rs) / len(rs)
+        what = f"{kind} gates" if kind else "gates"
+        consistent = [r["gate_consistent"] for r in rs if r.get("gate_consistent") is not None]
+        if kind == "open":
+            parts.append(f"The open gates fused the LSTM output on every clip; the paper's hard test would have "
+                         f"passed for {100 * sum(consistent) / max(len(consistent), 1):.2f}% of (gate, test clip) "
+                         f"pairs, averaged over the {len(rs)} trained networks with open gates.")
+        elif mean_open < 0.05:
+            parts.append(f"**The {what} were almost always closed:** {100 * mean_open:.2f}% of (gate, test clip) pairs "
+                         f"were open, averaged over the {len(rs)} trained networks with {what if kind else 'SRTG'}. A closed gate passes "
+                         "its input unchanged, so these networks compute (almost) the same function as the one "
+                         "without SRTG; their differences from it are differences between random initialisations, "
+                         "not placements.")
+        else:
+            parts.append(f"The {what} were open for {100 * mean_open:.1f}% of (gate, test clip) pairs on average.")
+    return " ".join(parts) or None
+
+
+def hard_gate_sentence(rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """What :func:`hard_gate_check` measured on the hard-gated rows (``row["gate"] == "hard"``, after
+    :func:`add_gate_open_rates`): open rate, clips with any gate open, and the largest |logit
+    difference| to the same networks with every SRTG bypassed. None when no row has it."""
+    rs = [r for r in rows if r.get("gate") == "hard" and r.get("bypass_max_diff") is not None]
+    if not rs:
         return None
-    mean_open = sum(open_rates) / len(open_rates)
-    if mean_open < 0.05:
-        return (f"**The gates were almost always closed:** {100 * mean_open:.2f}% of (gate, test clip) pairs were "
-                f"open, averaged over the {len(open_rates)} trained networks with SRTG. A closed gate passes its input "
-                "unchanged, so these networks compute (almost) the same function as the one without SRTG; differences "
-                "between the rows of the table are then differences between random initialisations, not placements.")
-    return f"The gates were open for {100 * mean_open:.1f}% of (gate, test clip) pairs on average."
+    open_rate = sum(r["gate_open"] for r in rs) / len(rs)
+    any_open = max(r["clips_any_open"] for r in rs)
+    diff = max(r["bypass_max_diff"] for r in rs)
+    closed = [r["bypass_max_diff_closed"] for r in rs if r["bypass_max_diff_closed"] == r["bypass_max_diff_closed"]]
+    same = diff == 0.0
+    return (f"**The paper's hard gate** ({len(rs)} trained networks, placement "
+            f"{', '.join(sorted({str(r['placement']) for r in rs}))}): open for {100 * open_rate:.2f}% of (gate, test "
+            f"clip) pairs; at most {100 * any_open:.1f}% of a network's test clips had any gate open. With every SRTG "
+            f"bypassed (gates set to 'closed', the network without SRTG) the logits differ by at most {diff:.3g}"
+            + (f" ({max(closed):.3g} on the clips whose gates were all closed)" if closed else "")
+            + (": on these clips the hard-gated networks *are* networks without SRTG (plus LSTMs that never ran into "
+               "the output and got no gradient), so this row measures a random initialisation, not SRTG."
+               if same else "; the differences come from the clips whose gates opened."))
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import torch
 
 from ..data.flow import end_point_error
 from ..experiments.grid import config_tag, find_finished_run, run_dir_of, run_grid
+from ..models.mtnet import MTNET_READING
 from ..train import TrainConfig
 from ..utils.paths import resolve_out_dir
 
@@ -39,12 +40,12 @@ def rgb_run_config(model: str, *, width: float = 0.25, epochs: int = 7, train_sa
                    batch_size: int = 32, lr: float = 0.003, clip: Sequence[int] = (16, 32, 32), seed: int = 0,
                    difficulty: str = "easy", device: str = "auto") -> TrainConfig:
     """The SynthActions RGB run of ``model`` with the MTNet ratio chapter's settings (``mtnet32`` at
-    r = 0.875, g = 1; other models with ``width`` only): AdamW (weight decay 0.05) + cosine with a
+    r = 0.875, g = 1, the default architecture reading named in its kwargs; other models with ``width`` only): AdamW (weight decay 0.05) + cosine with a
     warm-up of ``min(50, steps / 10)``, val/test splits of a quarter of the training clips (at
     least 32). With the defaults of that chapter it is the same run, so it is trained once."""
     t, h, w = clip
     n_eval = max(32, train_samples // 4)
-    kw = dict(r=0.875, g=1, width=width) if model == "mtnet32" else dict(width=width)
+    kw = dict(r=0.875, g=1, width=width, **MTNET_READING) if model == "mtnet32" else dict(width=width)
     return TrainConfig(model=model, model_kwargs=kw, dataset="synthactions",
                        dataset_kwargs=dict(frames=t, size=(h, w), difficulty=difficulty),
                        train_samples=train_samples, val_samples=n_eval, test_samples=n_eval,

@@ -24,7 +24,8 @@ by :class:`actionrec.data.flow.FlowCache` (safe with DataLoader workers and DDP 
 flow is estimated once. Train-time scale jitter caches each shorter side separately.
 
 Departures: the paper's motion stream stacks L = 10 consecutive flows around a frame; the model
-stacks the per-frame flows of the clip's frames (``actionrec.layers.flow_stack``), so with
+stacks the per-frame flows of the clip's frames (``actionrec.layers.flow_stack``, centred or
+forward: ``flow_stacking``; the cache holds per-frame flow only, the same for either), so with
 ``interval`` s > 1 a stack holds L flows s frames apart. Farneback by default (TV-L1 needs the
 OpenCV contrib modules); 8-bit arrays instead of JPEG; flow estimated on the fly at the first
 epoch instead of precomputed for every frame.
