@@ -44,7 +44,8 @@ Results (one pinned full run, torch 2.13 CPU; 37 s):
   * Train step, width 0.25: tsm_small / tsn_small 1.17, mstnet_small / tsn_small 1.76 at 1.02x the
     MACs with MixTConv as four depthwise conv3d + cat per block; with MixTConv as one banded-matrix
     einsum (layers/mixtconv.py, same values) a --quick run gave mstnet 1.14, tsm 1.27;
-    msti / p3d_b 1.65, ms_st 1.12, ms_s 0.98, ms_t 0.99 at 0.86-0.88x the MACs.
+    msti / p3d_b 1.65, ms_st 1.12 at 0.86-0.88x the MACs (ms_s 0.98 and ms_t 0.99 were measured on the
+    single-branch tubes, now ms_s_only / ms_t_only; Table 2's ms_s / ms_t: benchmarks/README.md).
 """
 
 from __future__ import annotations
