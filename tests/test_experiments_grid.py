@@ -1,6 +1,7 @@
 """actionrec.experiments.grid: a tiny grid (2 configs x 2 seeds of one epoch on 8x16x16 SynthActions)
 that a second call loads instead of training, the same rows from worker processes, argument checks,
-config tags, and train_grid's log lines and reversal confusion."""
+config tags, train_grid's log lines and reversal confusion, and reuse gated on the code fingerprint
+(runs of other code are set aside and retrained)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from actionrec.experiments.grid import config_tag, run_grid, train_grid
 from actionrec.experiments.reversal import reversal_confusion
 from actionrec.experiments.setup import base_config, build_runs, data_kwargs
 from actionrec.experiments.summary import aggregate_curves, load_curves, summarize, write_results
-from actionrec.train import FINAL_FILE, TrainConfig
+from actionrec.train import FINAL_FILE, ConfigMismatchError, TrainConfig, fit
+from actionrec.train.fingerprint import read_fingerprint
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -163,3 +165,81 @@ def test_train_grid_reversal_only_with_reversed_pairs_and_reports_divergence(tmp
     monkeypatch.setattr(G, "has_reversal_pairs", lambda dataset: dataset != "synthactions")  # as a video dataset
     out, _ = train_grid({"x": cfg}, 2, tmp_path, reversal=True, log=None)
     assert "swapped" not in out[0]
+
+
+# ---------------------------------------------------------------------------------- code fingerprints
+
+
+def _smoothed_loss(monkeypatch):
+    """A behaviour change of the training code: cross-entropy with label smoothing."""
+    real_ce = torch.nn.functional.cross_entropy
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy",
+                        lambda *a, **k: real_ce(*a, **{**k, "label_smoothing": 0.2}))
+
+
+def test_grid_retrains_runs_made_by_other_code_and_keeps_them_aside(tmp_path, monkeypatch):
+    cfg = tiny_cfg(epochs=1)
+    lines = []
+    first = run_grid({"c3d": cfg}, [0, 1], tmp_path, progress=False, log=lines.append)
+    assert not any(r["skipped"] for r in first) and lines == []
+    again = run_grid({"c3d": cfg}, [0, 1], tmp_path, progress=False, log=lines.append)  # same code: reused
+    assert all(r["skipped"] for r in again) and lines == []
+    assert G.find_finished_run(cfg, [tmp_path]) == tmp_path / "c3d" / "seed_0"
+    old_top1 = json.loads((tmp_path / "c3d" / "seed_0" / FINAL_FILE).read_text())["top1"]
+    old_hash = read_fingerprint(tmp_path / "c3d" / "seed_0")["hash"][:8]
+    (tmp_path / "c3d" / "seed_1" / "fingerprint.json").unlink()  # a run made before fingerprints: unknown
+
+    _smoothed_loss(monkeypatch)
+    monkeypatch.setattr(G, "_workers", lambda workers, cfgs: (1, 1))  # a monkeypatch does not reach spawned workers
+    assert G.find_finished_run(cfg, [tmp_path]) is None  # the finished run is the old code's
+    rows, wall = train_grid({"c3d": cfg}, 2, tmp_path, log=lines.append)
+    assert not any(r["skipped"] for r in rows)
+    assert lines[0] == ("2 finished or started runs were made by other code (fingerprint changed or unknown) and are "
+                        "retrained; the old ones are kept beside them as stale-seed_<k>-<hash>: c3d/seed_0, c3d/seed_1")
+    assert lines[1] == f"2 runs (2 trained now, 0 reused) in {wall / 60:.1f} min"
+    kept = tmp_path / "c3d" / f"stale-seed_0-{old_hash}"
+    assert json.loads((kept / FINAL_FILE).read_text())["top1"] == old_top1  # the old run is not lost
+    assert (tmp_path / "c3d" / "stale-seed_1-unknown" / FINAL_FILE).exists()
+    assert sorted(p.name for p in (tmp_path / "c3d").iterdir()) == [
+        "seed_0", "seed_1", "stale-seed_0-" + old_hash, "stale-seed_1-unknown"]
+    assert aggregate_curves(tmp_path, "c3d")["seeds"] == [0, 1]  # set-aside folders are not seeds
+    assert G.find_finished_run(cfg, [tmp_path]) == tmp_path / "c3d" / "seed_0"  # the new code's run
+
+    rows2, _ = train_grid({"c3d": cfg}, 2, tmp_path, log=lines.append)  # the new code's runs are reused
+    assert all(r["skipped"] for r in rows2) and lines[-1].startswith("2 runs (0 trained now, 2 reused)")
+    assert len(lines) == 3
+
+    monkeypatch.undo()  # back to the code that made the set-aside runs: the newest runs are retrained again
+    run_grid({"c3d": cfg}, [0], tmp_path, progress=False, log=lines.append)
+    assert lines[-1].endswith(": c3d/seed_0")
+    assert len([p for p in (tmp_path / "c3d").iterdir() if p.name.startswith("stale-seed_0-")]) == 2
+
+
+def test_grid_leaves_runs_of_another_config_to_fit_and_resumes_partial_runs_of_the_same_code(tmp_path):
+    cfg = tiny_cfg(epochs=2)
+    fit(cfg, G.run_dir_of(tmp_path, "c3d", 0), progress=False, stop_after_epoch=1)  # a partial run
+    lines = []
+    rows = run_grid({"c3d": cfg}, [0], tmp_path, progress=False, log=lines.append)
+    assert lines == [] and rows[0]["steps"] == 4 and not rows[0]["skipped"]  # resumed, not set aside
+    assert sorted(p.name for p in (tmp_path / "c3d").iterdir()) == ["seed_0"]
+    with pytest.raises(ConfigMismatchError):  # another config in the folder: fit refuses, nothing moved
+        run_grid({"c3d": tiny_cfg(epochs=2, lr=1e-4)}, [0], tmp_path, progress=False, log=lines.append)
+    assert lines == [] and sorted(p.name for p in (tmp_path / "c3d").iterdir()) == ["seed_0"]
+
+
+def test_grid_reports_one_progress_line_per_trained_run(tmp_path, monkeypatch):
+    import functools
+    import re
+
+    from actionrec.experiments.progress import GridReport
+
+    lines = []
+    monkeypatch.setattr(G, "GridReport", functools.partial(GridReport, write=lines.append))
+    run_grid({"c3d": tiny_cfg(epochs=1)}, [0], tmp_path, progress=False)
+    assert lines == []  # progress=False: no lines
+    run_grid({"c3d": tiny_cfg(epochs=1), "frames": tiny_cfg(epochs=1, model="frame_avg2d")}, [0, 1], tmp_path)
+    assert lines[0] == "grid: 4 runs, 3 to train (1 finished already), 1 at a time"
+    runs = [re.fullmatch(r"grid (\d)/4 done, \d+ s elapsed, ETA \d+ s \((\w+/seed_\d): test top-1 \d+\.\d%\)", s)
+            for s in lines[1:]]
+    assert [(m[1], m[2]) for m in runs] == [("2", "c3d/seed_1"), ("3", "frames/seed_0"), ("4", "frames/seed_1")]
+    assert lines[-1].split(", ")[2].startswith("ETA 0 s")

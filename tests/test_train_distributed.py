@@ -133,7 +133,8 @@ def test_two_gloo_processes_equal_one_process(tmp_path, monkeypatch):
         assert diff < TOLERANCE.get(name, 1e-5), (name, diff)
         # only rank 0 wrote: one line per event (a second writer would duplicate lines)
         _assert_close_lines(_metrics(ddp_dir), _metrics(one_dir))
-        assert sorted(p.name for p in ddp_dir.iterdir()) == ["checkpoint.pt", "config.json", "final.json", "metrics.jsonl"]
+        assert sorted(p.name for p in ddp_dir.iterdir()) == [
+            "checkpoint.pt", "config.json", "final.json", "fingerprint.json", "metrics.jsonl"]
     for r in (0, 1):
         ours, torchs = (tmp_path / f"sync_bn.rank{r}.txt").read_text().split("\n")
         assert "sync_bn=True" in ours and "GPU" in ours and "sync_bn=False" in ours

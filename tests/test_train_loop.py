@@ -66,7 +66,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     assert isinstance(info.value, NonFiniteLossError)
     assert (tmp_path / "checkpoint.pt").read_bytes() == good
     assert not is_finished(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "config.json", "metrics.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "config.json", "fingerprint.json", "metrics.jsonl"]
 
 
 def test_max_steps_and_step_scheduler(tmp_path):

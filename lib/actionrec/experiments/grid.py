@@ -11,9 +11,14 @@
 :func:`train_grid` is :func:`run_grid` with one worker process per core, the wall time and a log
 line. :func:`config_tag` hashes every result-relevant setting of a config, so a run's folder name
 changes when a notebook parameter does. :func:`find_finished_run` finds a finished run of a config
-under some folders (so one chapter can reuse another's run); :func:`fit_with_snapshots` trains a
-run epoch by epoch (``fit``'s exact resume) and keeps the weights after every epoch in
-``run_dir/snapshots/epoch_<k>.pt`` (``epoch_0`` = the initialisation ``fit`` starts from).
+under some folders (so one chapter can reuse another's run). A finished run is reused only when its
+config matches *and* its ``fingerprint.json`` matches what this code computes for the config and seed
+(:mod:`actionrec.train.fingerprint`: model structure, initial weights, first training step); a run
+made by other code (or by code from before fingerprints) is moved aside to
+``out_dir/<name>/stale-seed_<k>-<hash>`` and retrained (:func:`set_aside_stale`).
+:func:`fit_with_snapshots` trains a run epoch by epoch (``fit``'s exact resume) and keeps the weights
+after every epoch in ``run_dir/snapshots/epoch_<k>.pt`` (``epoch_0`` = the initialisation ``fit``
+starts from).
 
 A run is a pure function of its config and seed: with the same number of torch threads per run the
 rows are bit-identical for any number of worker processes.
@@ -37,18 +42,22 @@ from tqdm.auto import tqdm
 
 from ..train import (CHECKPOINT_FILE, CONFIG_FILE, FINAL_FILE, RUNTIME_FIELDS, TrainConfig, build_model_from_config,
                      computed_fields, fit, is_finished)
+from ..train.fingerprint import code_fingerprint, read_fingerprint, same_fingerprint, short_hash
 from ..utils import get_device, seed_everything
 from ..utils.checks import check_choice, check_int
+from .progress import GridReport
 from .reversal import add_reversal_confusion, has_reversal_pairs
 
 __all__ = ["run_grid", "train_grid", "config_tag", "run_dir_of", "find_finished_run", "same_config",
-           "fit_with_snapshots", "ROW_FIELDS", "SNAPSHOT_DIR"]
+           "same_code", "set_aside_stale", "fit_with_snapshots", "ROW_FIELDS", "SNAPSHOT_DIR", "STALE_PREFIX"]
 
 #: The fields of a :func:`run_grid` row (``extras`` may not reuse them).
 ROW_FIELDS = ("name", "seed", "top1", "top5", "val_top1", "best_val_top1", "val_auc", "params", "wall_s", "steps",
               "epochs", "device", "run_dir", "skipped", "error")
 #: Folder of :func:`fit_with_snapshots`' per-epoch weights inside a run directory.
 SNAPSHOT_DIR = "snapshots"
+#: Prefix of a run set aside as made by other code: ``name/seed_<k>`` → ``name/stale-seed_<k>-<hash>``.
+STALE_PREFIX = "stale-"
 _NAME_RE = re.compile(r"^[A-Za-z0-9._=+,-]+$")
 
 
@@ -93,6 +102,7 @@ def run_grid(
     on_diverge: str = "raise",
     progress: bool = True,
     workers: int | str = 1,
+    log: Callable[[str], Any] | None = print,
 ) -> list[dict[str, Any]]:
     """Train every (config, seed) into ``out_dir/name/seed_k`` (finished runs are loaded, not
     retrained) and return one row per run, in config-then-seed order.
@@ -103,11 +113,18 @@ def run_grid(
     ``extras[name]`` (e.g. ``{"r": 0.5, "g": 8, "gmacs": 1.2}``). ``on_diverge="record"`` turns a
     NaN/inf loss into a row with ``error`` set and metrics None instead of raising.
 
+    Reuse: a finished (or resumable) run is reused only when its config matches and its
+    ``fingerprint.json`` matches the fingerprint this code computes for the config and seed
+    (:func:`same_code`); other runs of the same config are moved aside (:func:`set_aside_stale`) and
+    retrained, and ``log`` (default ``print``; None: silent) gets one line naming them.
+
     ``workers``: runs trained at once, each in its own process (``spawn``) with
     ``cpu_count // workers`` torch threads; ``"auto"`` = one per CPU core on CPU, 1 when any config
     runs on CUDA (one GPU is not shared between processes). With the same number of threads per
     run the rows are bit-identical for any ``workers``. Interrupting stops the pool; finished runs
-    are kept, partial ones resume.
+    are kept, partial ones resume. ``progress``: a tqdm bar and, inside a Jupyter kernel (papermill,
+    ``make ablation``), one line per finished run (runs done / total, elapsed, ETA) in the terminal
+    that started the kernel, not in the notebook (:mod:`.progress`).
     """
     pairs = _pairs(configs)
     seeds = list(seeds)
@@ -123,6 +140,11 @@ def run_grid(
             raise ValueError(f"extras[{name!r}] keys {clash} clash with row fields; rename them")
     check_choice("on_diverge", on_diverge, ["raise", "record"])
     runs = [(name, cfg, seed, run_dir_of(out_dir, name, seed)) for name, cfg in pairs for seed in seeds]
+    stale = set_aside_stale([(replace(cfg, seed=seed), rd) for _, cfg, seed, rd in runs])
+    if stale and log is not None:
+        log(f"{len(stale)} finished or started runs were made by other code (fingerprint changed or unknown) and are "
+            f"retrained; the old ones are kept beside them as {STALE_PREFIX}seed_<k>-<hash>: "
+            + ", ".join(f"{old.parent.name}/{old.name}" for old, _ in stale))
     todo = [i for i, (_, _, _, rd) in enumerate(runs) if not is_finished(rd)]
     n_workers, threads = _workers(workers, [runs[i][1] for i in todo])
     results: dict[int, dict[str, Any]] = {}
@@ -131,12 +153,14 @@ def run_grid(
             if i not in todo:
                 results[i] = fit(replace(cfg, seed=seed), run_dir, progress=False)
                 bar.update(1)
+        report = GridReport(len(runs), len(todo), n_workers, enabled=progress)  # lines in the kernel's terminal
         if n_workers <= 1:
             for i in todo:
                 name, cfg, seed, run_dir = runs[i]
                 bar.set_postfix(run=f"{name}/seed_{seed}", refresh=False)
                 results[i] = _fit_or_record(replace(cfg, seed=seed), run_dir, progress, on_diverge)
                 bar.update(1)
+                report.finished(f"{name}/seed_{seed}", results[i])
         elif todo:
             with cf.ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
                                         initargs=(threads,)) as pool:
@@ -148,6 +172,7 @@ def run_grid(
                         results[i] = fut.result()  # re-raises a worker's error here
                         bar.set_postfix(done=f"{runs[i][0]}/seed_{runs[i][2]}", refresh=False)
                         bar.update(1)
+                        report.finished(f"{runs[i][0]}/seed_{runs[i][2]}", results[i])
                 except BaseException:
                     for f in futures:
                         f.cancel()
@@ -202,14 +227,15 @@ def train_grid(runs: Mapping[str, TrainConfig], seeds: int, out_dir: str | os.Pa
     """Train every run with seeds ``0 .. seeds-1`` (:func:`run_grid`, one run per core, finished runs
     reused) and return ``(rows, wall seconds)``.
 
-    ``log`` (default ``print``) gets one line: runs trained now and reused, and the wall time; and
-    one more naming the runs that diverged (``on_diverge="record"``: their rows carry ``error``).
+    ``log`` (default ``print``) gets one line: runs trained now and reused, and the wall time; one
+    more naming the runs made by other code that were set aside and retrained (they count as trained
+    now), and one naming the runs that diverged (``on_diverge="record"``: their rows carry ``error``).
     ``reversal=True`` adds ``paired_top1`` / ``swapped`` to each row
     (:func:`~actionrec.experiments.reversal.add_reversal_confusion`) when every run's dataset has
     time-reversed class pairs, and nothing otherwise.
     """
     t0 = time.time()
-    rows = run_grid(runs, range(seeds), out_dir, extras=extras, workers="auto", on_diverge=on_diverge)
+    rows = run_grid(runs, range(seeds), out_dir, extras=extras, workers="auto", on_diverge=on_diverge, log=log)
     wall = time.time() - t0
     if reversal and all(has_reversal_pairs(cfg.dataset) for cfg in runs.values()):
         add_reversal_confusion(rows)
@@ -238,24 +264,74 @@ def same_config(saved: dict, cfg: TrainConfig) -> bool:
     return all(old[k] == new[k] for k in new if k not in RUNTIME_FIELDS)
 
 
+def same_code(run_dir: str | os.PathLike, cfg: TrainConfig, current: Optional[dict] = None) -> bool:
+    """True when ``run_dir/fingerprint.json`` matches what this code computes for ``cfg`` (seed
+    included; :func:`~actionrec.train.fingerprint.same_fingerprint`); False when the run has no
+    fingerprint (made by older code). ``current``: the record of ``cfg`` if already computed."""
+    stored = read_fingerprint(run_dir)
+    if stored is None:
+        return False
+    return same_fingerprint(stored, current if current is not None else code_fingerprint(cfg))
+
+
+def set_aside_stale(runs: Iterable[tuple[TrainConfig, str | os.PathLike]]) -> list[tuple[Path, Path]]:
+    """Move every run of ``runs`` (``(cfg with its seed, run_dir)`` pairs) that was made by other code
+    out of the way, so that it is retrained and not lost; return ``[(run_dir, where it went)]``.
+
+    A run is looked at when it holds ``final.json`` or ``checkpoint.pt`` (a run without either
+    restarts from scratch anyway) and its ``config.json`` matches ``cfg`` (:func:`same_config`; a
+    run of another config is left for ``fit`` to refuse). It is moved to
+    ``<parent>/stale-<name>-<hash>`` (``hash``: its fingerprint's first 8 hex digits or
+    ``unknown``; ``-2``, ``-3``... when taken) when :func:`same_code` is False. One fingerprint is
+    computed per run looked at.
+    """
+    moved = []
+    for cfg, run_dir in runs:
+        run_dir = Path(run_dir)
+        if not ((run_dir / FINAL_FILE).exists() or (run_dir / CHECKPOINT_FILE).exists()):
+            continue
+        try:
+            saved = json.loads((run_dir / CONFIG_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if not same_config(saved, cfg) or same_code(run_dir, cfg):
+            continue
+        base = f"{STALE_PREFIX}{run_dir.name}-{short_hash(read_fingerprint(run_dir))}"
+        aside, k = run_dir.with_name(base), 1
+        while aside.exists():
+            k += 1
+            aside = run_dir.with_name(f"{base}-{k}")
+        run_dir.rename(aside)
+        moved.append((run_dir, aside))
+    return moved
+
+
 def find_finished_run(cfg: TrainConfig, roots: Iterable[str | os.PathLike], *, max_depth: int = 3) -> Optional[Path]:
     """The first finished run directory (sorted, per root in the order given) under ``roots`` whose
-    config equals ``cfg`` (seed included, :func:`same_config`), searching at most ``max_depth``
-    levels below each root (``runs/<name>/seed_<k>`` is 2); None when there is none. Missing roots
-    are skipped. Nothing is copied: the caller loads the model from the folder found."""
+    config equals ``cfg`` (seed included, :func:`same_config`) and that this code made
+    (:func:`same_code`; the fingerprint of ``cfg`` is computed once, when the first run of its
+    config is found), searching at most ``max_depth`` levels below each root
+    (``runs/<name>/seed_<k>`` is 2; folders set aside as ``stale-*`` are skipped); None when there is
+    none. Missing roots are skipped. Nothing is copied: the caller loads the model from the folder
+    found."""
     check_int("max_depth", max_depth, min_value=0)
+    current = None
     for root in roots:
         root = Path(root)
         if not root.is_dir():
             continue
         candidates = sorted(p.parent for d in range(max_depth + 1) for p in root.glob("/".join(["*"] * d + [FINAL_FILE])))
         for run in candidates:
+            if any(part.startswith(STALE_PREFIX) for part in run.relative_to(root).parts):
+                continue
             try:
                 saved = json.loads((run / CONFIG_FILE).read_text())
             except (OSError, ValueError):
                 continue
-            if same_config(saved, cfg):
-                return run
+            if same_config(saved, cfg) and read_fingerprint(run) is not None:
+                current = current if current is not None else code_fingerprint(cfg)
+                if same_code(run, cfg, current):
+                    return run
     return None
 
 

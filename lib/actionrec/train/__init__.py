@@ -8,6 +8,7 @@
 :mod:`.metrics`        ``metrics.jsonl`` (+ TensorBoard)
 :mod:`.evaluate`       clip-level ``evaluate`` and multi-view ``evaluate_views`` / ``evaluate_run``
 :mod:`.loop`           ``fit``: seed, build, resume, epochs with evaluation, checkpoint
+:mod:`.fingerprint`    the code fingerprint of a run (``fingerprint.json``): reuse only what this code makes
 :mod:`.distributed`    DDP over ``torchrun`` processes
 :mod:`.multigrid`      Wu et al.'s multigrid schedule
 =====================  ===============================================================

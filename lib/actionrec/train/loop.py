@@ -2,8 +2,9 @@
 
 ::
 
-    config.json ─→ process group (torchrun's env; none for one process) ─→ data ─→ seed ─→ build model
-    (+ init_from), optimizer, per-step LR schedule, GradScaler ─→ resume from checkpoint.pt if present
+    config.json ─→ process group (torchrun's env; none for one process) ─→ data ─→ fingerprint.json
+      ─→ seed ─→ build model (+ init_from), optimizer, per-step LR schedule, GradScaler
+      ─→ resume from checkpoint.pt if present
       ─→ for each epoch: train steps ─→ val every ``eval_every`` epochs ─→ atomic checkpoint
       ─→ test ─→ final.json
 
@@ -14,7 +15,9 @@ One optimizer step (global batch ``B = batch_size``, ``R`` processes, ``A = accu
       the gradients on the last micro-batch only (no_sync before) ─→ loss/acc summed over ranks
       ─→ [scaler.unscale_ + clip_grad, once] ─→ scaler.step ─→ scaler.update ─→ scheduler.step
 
-A run directory holds ``config.json`` (written first), ``metrics.jsonl`` (:mod:`.metrics`), ``tb/``
+A run directory holds ``config.json`` (written first), ``fingerprint.json`` (what this code computes
+with the config at its seed, :mod:`.fingerprint`; written when a run starts from scratch, kept on
+resume), ``metrics.jsonl`` (:mod:`.metrics`), ``tb/``
 (``tensorboard=True``), ``bad_videos.jsonl`` (datasets with a ``failures_file`` attribute left None,
 i.e. ``VideoDataset``: the train videos that failed to decode, from every worker and rank),
 ``checkpoint.pt`` (:mod:`.checkpoint`) and ``final.json``, written only when the run finished: ``fit``
@@ -64,6 +67,7 @@ from .config import (BAD_VIDEOS_FILE, CHECKPOINT_FILE, CONFIG_FILE, FINAL_FILE, 
                      check_same_config)
 from .distributed import DistInfo, all_reduce_sum, barrier, broadcast_buffers, init_from_env
 from .evaluate import evaluate, evaluate_views
+from .fingerprint import code_fingerprint, write_fingerprint
 from .loaders import build_datasets, make_loader, plan_epochs
 from .metrics import MetricsLog, NullLog, log_meter
 from .multigrid import resample_clip
@@ -109,6 +113,8 @@ def fit(cfg: TrainConfig, run_dir: str | os.PathLike, *, progress: bool = True,
     # data
     data = build_datasets(cfg)
     num_classes = data["train"].num_classes
+    if info.is_main and not resume:  # what this code computes with cfg (a resumed run keeps its first one)
+        write_fingerprint(run_dir, code_fingerprint(cfg, train_ds=data["train"]))
     if getattr(data["train"], "failures_file", False) is None:  # decoded videos: count failed reads of all
         data["train"].failures_file = os.fspath(run_dir / BAD_VIDEOS_FILE)  # DataLoader workers and ranks
 
