@@ -143,3 +143,42 @@ def test_multigrid_follows_the_schedule_and_resumes_exactly(tmp_path, nobn):
     fit(cfg, tmp_path / "cut", progress=False)
     assert_same_weights(weights(tmp_path / "full"), weights(tmp_path / "cut"))
     assert metric_lines(tmp_path / "full") == metric_lines(tmp_path / "cut")
+
+
+def test_label_smoothing_is_a_later_field_and_smooths_the_training_loss(tmp_path):
+    cfg = tiny_cfg(epochs=1, log_every=1)
+    assert "label_smoothing" not in cfg.to_dict()  # at its default: older configs and run tags unchanged
+    smooth = dataclasses.replace(cfg, label_smoothing=0.2)
+    assert smooth.to_dict()["label_smoothing"] == 0.2
+    fit(cfg, tmp_path / "plain", progress=False)
+    fit(smooth, tmp_path / "smooth", progress=False)
+    first = [next(d for d in metric_lines(tmp_path / run) if d["kind"] == "train") for run in ("plain", "smooth")]
+    model = build_model_from_config(cfg, 16)  # the first step's loss by hand, at the same init
+    x, y = torch.randn(4, 3, 8, 16, 16), torch.tensor([0, 1, 2, 3])
+    logits = model(x)
+    assert not math.isclose(first[0]["loss"], first[1]["loss"])
+    assert loop._WithLoss(model, 0.2)(x, y)[1].item() == pytest.approx(
+        F.cross_entropy(logits, y, label_smoothing=0.2).item(), rel=1e-6)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="label_smoothing"):
+            tiny_cfg(label_smoothing=bad)
+    with pytest.raises(ValueError, match="label_smoothing=0.1 is invalid for .*training_loss"):
+        loop._WithLoss(_two_stream_model(), 0.1)
+
+
+def _two_stream_model():  # a model with its own training_loss
+    return build_model_from_config(TrainConfig(model="two_stream_small", model_kwargs={"width": 0.125},
+                                               dataset_kwargs={"frames": 8, "size": 32}), 4)
+
+
+def test_train_lines_log_the_gradient_norm_and_logging_does_not_change_the_run(tmp_path):
+    cfg = tiny_cfg(epochs=1, log_every=1)
+    fit(cfg, tmp_path / "every", progress=False)
+    fit(dataclasses.replace(cfg, log_every=1000), tmp_path / "never", progress=False)
+    assert_same_weights(weights(tmp_path / "every"), weights(tmp_path / "never"))  # the norm only reads the grads
+    norms = [d["grad_norm"] for d in metric_lines(tmp_path / "every") if d["kind"] == "train"]
+    assert len(norms) == 4 and all(math.isfinite(n) and n > 0 for n in norms)
+    clipped = dataclasses.replace(cfg, clip_grad=1e-3)  # far below the norms: the logged one is before clipping
+    fit(clipped, tmp_path / "clipped", progress=False)
+    first = next(d for d in metric_lines(tmp_path / "clipped") if d["kind"] == "train")
+    assert first["grad_norm"] == pytest.approx(norms[0], rel=1e-5) and first["grad_norm"] > 1e-3

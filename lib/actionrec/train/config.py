@@ -55,7 +55,7 @@ RUNTIME_FIELDS = ("device", "num_workers", "cache_data", "channels_last", "tenso
 # another folder are the same run (so a moved dataset can still resume).
 RUNTIME_DATASET_KWARGS = ("data_root", "failures_file")
 # Fields added after runs were made: ``to_dict`` leaves them out while they hold their default.
-LATER_FIELDS = ("accum_steps", "channels_last", "sync_bn", "multigrid", "init_from", "tensorboard")
+LATER_FIELDS = ("accum_steps", "channels_last", "sync_bn", "multigrid", "init_from", "tensorboard", "label_smoothing")
 # dataset_kwargs the config sets through its own fields.
 _RESERVED_DATASET_KWARGS = {"split": "the split", "num_samples": "train_samples/val_samples/test_samples",
                             "seed": "data_seed"}
@@ -114,6 +114,8 @@ class TrainConfig:
                                 "actionrec.train.multigrid)")
     init_from: str | None = _f(None, "fine-tune from a run dir or checkpoint file: equal name+shape weights loaded")
     tensorboard: bool = _f(False, "also write metrics.jsonl's scalars to run_dir/tb (needs the tensorboard package)")
+    label_smoothing: float = _f(0.0, "cross-entropy label smoothing in [0, 1) (0: plain cross-entropy); "
+                                     "models with their own training_loss (two_stream_*) take only 0")
 
     def __post_init__(self) -> None:
         check_choice("model", self.model, sorted(MODELS) + sorted(ALIASES))  # old names still load
@@ -135,6 +137,9 @@ class TrainConfig:
         check_float("lr", self.lr, positive=True)
         check_float("weight_decay", self.weight_decay, min_value=0)
         check_float("clip_grad", self.clip_grad, positive=True, optional=True)
+        check_float("label_smoothing", self.label_smoothing, min_value=0)
+        if self.label_smoothing >= 1:
+            fail("label_smoothing", self.label_smoothing, "a float in [0, 1), e.g. 0.1")
         check_choice("amp", self.amp, (True, False, "auto"))
         check_bool("cache_data", self.cache_data)
         if not isinstance(self.device, str) or not (self.device in ("auto", "cpu") or self.device.startswith("cuda")):

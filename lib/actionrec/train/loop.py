@@ -14,6 +14,7 @@ One optimizer step (global batch ``B = batch_size``, ``R`` processes, ``A = accu
       ─→ [channels_last_3d] ─→ autocast forward ─→ loss / A ─→ (scaled) backward; DDP all-reduces
       the gradients on the last micro-batch only (no_sync before) ─→ loss/acc summed over ranks
       ─→ [scaler.unscale_ + clip_grad, once] ─→ scaler.step ─→ scaler.update ─→ scheduler.step
+      (every log_every steps the train line also records the global gradient norm before clipping)
 
 A run directory holds ``config.json`` (written first), ``fingerprint.json`` (what this code computes
 with the config at its seed, :mod:`.fingerprint`; written when a run starts from scratch, kept on
@@ -35,8 +36,9 @@ processes) gives bit-identical weights and metrics on CPU, and resume is exact t
 cuDNN and atomics make runs close but not bit-identical (``torch.use_deterministic_algorithms`` is
 not forced: a global side effect).
 
-Loss: ``cross_entropy(model(x), y)``, unless the model has ``training_loss(x, y) -> (logits, loss)``
-(several heads, e.g. the two-stream nets); evaluation always uses ``model(x)``. Departures from
+Loss: ``cross_entropy(model(x), y, label_smoothing=cfg.label_smoothing)``, unless the model has
+``training_loss(x, y) -> (logits, loss)`` (several heads, e.g. the two-stream nets; label smoothing
+must then be 0); evaluation always uses ``model(x)``. Departures from
 PySlowFast: no mixup; a NaN/inf loss on any rank stops training with ``NonFiniteLossError`` instead of
 being skipped, and a checkpoint is never written from non-finite weights.
 """
@@ -137,7 +139,7 @@ def fit(cfg: TrainConfig, run_dir: str | os.PathLike, *, progress: bool = True,
         Progress(num_classes, init_from=init_report)
     if info.rank > 0:  # other dropout/augmentation draws than rank 0's (which the checkpoint restores)
         seed_everything(mix_seeds(cfg.seed, info.rank, prog.step))
-    net = _WithLoss(model)
+    net = _WithLoss(model, cfg.label_smoothing)
     if info.distributed:
         net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
     log = NullLog()
@@ -209,15 +211,19 @@ class _WithLoss(nn.Module):
     """``(x, y) -> (logits, loss)``: the module DDP wraps, so that its forward (and the gradient
     all-reduce it arms) also runs for models that compute their own ``training_loss``."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, label_smoothing: float = 0.0):
         super().__init__()
+        if label_smoothing and hasattr(model, "training_loss"):
+            raise ValueError(f"label_smoothing={label_smoothing} is invalid for {type(model).__name__}: it computes its "
+                             "own training_loss (one loss per stream); use label_smoothing=0 with this model")
         self.model = model
+        self.label_smoothing = label_smoothing
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if hasattr(self.model, "training_loss"):  # multi-head models (two_stream_*): fused logits + summed head losses
             return self.model.training_loss(x, y)
         logits = self.model(x)
-        return logits, F.cross_entropy(logits.float(), y)
+        return logits, F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
 
 
 @dataclass
@@ -285,9 +291,14 @@ def train_epoch(r: _Run, prog: Progress, loader, *, steps_in_epoch: int, shapes:
             raise NonFiniteLossError(
                 f"loss is {loss_value} at step {prog.step + 1} (epoch {prog.epoch + 1}, lr {lr:.3g}): training diverged; "
                 f"{kept}. Lower lr, add warmup_steps or clip_grad, and train into a new run_dir (or delete this one).")
+        logged = (prog.step + 1) % cfg.log_every == 0  # this step writes a train line: log its gradient norm too
+        grad_norm = None
         if cfg.clip_grad is not None:
             r.scaler.unscale_(r.optimizer)  # once per optimizer step, after all micro-batches
-            nn.utils.clip_grad_norm_(r.model.parameters(), cfg.clip_grad)
+            grad_norm = nn.utils.clip_grad_norm_(r.model.parameters(), cfg.clip_grad)  # the norm before clipping
+        elif logged:
+            r.scaler.unscale_(r.optimizer)
+            grad_norm = nn.utils.get_total_norm([p.grad for p in r.model.parameters() if p.grad is not None])
         r.scaler.step(r.optimizer)
         r.scaler.update()
         r.scheduler.step()
@@ -300,7 +311,8 @@ def train_epoch(r: _Run, prog: Progress, loader, *, steps_in_epoch: int, shapes:
         r.bar.update(1)
         r.bar.set_postfix(epoch=prog.epoch + 1, loss=f"{loss_value:.3f}", lr=f"{lr:.2e}", refresh=False)
         if prog.step % cfg.log_every == 0:
-            prog.metrics_offset = log_meter(r.log, "train", prog, "interval", lr=lr, time=r.clock())
+            norm = {} if grad_norm is None else {"grad_norm": float(grad_norm)}  # global L2 norm, before clipping
+            prog.metrics_offset = log_meter(r.log, "train", prog, "interval", lr=lr, time=r.clock(), **norm)
         epoch_end = prog.step_in_epoch >= steps_in_epoch or prog.step >= r.total_steps
         if cfg.checkpoint_every and prog.step % cfg.checkpoint_every == 0 and not epoch_end:
             prog.elapsed = r.clock()
