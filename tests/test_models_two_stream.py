@@ -232,7 +232,7 @@ def test_fit_trains_a_two_stream_model_on_synthactions_flow(tmp_path, monkeypatc
                       cache_data=False)
     result = fit(cfg, tmp_path / "run", progress=False)
     clear_data_cache()
-    assert result["finished"] and len(calls) == 2
+    assert result["finished"] and len(calls) == 1 + 2  # the code fingerprint's first step (train.fingerprint), 2 steps
     for loss, both in calls:
         assert loss == pytest.approx(both, rel=1e-5)
     epoch = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()][0]

@@ -107,7 +107,7 @@ def code_fingerprint(cfg: TrainConfig, *, train_ds: Any = None) -> dict[str, Any
             init.update(k.encode() + b"\0" + t.view(-1).view(torch.uint8).numpy().tobytes())
             stats.append(_stats(t))
         x, y = _first_batch(cfg, train_ds)
-        loss, grad_norm = _first_step(model, x, y)
+        loss, grad_norm = _first_step(model, x, y, cfg.label_smoothing)
         grads = [_stats(p.grad) for p in model.parameters() if p.grad is not None]
         buffers = [_stats(b) for _, b in model.named_buffers() if b.is_floating_point()]
     finally:
@@ -139,14 +139,15 @@ def _first_batch(cfg: TrainConfig, train_ds: Any) -> tuple[torch.Tensor, torch.T
     return x, y
 
 
-def _first_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float | None, float | None]:
+def _first_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                label_smoothing: float = 0.0) -> tuple[float | None, float | None]:
     """``fit``'s training loss of ``(x, y)`` (train mode, float32) and the global L2 norm of its gradient."""
     model.train()
     with torch.enable_grad():
         if hasattr(model, "training_loss"):
             _, loss = model.training_loss(x, y)
         else:
-            loss = F.cross_entropy(model(x).float(), y)
+            loss = F.cross_entropy(model(x).float(), y, label_smoothing=label_smoothing)
         loss.backward()
     grads = [p.grad.detach().double().pow(2).sum() for p in model.parameters() if p.grad is not None]
     norm = torch.stack(grads).sum().sqrt().item() if grads else 0.0
