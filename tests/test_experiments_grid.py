@@ -106,6 +106,8 @@ def test_grid_in_worker_processes_equals_sequential(tmp_path, one_thread):
     ({"a": "ok"}, dict(seeds=[0], on_diverge="skip"), "on_diverge"),
     ({"a": "ok"}, dict(seeds=[0], workers=0), "workers"),
     ({"a": "ok"}, dict(seeds=[0], workers="many"), "workers"),
+    ({"a": "ok"}, dict(seeds=[0], order="random"), "order"),
+    ({"a": "ok"}, dict(seeds=[0], data_seed=3), "data_seed"),
 ])
 def test_grid_validates_arguments_before_training(tmp_path, configs, kwargs, match):
     fix = lambda v: tiny_cfg() if v == "ok" else v  # noqa: E731
@@ -113,6 +115,26 @@ def test_grid_validates_arguments_before_training(tmp_path, configs, kwargs, mat
     with pytest.raises(ValueError, match=match):
         run_grid(configs, out_dir=tmp_path, progress=False, **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_grid_seed_order_and_data_seed_per_trial(tmp_path, monkeypatch):
+    """order="seed" starts and returns runs seed by seed (complete blocks first); data_seed="seed"
+    gives each trial its own data, shared by the variants of that seed."""
+    started = []
+
+    def fake_fit(cfg, run_dir, progress, on_diverge):
+        started.append((run_dir.parent.name, cfg.seed, cfg.data_seed))
+        return {"top1": 0.5, "val_history": []}
+
+    monkeypatch.setattr(G, "_fit_or_record", fake_fit)
+    configs = {"a": tiny_cfg(data_seed=7), "b": tiny_cfg(model="frame_avg2d", data_seed=7)}
+    rows = run_grid(configs, [3, 4], tmp_path, progress=False, order="seed", data_seed="seed")
+    assert started == [("a", 3, 3), ("b", 3, 3), ("a", 4, 4), ("b", 4, 4)]
+    assert [(r["name"], r["seed"]) for r in rows] == [("a", 3), ("b", 3), ("a", 4), ("b", 4)]
+    started.clear()
+    run_grid(configs, [3], tmp_path / "fixed", progress=False)  # the defaults: config order, the config's data seed
+    assert started == [("a", 3, 7), ("b", 3, 7)]
+    assert G.trial_config(configs["a"], 5, "seed").data_seed == 5 and G.trial_config(configs["a"], 5).data_seed == 7
 
 
 def test_config_tag_ignores_seed_and_device_but_not_results_relevant_fields():

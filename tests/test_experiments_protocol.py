@@ -70,6 +70,22 @@ def test_best_of_rule(b, c, expected):
     assert verdict(claim("best_of", ("a", "b", "c")), a=0 * b, b=b, c=c)["verdict"] == expected
 
 
+@pytest.mark.parametrize("b,c,expected", [
+    (3 + TIGHT, 5 + TIGHT, HOLDS),       # every other beats a
+    (3 + TIGHT, -4 + TIGHT, REVERSED),   # a beats c
+    (TIGHT, -TIGHT, NO_EFFECT),          # all within ±δ of a
+    (3 + TIGHT, WIDE, INCONCLUSIVE),     # b beats a clearly, c vs a unresolved
+])
+def test_worst_of_rule(b, c, expected):
+    the_claim = claim("worst_of", ("a", "b", "c"))
+    assert the_claim.pairs() == [("b", "a"), ("c", "a")]
+    v = verdict(the_claim, a=0 * b, b=b, c=c)
+    assert v["verdict"] == expected
+    if expected == HOLDS:  # the primary p is the largest one-sided superiority p over the pairs, doubled
+        p = max(st.ttest_1samp(x, 0.0, alternative="greater").pvalue for x in (b, c))
+        assert v["p_primary"] == pytest.approx(min(1.0, 2 * p))
+
+
 def test_lower_is_better_flips_the_sign():
     rows = [dict(r, err=100 - r["top1"]) for r in rows_of(a=3 + TIGHT, b=0 * TIGHT)]
     v, d = evaluate([claim(variants=("a", "b"), metric="err", higher_is_better=False)], rows, unit="points")

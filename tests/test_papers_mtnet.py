@@ -105,3 +105,25 @@ def test_default_reading_is_the_best_against_table3():
     b = best_mtnet_reading(mtnet_readings_table())
     assert b["is_default"] and not b["row"]["within_10"]
     assert abs(b["row"]["max_abs_error"] - 0.3808) < 1e-3
+
+
+def test_ratio_protocol_declares_claims_budgets_and_the_pilot_sized_n():
+    from actionrec.experiments.protocol import Claim
+    from actionrec.papers.mtnet import (MTNET_RATIO_BUDGETS, MTNET_RATIO_CLAIMS, ORDER_BLIND, mtnet_ratio_reference_n,
+                                        mtnet_ratio_runs)
+    assert all(isinstance(c, Claim) for c in MTNET_RATIO_CLAIMS)
+    kinds = {c.name: c.kind for c in MTNET_RATIO_CLAIMS}
+    assert kinds["r = 0.875 beats r = 1"] == "superiority" and kinds["r = 0.5 is worst"] == "worst_of"
+    assert any(ORDER_BLIND in c.variants for c in MTNET_RATIO_CLAIMS)  # the positive control is declared
+    sized = mtnet_ratio_reference_n()
+    assert MTNET_RATIO_BUDGETS["reference"]["seeds"] == tuple(range(sized["n"])) and sized["n"] >= 6
+    assert not set(MTNET_RATIO_BUDGETS["reference"]["seeds"]) & {100, 101}  # pilot seeds are disjoint
+    for budget, plan in MTNET_RATIO_BUDGETS.items():
+        runs = mtnet_ratio_runs(budget)
+        assert set(runs) == {f"r{r:g}_g1" for r in plan["ratios"]} | {ORDER_BLIND}
+        assert {cfg.epochs for cfg, _ in runs.values()} == {6 if budget == "quick" else 12}
+        assert runs[ORDER_BLIND][0].model == "frame_avg2d" and all(e["variant"] == k for k, (_, e) in runs.items())
+    ref = {v for c in MTNET_RATIO_CLAIMS for v in c.variants}
+    assert ref == set(mtnet_ratio_runs("reference"))  # every claim's variants are trained at reference
+    with pytest.raises(ValueError, match="budget"):
+        mtnet_ratio_runs("huge")

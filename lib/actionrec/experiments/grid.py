@@ -49,7 +49,7 @@ from .progress import GridReport
 from .reversal import add_reversal_confusion, has_reversal_pairs
 
 __all__ = ["run_grid", "train_grid", "config_tag", "run_dir_of", "find_finished_run", "same_config",
-           "same_code", "set_aside_stale", "fit_with_snapshots", "ROW_FIELDS", "SNAPSHOT_DIR", "STALE_PREFIX"]
+           "same_code", "set_aside_stale", "trial_config", "fit_with_snapshots", "ROW_FIELDS", "SNAPSHOT_DIR", "STALE_PREFIX"]
 
 #: The fields of a :func:`run_grid` row (``extras`` may not reuse them).
 ROW_FIELDS = ("name", "seed", "top1", "top5", "val_top1", "best_val_top1", "val_auc", "params", "wall_s", "steps",
@@ -103,9 +103,17 @@ def run_grid(
     progress: bool = True,
     workers: int | str = 1,
     log: Callable[[str], Any] | None = print,
+    order: str = "config",
+    data_seed: str = "config",
 ) -> list[dict[str, Any]]:
     """Train every (config, seed) into ``out_dir/name/seed_k`` (finished runs are loaded, not
-    retrained) and return one row per run, in config-then-seed order.
+    retrained) and return one row per run, in config-then-seed order (``order="config"``) or
+    seed-then-config order (``"seed"``: runs are also started in that order, so an interrupted grid
+    leaves complete seed blocks, every variant of seed k, for paired statistics).
+
+    ``data_seed``: ``"config"`` keeps each config's ``data_seed`` (every seed trains and tests on
+    the same rendered clips); ``"seed"`` sets ``data_seed`` to the run's seed, so each trial draws its
+    own data and every variant of seed k shares it (the paired design of Bouthillier et al., 2021).
 
     Row: ``name, seed, top1, top5`` (test), ``val_top1`` (last val), ``best_val_top1``, ``val_auc``
     (mean val top-1 over all evaluations: a learning-speed summary), ``params, wall_s, steps,
@@ -139,8 +147,13 @@ def run_grid(
         if clash:
             raise ValueError(f"extras[{name!r}] keys {clash} clash with row fields; rename them")
     check_choice("on_diverge", on_diverge, ["raise", "record"])
-    runs = [(name, cfg, seed, run_dir_of(out_dir, name, seed)) for name, cfg in pairs for seed in seeds]
-    stale = set_aside_stale([(replace(cfg, seed=seed), rd) for _, cfg, seed, rd in runs])
+    check_choice("order", order, ["config", "seed"])
+    check_choice("data_seed", data_seed, ["config", "seed"])
+    runs = [(name, trial_config(cfg, seed, data_seed), seed, run_dir_of(out_dir, name, seed))
+            for name, cfg in pairs for seed in seeds]
+    if order == "seed":
+        runs.sort(key=lambda run: seeds.index(run[2]))  # stable: config order within a seed
+    stale = set_aside_stale([(cfg, rd) for _, cfg, _, rd in runs])
     if stale and log is not None:
         log(f"{len(stale)} finished or started runs were made by other code (fingerprint changed or unknown) and are "
             f"retrained; the old ones are kept beside them as {STALE_PREFIX}seed_<k>-<hash>: "
@@ -151,20 +164,20 @@ def run_grid(
     with tqdm(total=len(runs), desc="grid", disable=not progress) as bar:
         for i, (name, cfg, seed, run_dir) in enumerate(runs):  # finished runs: load in this process
             if i not in todo:
-                results[i] = fit(replace(cfg, seed=seed), run_dir, progress=False)
+                results[i] = fit(cfg, run_dir, progress=False)
                 bar.update(1)
         report = GridReport(len(runs), len(todo), n_workers, enabled=progress)  # lines in the kernel's terminal
         if n_workers <= 1:
             for i in todo:
                 name, cfg, seed, run_dir = runs[i]
                 bar.set_postfix(run=f"{name}/seed_{seed}", refresh=False)
-                results[i] = _fit_or_record(replace(cfg, seed=seed), run_dir, progress, on_diverge)
+                results[i] = _fit_or_record(cfg, run_dir, progress, on_diverge)
                 bar.update(1)
                 report.finished(f"{name}/seed_{seed}", results[i])
         elif todo:
             with cf.ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
                                         initargs=(threads,)) as pool:
-                futures = {pool.submit(_fit_or_record, replace(runs[i][1], seed=runs[i][2]), runs[i][3], False,
+                futures = {pool.submit(_fit_or_record, runs[i][1], runs[i][3], False,
                                        on_diverge): i for i in todo}
                 try:
                     for fut in cf.as_completed(futures):
@@ -179,6 +192,12 @@ def run_grid(
                     raise
     return [_row(name, seed, results[i], run_dir, i not in todo, extras.get(name, {}))
             for i, (name, cfg, seed, run_dir) in enumerate(runs)]
+
+
+def trial_config(cfg: TrainConfig, seed: int, data_seed: str = "config") -> TrainConfig:
+    """The config of trial ``seed`` of ``cfg`` as :func:`run_grid` trains it: ``seed`` set, and
+    ``data_seed`` too when ``data_seed="seed"``."""
+    return replace(cfg, seed=seed, **({"data_seed": seed} if data_seed == "seed" else {}))
 
 
 def _workers(workers: int | str, cfgs: Sequence[TrainConfig]) -> tuple[int, int]:
@@ -221,11 +240,13 @@ def _row(name: str, seed: int, result: dict[str, Any], run_dir: Path, skipped: b
     return {**row, **extra}
 
 
-def train_grid(runs: Mapping[str, TrainConfig], seeds: int, out_dir: str | os.PathLike, *,
+def train_grid(runs: Mapping[str, TrainConfig], seeds: int | Sequence[int], out_dir: str | os.PathLike, *,
                extras: Mapping[str, Mapping[str, Any]] | None = None, on_diverge: str = "raise",
-               reversal: bool = False, log: Callable[[str], Any] | None = print) -> tuple[list[dict[str, Any]], float]:
-    """Train every run with seeds ``0 .. seeds-1`` (:func:`run_grid`, one run per core, finished runs
-    reused) and return ``(rows, wall seconds)``.
+               reversal: bool = False, log: Callable[[str], Any] | None = print, order: str = "config",
+               data_seed: str = "config") -> tuple[list[dict[str, Any]], float]:
+    """Train every run with seeds ``0 .. seeds-1`` (an int) or the listed seeds (:func:`run_grid`, one
+    run per core, finished runs reused; ``order`` and ``data_seed`` as there) and return ``(rows,
+    wall seconds)``.
 
     ``log`` (default ``print``) gets one line: runs trained now and reused, and the wall time; one
     more naming the runs made by other code that were set aside and retrained (they count as trained
@@ -235,7 +256,9 @@ def train_grid(runs: Mapping[str, TrainConfig], seeds: int, out_dir: str | os.Pa
     time-reversed class pairs, and nothing otherwise.
     """
     t0 = time.time()
-    rows = run_grid(runs, range(seeds), out_dir, extras=extras, workers="auto", on_diverge=on_diverge, log=log)
+    seeds = range(seeds) if isinstance(seeds, int) and not isinstance(seeds, bool) else seeds
+    rows = run_grid(runs, seeds, out_dir, extras=extras, workers="auto", on_diverge=on_diverge, log=log, order=order,
+                    data_seed=data_seed)
     wall = time.time() - t0
     if reversal and all(has_reversal_pairs(cfg.dataset) for cfg in runs.values()):
         add_reversal_confusion(rows)

@@ -41,6 +41,10 @@ best_of            (c, v) for every other v by the non-inferiority rule: all    
 (c, v2, …): c is   hold → holds (c is within δ of, or better than, every other);
 best               any reversed → reversed (some v beats c by more than δ);
                    else inconclusive
+worst_of           (v, c) for every other v by the superiority rule: all hold   max over the pairs
+(c, v2, …): c is   → holds (every other beats c); any reversed → reversed (c
+below every other  beats some v); every CI inside (−δ, δ) → no effect larger
+                   than δ; else inconclusive
 =================  ===========================================================  =====================
 
 ``P_t(d̄ > m)`` is the one-sided paired t-test p against the mean m (``ttest_1samp``). Doubling it
@@ -82,7 +86,7 @@ from .summary import is_accuracy
 __all__ = ["Claim", "KINDS", "VERDICTS", "VERDICT_COLUMNS", "HOLDS", "REVERSED", "NO_EFFECT", "INCONCLUSIVE", "holm",
            "evaluate"]
 
-KINDS = ("superiority", "non_inferiority", "equivalence", "ordering", "best_of")
+KINDS = ("superiority", "non_inferiority", "equivalence", "ordering", "best_of", "worst_of")
 HOLDS, REVERSED, NO_EFFECT, INCONCLUSIVE = "holds", "reversed", "no effect larger than δ", "inconclusive"
 VERDICTS = (HOLDS, REVERSED, NO_EFFECT, INCONCLUSIVE)
 _TWO_VARIANTS = ("superiority", "non_inferiority", "equivalence")
@@ -98,7 +102,8 @@ class Claim:
 
     ``name`` (unique in a chapter), ``kind`` (one of :data:`KINDS`), ``variants`` (variant names as
     in the rows' ``by`` column: (a, b) for superiority / non_inferiority / equivalence; the claimed
-    order best first for ordering; the claimed best first for best_of), ``metric`` (a row column,
+    order best first for ordering; the claimed best first for best_of; the claimed worst first for
+    worst_of), ``metric`` (a row column,
     e.g. "top1"), ``delta`` (> 0, points: the smallest difference that matters here, also the
     non-inferiority margin and the equivalence bound), ``delta_reason`` (why that δ), ``paper`` (the
     paper's number or sentence), ``higher_is_better``, ``paper_effect`` (optional: the paper's
@@ -141,10 +146,13 @@ class Claim:
         object.__setattr__(self, "delta", float(self.delta))
 
     def pairs(self) -> list[tuple[str, str]]:
-        """The (a, b) pairs the rule reads: adjacent ones for ordering, (best, other) for best_of."""
+        """The (a, b) pairs the rule reads: adjacent ones for ordering, (best, other) for best_of,
+        (other, worst) for worst_of."""
         v = self.variants
         if self.kind == "ordering":
             return list(zip(v[:-1], v[1:]))
+        if self.kind == "worst_of":
+            return [(o, v[0]) for o in v[1:]]
         return [(v[0], o) for o in v[1:]]
 
 
@@ -228,7 +236,7 @@ def _p_one_sided(d: np.ndarray, m0: float, alternative: str) -> float:
 
 
 def _primary_p(kind: str, d: np.ndarray, delta: float) -> float:
-    if kind in ("superiority", "ordering"):
+    if kind in ("superiority", "ordering", "worst_of"):
         p = _p_one_sided(d, 0.0, "greater")
     elif kind in ("non_inferiority", "best_of"):
         p = _p_one_sided(d, -delta, "greater")
@@ -246,7 +254,7 @@ def _rule(kind: str, lo: float, hi: float, delta: float) -> str:
     """The pair rule of ``kind`` (superiority for ordering pairs, non-inferiority for best_of pairs)."""
     if math.isnan(lo):
         return INCONCLUSIVE
-    if kind in ("superiority", "ordering"):
+    if kind in ("superiority", "ordering", "worst_of"):
         return HOLDS if lo > 0 else REVERSED if hi < 0 else NO_EFFECT if -delta < lo and hi < delta else INCONCLUSIVE
     if kind in ("non_inferiority", "best_of"):
         return HOLDS if lo > -delta else REVERSED if hi < -delta else INCONCLUSIVE
@@ -261,14 +269,14 @@ def _verdict(kind: str, pairs: list[dict[str, Any]], delta: float) -> str:
         return HOLDS
     if any(r == REVERSED for r in rules):
         return REVERSED
-    if kind == "ordering" and all(-delta < p["lo"] and p["hi"] < delta for p in pairs):
+    if kind in ("ordering", "worst_of") and all(-delta < p["lo"] and p["hi"] < delta for p in pairs):
         return NO_EFFECT
     return INCONCLUSIVE
 
 
 def _boundary(kind: str, diff: float, delta: float) -> tuple[float, str]:
     """Distance of the observed mean difference from the boundary the rule tests, and its name."""
-    if kind in ("superiority", "ordering"):
+    if kind in ("superiority", "ordering", "worst_of"):
         return abs(diff), "0"
     if kind in ("non_inferiority", "best_of"):
         return abs(diff + delta), "−δ"

@@ -8,6 +8,14 @@ statements; :func:`mtnet_ratio_claim` decides them on a summary with one entry p
 (``summarize(rows, by=("r",))`` for one sub-stream count g); :func:`mtnet_ratio_variants` gives
 the runs of the table, one per (r, g), on the default architecture reading.
 
+**Protocol** (issue 15; :mod:`actionrec.experiments.protocol`). :data:`MTNET_RATIO_CLAIMS` declares
+the chapter's claims with δ and the paper's numbers before any reference run;
+:data:`MTNET_RATIO_BUDGETS` the variants and seeds of each budget (the positive control
+``order_blind``, a frame-averaging 2D network, is in both); :func:`mtnet_ratio_runs` builds the
+runs of a budget on the SynthActions recipe (:func:`~actionrec.papers.synthactions.recipe_config`).
+:data:`MTNET_RATIO_PILOT` holds the pilot (seeds 100, 101; disjoint from the reference seeds) that
+sized the reference grid (:func:`~actionrec.experiments.power.pilot_n`).
+
 Table 3 (params and GFLOPs of the seven networks it lists) settles which of the architecture
 readings the paper's text allows the networks follow: :data:`MTNET_TABLE3` holds it, and
 :func:`mtnet_readings_table` counts every candidate reading (``actionrec.models.mtnet``) against
@@ -23,12 +31,16 @@ from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 from ..analysis.complexity import model_complexity
+from ..experiments.power import pilot_n
+from ..experiments.protocol import Claim
 from ..experiments.summary import best, compare, pct
 from ..models.factory import MTNET_READINGS
 from ..models.mtnet import MTNET_READING
 from ..train import TrainConfig
+from .synthactions import BUDGETS, recipe_config
 
-__all__ = ["MTNET_RATIO_PAPER", "MTNET_TABLE3", "MTNET_TABLE3_CLASSES", "MTNET_SUBSTREAM_TEXT", "MTNET_RATIO_GFLOPS",
+__all__ = ["MTNET_RATIO_CLAIMS", "MTNET_RATIO_BUDGETS", "MTNET_RATIO_PILOT", "ORDER_BLIND", "mtnet_ratio_runs",
+           "mtnet_ratio_reference_n", "MTNET_RATIO_PAPER", "MTNET_TABLE3", "MTNET_TABLE3_CLASSES", "MTNET_SUBSTREAM_TEXT", "MTNET_RATIO_GFLOPS",
            "mtnet_ratio_variants", "mtnet_ratio_claim", "mtnet_readings", "mtnet_readings_table", "best_mtnet_reading"]
 
 #: MTNet's Table 2 as the text summarises it: the best ratios, the worst, and the mean top-1 gain
@@ -53,6 +65,73 @@ MTNET_TABLE3_CLASSES = 700
 MTNET_SUBSTREAM_TEXT = {"mtnet64": (-58.67, -71.82), "mtnet132": (-59.98, -76.14)}
 #: Sec. "Ratio selection": mean GFLOPs change vs r = 1 over MTNet-32/48/64/132, in %.
 MTNET_RATIO_GFLOPS = {0.875: -20.52, 0.75: -35.06}
+
+
+#: The positive control's variant name: a frame-averaging 2D network (``frame_avg2d``), blind to frame
+#: order, so it cannot tell SynthActions' 7 time-reversed class pairs apart (ceiling 9/16).
+ORDER_BLIND = "order_blind"
+
+_DELTA = 1.0
+_DELTA_REASON = ("half the paper's +1.9-point gain of r = 0.875; a smaller difference would not decide a choice of r, "
+                 "and it is 1.5x the binomial SE of 2,048 test clips at 90% (0.66 points)")
+
+#: The chapter's claims, declared before the reference runs (variants: ``r<r>_g1``; metric: test top-1).
+MTNET_RATIO_CLAIMS = (
+    Claim("control: temporal > order-blind", "superiority", ("r1_g1", ORDER_BLIND), "top1", 10.0,
+          "positive control: an order-blind network cannot exceed 56.25% (9/16) here; a temporal one that does not "
+          "beat it by 10 points has not learned frame order, so the setting would have no power",
+          "(not in the paper: the setting's check)"),
+    Claim("r = 0.875 beats r = 1", "superiority", ("r0.875_g1", "r1_g1"), "top1", _DELTA, _DELTA_REASON,
+          "+1.9 points, mean over MTNet-32/48/64/132 on HACS (Sec. 'Ratio selection')", paper_effect=1.9),
+    Claim("r = 0.75 costs < 0.5 points vs r = 1", "non_inferiority", ("r0.75_g1", "r1_g1"), "top1", _DELTA,
+          _DELTA_REASON + "; the margin of 'only a very small decrease'",
+          "'only a very small decrease in top-1 accuracy (< 0.5%)' with 35% fewer GFLOPs"),
+    Claim("r = 0.875 is best", "best_of", ("r0.875_g1", "r0.5_g1", "r0.625_g1", "r0.75_g1", "r1_g1"), "top1", _DELTA,
+          _DELTA_REASON, "'the top performing ... configurations include ratios of r = 0.875' (Table 2, Fig. 5)"),
+    Claim("r = 0.5 is worst", "worst_of", ("r0.5_g1", "r0.625_g1", "r0.75_g1", "r0.875_g1", "r1_g1"), "top1", _DELTA,
+          _DELTA_REASON, "r = 0.5 has the lowest top-1 of Table 2's ratios"),
+)
+
+#: Variants (``r<r>_g1`` and :data:`ORDER_BLIND`) and seeds of each budget. Reference seeds 0..n-1, n
+#: from the pilot (:func:`mtnet_ratio_reference_n`, at least 6); pilot seeds (100, 101) are disjoint.
+MTNET_RATIO_BUDGETS = {
+    "quick": {"ratios": (0.5, 1.0), "seeds": (0, 1)},
+    "reference": {"ratios": (0.5, 0.625, 0.75, 0.875, 1.0), "seeds": tuple(range(12))},
+}
+
+#: The pilot that sized the reference grid: test top-1 (%) of seeds 100 and 101 at the reference
+#: recipe (12 epochs, data seed 0), r = 0.5 and r = 1 (``benchmarks/README.md``, *SynthActions recipe*).
+MTNET_RATIO_PILOT = {"r0.5_g1": (87.40, 84.86), "r1_g1": (95.12, 94.09)}
+
+
+def mtnet_ratio_reference_n(*, delta: float = _DELTA, min_n: int = 6) -> dict[str, Any]:
+    """Seeds the reference grid needs: :func:`~actionrec.experiments.power.pilot_n` at the SD of the
+    pilot's paired differences r = 1 − r = 0.5 (the only pair the pilot ran; a proxy for every
+    pair) and the claims' δ. Returns ``{"sd", "n", "sentence"}``."""
+    a, b = MTNET_RATIO_PILOT["r1_g1"], MTNET_RATIO_PILOT["r0.5_g1"]
+    d = [x - y for x, y in zip(a, b)]
+    mean = sum(d) / len(d)
+    sd = (sum((x - mean) ** 2 for x in d) / (len(d) - 1)) ** 0.5
+    n = pilot_n(sd, delta, min_n=min_n)
+    return {"sd": sd, "n": n, "sentence": f"pilot SD of paired differences {sd:.2f} points (n = {len(d)}, "
+                                         f"r = 1 − r = 0.5): {n} seeds detect δ = {delta:g} with 80% power"}
+
+
+def mtnet_ratio_runs(budget: str, *, depth: int = 32, width: float = 0.25, ratios: Sequence[float] | None = None,
+                     device: str = "auto") -> dict[str, tuple[TrainConfig, dict[str, Any]]]:
+    """The runs of ``budget`` (:data:`MTNET_RATIO_BUDGETS`) on the SynthActions recipe, for
+    :func:`~actionrec.experiments.setup.build_runs`: ``{variant: (config, {"variant", "r", "g"})}``,
+    MTNet-``depth`` at ``width`` for every ratio (``ratios`` overrides the budget's) plus the
+    positive control :data:`ORDER_BLIND` (``frame_avg2d`` at ``width``; r and g None)."""
+    if budget not in BUDGETS:
+        raise ValueError(f"budget={budget!r} must be one of {list(BUDGETS)}")
+    base = recipe_config(f"mtnet{depth}", {}, budget=budget, device=device)
+    ratios = MTNET_RATIO_BUDGETS[budget]["ratios"] if ratios is None else ratios
+    runs = {name: (cfg, {"variant": name, **extra})
+            for name, (cfg, extra) in mtnet_ratio_variants(base, ratios=ratios, substreams=[1], width=width).items()}
+    runs[ORDER_BLIND] = (recipe_config("frame_avg2d", {"width": width}, budget=budget, device=device),
+                         {"variant": ORDER_BLIND, "r": None, "g": None})
+    return runs
 
 
 def mtnet_ratio_variants(base: TrainConfig, *, ratios: Sequence[float], substreams: Sequence[int],

@@ -1,4 +1,14 @@
-"""SynthActions runs that several chapters share, and how one chapter finds another's run.
+"""SynthActions runs that several chapters share, the training recipe of the ablation budgets, and
+how one chapter finds another's run.
+
+**The recipe** (:data:`SYNTH_RECIPE`, :func:`recipe_config`): the setting and schedule under which
+the ablation chapters' networks are trained for their ``budget`` (``"quick"`` | ``"reference"``,
+:data:`BUDGETS`): ``difficulty="medium"`` 16×32×32 clips, 4,096 distinct training clips, 1,024
+val and 2,048 test clips, AdamW (lr 3e-3, weight decay 0.05), 50 warm-up steps then cosine, batch
+32, zero-initialised residual branches (the models' default). ``"reference"`` trains 12 epochs
+(1,536 steps), ``"quick"`` 6 (768 steps; not converged: its numbers are estimates). How it was
+found and the convergence evidence: ``benchmarks/README.md``, section *SynthActions recipe*.
+``TrainConfig``'s own defaults (for real data) are not changed by it.
 
 A chapter that analyses trained networks (attribution) reuses the runs other chapters train with
 their default settings instead of training its own: the small two-stream run of the gradient-gating
@@ -26,14 +36,40 @@ import torch
 
 from ..data.flow import end_point_error
 from ..experiments.grid import config_tag, find_finished_run, run_dir_of, run_grid
+from ..experiments.setup import base_config, data_kwargs
 from ..models.mtnet import MTNET_READING
 from ..train import TrainConfig
+from ..utils.checks import check_choice
 from ..utils.paths import resolve_out_dir
 
-__all__ = ["SHARED_RUN_CHAPTERS", "rgb_run_config", "shared_runs", "flow_check"]
+__all__ = ["SHARED_RUN_CHAPTERS", "BUDGETS", "SYNTH_RECIPE", "recipe_config", "rgb_run_config", "shared_runs",
+           "flow_check"]
 
 #: Chapters (default output folder names) whose finished runs other chapters may reuse.
 SHARED_RUN_CHAPTERS = ("gradient_gating", "ablation_ratio", "receptive_fields")
+
+
+#: The ablation budgets: ``"quick"`` (the default of every ablation notebook: <= 10 min on a 2-core CPU)
+#: and ``"reference"`` (converged runs, the committed reference results).
+BUDGETS = ("quick", "reference")
+
+#: The SynthActions training recipe (module docstring); ``epochs`` per budget.
+SYNTH_RECIPE: dict[str, Any] = dict(difficulty="medium", clip=(16, 32, 32), train_samples=4096, test_samples=2048,
+                                    batch_size=32, lr=3e-3, epochs={"quick": 6, "reference": 12})
+
+
+def recipe_config(model: str, model_kwargs: Mapping[str, Any], *, budget: str = "reference",
+                  device: str = "auto") -> TrainConfig:
+    """The TrainConfig of ``model(**model_kwargs)`` trained on SynthActions by :data:`SYNTH_RECIPE` at
+    ``budget`` (:func:`~actionrec.experiments.setup.base_config`: AdamW, weight decay 0.05, cosine,
+    50 warm-up steps; val = a quarter of the training clips). Seed and data seed are set per trial by
+    the grid (``run_grid(..., data_seed="seed")``)."""
+    check_choice("budget", budget, BUDGETS)
+    r = SYNTH_RECIPE
+    return base_config(model=model, model_kwargs=dict(model_kwargs), dataset="synthactions",
+                       dataset_kwargs=data_kwargs("synthactions", list(r["clip"]), difficulty=r["difficulty"]),
+                       train_samples=r["train_samples"], test_samples=r["test_samples"], epochs=r["epochs"][budget],
+                       batch_size=r["batch_size"], lr=r["lr"], device=device)
 
 
 def rgb_run_config(model: str, *, width: float = 0.25, epochs: int = 7, train_samples: int = 640,
