@@ -46,7 +46,7 @@
 # `budget="custom"` trains what the parameters below say (real datasets, a GPU, other sizes).
 
 # %% tags=["parameters"]
-budget = "quick"  # "quick" (<= 10 min, 2-core CPU) | "reference" (the committed results) | "custom" (the parameters below)
+budget = "quick"  # "quick" (up to 10 min on a 2-core CPU) | "reference" (the committed results) | "custom" (the parameters below)
 rerun = False  # budget "reference": retrain the reference grid and compare it with the committed rows
 publish = False  # with rerun: write the results to book/results/ablation_ratio (a clean git tree: run from a worktree)
 extra_seeds = 0  # budget "reference" with rerun: seeds beyond the declared n (they extend n)
