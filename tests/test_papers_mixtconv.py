@@ -1,101 +1,89 @@
-"""actionrec.papers.mixtconv: the kernel-size claims decided on fabricated summaries, and the run
-of each row of the table."""
+"""actionrec.papers.mixtconv: the chapter's declared claims, budgets and runs on the SynthActions
+recipe, the run of each row of the table, and the analyses of a grid's rows."""
 
 from __future__ import annotations
 
 import pytest
 
 from actionrec.experiments.grid import config_tag
-from actionrec.experiments.summary import summarize
+from actionrec.experiments.protocol import KINDS, Claim, evaluate
 from actionrec.models import build_model
-from actionrec.papers.mixtconv import (MIXTCONV_INIT, MIXTCONV_KERNEL_PAPER, mixtconv_frame_order_sentence,
-                                       mixtconv_init_reach, mixtconv_kernel_claim, mixtconv_kernels_label,
-                                       mixtconv_learned_taps, mixtconv_model, mixtconv_paired)
+from actionrec.papers.mixtconv import (MIXTCONV_BUDGETS, MIXTCONV_FRAMES, MIXTCONV_INIT, MIXTCONV_KERNEL_CLAIMS,
+                                       MIXTCONV_KERNEL_PAPER, MIXTCONV_WIDTH, mixtconv_frame_order_sentence,
+                                       mixtconv_init_reach, mixtconv_init_table, mixtconv_kernels_label,
+                                       mixtconv_learned_taps, mixtconv_model, mixtconv_paper_table, mixtconv_runs)
+from actionrec.papers.synthactions import SYNTH_RECIPE, recipe_config
 from actionrec.train import TrainConfig
-from claim_helpers import loose, summary_of, tight
+
+CONTROL = "control: TSM > TSN (order-blind)"
 
 
-def test_kernel_claim_holds_clearly():
-    s = summary_of("config", {"tsn": tight(0.50), "tsm": tight(0.80), "ks3": tight(0.84), "ks5": tight(0.85),
-                              "ks1357": tight(0.92), "ks3_d123": tight(0.86)})
-    v = mixtconv_kernel_claim(s)
-    assert v["holds"] and v["clear"] and not v["contradicted"]
-    assert v["mixtconv"] == "ks1357" and v["best_kernel"] == "ks1357"
-    for k in ("mixtconv_ge_tsm", "tsm_gt_tsn", "mixtconv_gt_tsn", "ks1357_best"):
-        assert v[k] is True and v[f"{k}_clear"] is True, k
-    assert v["sentence"].startswith("The paper's kernel-size claims hold clearly")
-    assert "92.0% ± 2.5" in v["sentence"] and "46.7 vs 45.6" in v["sentence"]
-    assert v["claims"]["tsm_gt_tsn"]["compare"]["verdict"] == "higher"
+def test_claims_declared_with_kinds_deltas_and_the_papers_numbers():
+    assert all(isinstance(c, Claim) and c.kind in KINDS for c in MIXTCONV_KERNEL_CLAIMS)
+    by = {c.name: c for c in MIXTCONV_KERNEL_CLAIMS}
+    assert len(by) == len(MIXTCONV_KERNEL_CLAIMS)  # names are unique
+    assert [by[n].kind for n in by] == ["superiority", "non_inferiority", "best_of"]
+    control = by[CONTROL]  # the positive control: a temporal network against the order-blind TSN
+    assert control.variants == ("tsm", "tsn") and control.delta == 10.0 and "9/16" in control.delta_reason
+    assert control.paper_effect == pytest.approx(MIXTCONV_KERNEL_PAPER["tsm"]["top1"] - MIXTCONV_KERNEL_PAPER["tsn"]["top1"])
+    head = by["MixTConv {1,3,5,7} >= TSM"]
+    assert head.variants == ("ks1357", "tsm") and head.paper_effect == pytest.approx(1.1)
+    best = by["{1,3,5,7} is the best kernel setting"]
+    assert best.variants[0] == "ks1357"
+    assert set(best.variants) == set(MIXTCONV_KERNEL_PAPER) - {"tsn", "tsm"}  # every MixTConv setting of the table
+    for c in MIXTCONV_KERNEL_CLAIMS:
+        assert c.metric == "top1" and c.higher_is_better and c.delta > 0 and c.delta_reason and c.paper
+        assert set(c.variants) <= set(MIXTCONV_KERNEL_PAPER)
+    assert {c.delta for c in MIXTCONV_KERNEL_CLAIMS if c.name != CONTROL} == {1.0}
 
 
-def test_kernel_claim_holds_nominally_within_noise():
-    s = summary_of("config", {"tsn": loose(0.70), "tsm": loose(0.72), "ks3": loose(0.73), "ks1357": loose(0.75)})
-    v = mixtconv_kernel_claim(s)
-    assert v["holds"] and not v["clear"] and not v["contradicted"]
-    assert v["mixtconv_ge_tsm"] and not v["mixtconv_ge_tsm_clear"]
-    assert v["ks1357_best"] and not v["ks1357_best_clear"] and v["claims"]["ks1357_best"]["tied"] == ["ks3"]
-    assert "hold nominally" in v["sentence"] and "within the 95% CIs of ks3" in v["sentence"]
+def test_budgets_quick_runs_the_headline_pair_and_the_control_reference_every_claims_variants():
+    quick, ref = MIXTCONV_BUDGETS["quick"], MIXTCONV_BUDGETS["reference"]
+    assert set(quick["variants"]) == {"tsn", "tsm", "ks1357"} and quick["seeds"] == (0, 1)
+    assert ref["seeds"] == tuple(range(6))  # n = 6, the protocol's minimum, until a pilot sizes it
+    for plan in (quick, ref):
+        assert not set(plan["seeds"]) & set(range(100, 200))  # pilot seeds (100+) are disjoint
+    claimed = {v for c in MIXTCONV_KERNEL_CLAIMS for v in c.variants}
+    assert claimed <= set(ref["variants"]) and set(ref["variants"]) == set(MIXTCONV_KERNEL_PAPER)
+    assert set(mixtconv_runs("reference")) == set(ref["variants"])  # every claim's variants are trained at reference
+    headline = next(c for c in MIXTCONV_KERNEL_CLAIMS if c.kind == "non_inferiority")
+    control = next(c for c in MIXTCONV_KERNEL_CLAIMS if c.name == CONTROL)
+    assert set(headline.variants) | set(control.variants) == set(quick["variants"])
 
 
-def test_kernel_claim_clearly_fails():
-    s = summary_of("config", {"tsn": tight(0.80), "tsm": tight(0.90), "ks3": tight(0.85), "ks7": tight(0.60),
-                              "ks1357": tight(0.70)})
-    v = mixtconv_kernel_claim(s)
-    assert not v["holds"] and not v["clear"] and v["contradicted"]
-    assert v["mixtconv_ge_tsm"] is False and v["claims"]["mixtconv_ge_tsm"]["contradicted"]
-    assert v["mixtconv_gt_tsn"] is False and v["tsm_gt_tsn"] is True
-    assert v["ks1357_best"] is False and v["best_kernel"] == "ks3" and v["claims"]["ks1357_best"]["above"] == ["ks3"]
-    assert "do not hold" in v["sentence"] and "lower beyond the 95% CIs" in v["sentence"]
-    assert "ks3 beats ks1357 beyond the 95% CIs" in v["sentence"]
+def test_runs_are_built_with_the_recipe_at_8_frames():
+    for budget, plan in MIXTCONV_BUDGETS.items():
+        runs = mixtconv_runs(budget, device="cpu")
+        assert list(runs) == list(plan["variants"]) and all(e == {"variant": k} for k, (_, e) in runs.items())
+        for name, (cfg, _) in runs.items():
+            m = mixtconv_model(name, num_segments=MIXTCONV_FRAMES, width=MIXTCONV_WIDTH)
+            expected = recipe_config(m["model"], m["model_kwargs"], budget=budget, device="cpu", frames=MIXTCONV_FRAMES)
+            assert cfg == expected
+            assert cfg.dataset_kwargs["frames"] == cfg.model_kwargs["num_segments"] == 8
+            assert cfg.epochs == SYNTH_RECIPE["epochs"][budget] and cfg.lr == SYNTH_RECIPE["lr"]
+            assert cfg.batch_size == SYNTH_RECIPE["batch_size"] and cfg.train_samples == SYNTH_RECIPE["train_samples"]
+            assert cfg.test_samples == SYNTH_RECIPE["test_samples"] and cfg.dataset_kwargs["difficulty"] == "medium"
+        assert runs["tsn"][0].model == "tsn_small" and runs["ks1357"][0].model_kwargs["init"] == MIXTCONV_INIT
+    assert {cfg.epochs for cfg, _ in mixtconv_runs("quick").values()} == {6}
+    assert list(mixtconv_runs("quick", variants=["ks3_d123"])) == ["ks3_d123"]
+    with pytest.raises(ValueError, match="budget"):
+        mixtconv_runs("huge")
+    with pytest.raises(ValueError, match=r"variants=\['ks9'\]"):
+        mixtconv_runs("quick", variants=["ks9"])
 
 
-def test_kernel_claim_not_supported_when_ordering_differs_within_noise():
-    s = summary_of("config", {"tsn": loose(0.74), "tsm": loose(0.72), "ks1357": loose(0.73)})
-    v = mixtconv_kernel_claim(s)
-    assert not v["holds"] and not v["contradicted"] and v["tsm_gt_tsn"] is False
-    assert "are not supported" in v["sentence"] and "seed noise" in v["sentence"]
+def _rows(values, metric="top1", **fields):
+    return [{"variant": v, "seed": k, metric: x, **fields} for v, xs in values.items() for k, x in enumerate(xs)]
 
 
-def test_kernel_claim_on_a_subset_reports_untested_claims():
-    s = summary_of("config", {"tsn": tight(0.5), "ks3": tight(0.8), "ks5": tight(0.7)})
-    v = mixtconv_kernel_claim(s)
-    assert v["mixtconv"] == "ks3"  # the best setting stands in for ks1357
-    assert v["mixtconv_ge_tsm"] is None and v["tsm_gt_tsn"] is None and v["ks1357_best"] is None
-    assert v["mixtconv_gt_tsn"] is True and v["holds"] and v["clear"]
-    assert not v["claims"]["ks1357_best"]["tested"] and "ks1357 was not run" in v["sentence"]
-    assert "TSM was not run" in v["sentence"]
-
-
-def test_kernel_claim_on_the_papers_own_numbers_holds_nominally():
-    paper = MIXTCONV_KERNEL_PAPER
-    v = mixtconv_kernel_claim(summary_of("config", {k: [p["top1"] / 100] for k, p in paper.items()}))
-    assert v["holds"] and not v["clear"] and v["best_kernel"] == "ks1357"  # n = 1: no CIs, nothing is clear
-    assert paper["ks3_d123"]["kernels"] == (3, 3, 3) and paper["ks3_d123"]["dilations"] == (1, 2, 3)
-
-
-@pytest.mark.parametrize("values, match", [
-    ({"ks3": tight(0.8), "ks1357": tight(0.8)}, r"needs a baseline \('tsn' or 'tsm'\) with results"),
-    ({"tsn": tight(0.5), "tsm": tight(0.8)}, r"needs a MixTConv setting \('ks3', 'ks5'"),
-    ({"tsn": tight(0.5), "ks9": tight(0.8)}, r"unknown config values \['ks9'\]; valid: \['tsn'"),
-])
-def test_kernel_claim_names_what_is_missing_or_unknown(values, match):
-    with pytest.raises(ValueError, match=match):
-        mixtconv_kernel_claim(summary_of("config", values))
-
-
-def test_kernel_claim_treats_failed_entries_as_missing_and_rejects_duplicates():
-    rows = [{"config": "tsn", "seed": 0, "top1": None}, {"config": "ks3", "seed": 0, "top1": 0.8}]
-    with pytest.raises(ValueError, match="baseline"):  # every TSN run failed: no result
-        mixtconv_kernel_claim(summarize(rows, by=("config",)))
-    rows[1]["top1"] = None
-    with pytest.raises(ValueError, match=r"needs a baseline .* and a MixTConv setting .*; got configs \[\]"):
-        mixtconv_kernel_claim(summarize(rows, by=("config",)))
-    s = summary_of("config", {"tsn": tight(0.5), "ks3": tight(0.8)})
-    with pytest.raises(ValueError, match=r"several summary entries for config \['ks3'\]"):
-        mixtconv_kernel_claim(s + [dict(s[1], label="other")])
-    with pytest.raises(ValueError, match="no 'config' field"):
-        mixtconv_kernel_claim(summary_of("variant", {"p3d_b": tight(0.5)}))
-
+def test_claims_decide_on_paired_rows():
+    """The declared claims run through evaluate: a clear control holds, a tied headline pair is
+    within the non-inferiority margin."""
+    top1 = {"tsn": [0.50, 0.52, 0.51, 0.50, 0.53, 0.52], "tsm": [0.80, 0.83, 0.81, 0.80, 0.84, 0.82],
+            "ks1357": [0.801, 0.831, 0.809, 0.801, 0.839, 0.821]}
+    verdicts, _ = evaluate(MIXTCONV_KERNEL_CLAIMS[:2], _rows(top1), by="variant")
+    v = dict(zip(verdicts["claim"], verdicts["verdict"]))
+    assert v[CONTROL] == "holds" and v["MixTConv {1,3,5,7} >= TSM"] == "holds"
 
 def test_mixtconv_model_and_kernels_label():
     assert mixtconv_model("tsm", num_segments=8, width=0.125) == dict(
@@ -112,34 +100,32 @@ def test_mixtconv_model_and_kernels_label():
     assert mixtconv_kernels_label("ks1357") == "1,3,5,7" and mixtconv_kernels_label("ks3_d123") == "3,3,3 (dil. 1,2,3)"
 
 
-def _rows(values, metric="top1"):
-    return [{"config": c, "seed": k, metric: v} for c, vs in values.items() for k, v in enumerate(vs)]
 
 
-def test_paired_table_against_each_baseline():
-    rows = _rows({"tsn": [0.50, 0.40, 0.45], "tsm": [0.70, 0.60, 0.66], "ks1357": [0.71, 0.62, 0.66]})
-    header, table, paired = mixtconv_paired(rows, ["tsn", "tsm", "ks1357"])
-    assert header == ["config", "− TSN (paired)", "− TSM (paired)"]
-    assert [r[0] for r in table] == ["tsn", "tsm", "ks1357"] and table[0][1] == "—" and table[1][2] == "—"
-    assert table[1][1].startswith("+20.3 ± ") and table[1][1].endswith(" *")  # +20, +20, +21: the CI excludes 0
-    assert not table[2][2].endswith(" *")  # +1, +2, +0
-    assert set(paired) == {("tsm", "tsn"), ("ks1357", "tsn"), ("tsn", "tsm"), ("ks1357", "tsm")}
-    assert paired[("tsm", "tsn")]["diffs"] == pytest.approx([0.2, 0.2, 0.21])
-    header, table, _ = mixtconv_paired(_rows({"tsm": [0.7], "ks3": [0.8]}), ["tsm", "ks3"])
-    assert header == ["config", "− TSM (paired)"] and table[1] == ["ks3", "+10.0"]  # one seed: no CI
+def test_paper_table_means_beside_the_papers_rows():
+    rows = _rows({"ks1357": [0.8, 0.9], "tsn": [0.5, 0.52], "tsm": [0.8, None]}, gmacs=0.0147, params_m=0.13)
+    for r, s in zip(rows, [0.1, 0.2, 0.5, 0.4, 0.1, 0.1]):
+        r["swapped"] = s
+    t = mixtconv_paper_table(rows)
+    assert list(t["variant"]) == ["tsn", "tsm", "ks1357"]  # the paper's row order
+    assert list(t["n"]) == [2, 1, 2] and t["top-1 (%)"].tolist() == pytest.approx([51.0, 80.0, 85.0])
+    assert t["swapped (%)"].tolist() == pytest.approx([45.0, 10.0, 15.0]) and t["val AUC (%)"].isna().all()
+    assert t["paper top-1 (SSv1)"].tolist() == [19.7, 45.6, 46.7] and t["temporal kernels"][2] == "1,3,5,7"
+    with pytest.raises(ValueError, match=r"unknown variant values \['ks9'\]"):
+        mixtconv_paper_table(_rows({"ks9": [0.5]}))
+    with pytest.raises(ValueError, match="'variant' column"):
+        mixtconv_paper_table([{"config": "tsn", "top1": 0.5}])
 
 
-def test_frame_order_sentence():
-    rows = _rows({"tsn": [0.50, 0.52, 0.51], "tsm": [0.8, 0.8, 0.8], "ks3": [0.8, 0.8, 0.8]})
-    swapped_rows = _rows({"tsn": [0.50, 0.52, 0.48], "tsm": [0.10, 0.12, 0.11], "ks3": [0.45, 0.55, 0.50]}, "swapped")
-    summary = summarize(rows, by=("config",))
-    swapped = {e["config"]: e for e in summarize(swapped_rows, by=("config",), metric="swapped")}
-    s = mixtconv_frame_order_sentence(summary, swapped, ["tsn", "tsm", "ks3"])
-    assert s.startswith("**Frame order.** TSN reached 51.0 ± ") and "(order-blind ceiling 56.25%)" in s
-    assert s.endswith("1 of 2 swap fewer than TSN beyond the 95% CIs (tsm).")
-    assert mixtconv_frame_order_sentence(summary, {k: v for k, v in swapped.items() if k != "tsn"},
-                                         ["tsn", "tsm"]) is None
-    assert mixtconv_frame_order_sentence(summary[1:], swapped, ["tsm", "ks3"]) is None
+def test_frame_order_sentence_per_seed():
+    rows = _rows({"tsn": [0.50, 0.60], "tsm": [0.8, 0.8]})
+    for r, s in zip(rows, [0.5, 0.52, 0.1, 0.12]):
+        r["swapped"] = s
+    s = mixtconv_frame_order_sentence(rows)
+    assert s.startswith("**Frame order.** TSN's test top-1 per seed: 50.0/60.0% — 1 of 2 runs at or below")
+    assert "56.25%" in s and s.endswith("tsn 50.0/52.0; tsm 10.0/12.0.")
+    assert mixtconv_frame_order_sentence([r for r in rows if r["variant"] != "tsn"]) is None
+    assert mixtconv_frame_order_sentence(_rows({"tsn": [0.5]})) is None  # no swapped column
 
 
 def test_learned_taps_of_each_mixtconv(one_thread):
@@ -183,3 +169,13 @@ def test_init_reach_official_vs_tsm(one_thread):
     ks3 = mixtconv_init_reach(build_model("mstnet_small", num_classes=4, num_segments=8, width=0.25, kernels=[3]))
     assert [r["share"] for r in ks3] == [0.25] * 4 and [r["reach"] for r in ks3] == [1] * 4  # TSM's share
     assert mixtconv_init_reach(build_model("tsm_small", num_classes=4, num_segments=8, width=0.25)) == []
+
+
+def test_init_table_side_by_side(one_thread):
+    t = mixtconv_init_table(num_classes=4, num_segments=8, width=0.25)
+    assert list(t.columns) == ["block", "channels", "official: reading other frames", "official: farthest",
+                               "tsm: reading other frames", "tsm: farthest"]
+    assert t["channels"].tolist() == [16, 64, 128, 256] and t["official: farthest"].tolist() == ["±0", "±3", "±3", "±3"]
+    assert t["tsm: reading other frames"][1] == "12 (18.75%)" and t["tsm: farthest"][1] == "±1"
+    with pytest.raises(ValueError, match="inits"):
+        mixtconv_init_table(num_classes=4, num_segments=8, width=0.25, inits=("shift",))

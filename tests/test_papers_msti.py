@@ -1,60 +1,129 @@
-"""actionrec.papers.msti: MSTI-Net Table 2's claims decided on fabricated summaries."""
+"""actionrec.papers.msti: MSTI-Net Table 2's declared claims, the budgets' runs on the SynthActions recipe,
+Table 2's analogue, and the input-support check."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from actionrec.papers.msti import (MSTI_VARIANT_PAPER, msti_blind_warning, msti_input_support, msti_paired,
-                                   msti_variant_claim)
+from actionrec.experiments.protocol import HOLDS, Claim, evaluate
 from actionrec.models.msti_net import MSTI_NET_VARIANTS
+from actionrec.papers.msti import (MSTI_BUDGETS, MSTI_CLAIMS, MSTI_VARIANT_PAPER, ORDER_BLIND, msti_blind_warning,
+                                   msti_input_support, msti_runs, msti_table)
+from actionrec.papers.synthactions import SYNTH_RECIPE, recipe_config
 from actionrec.train import TrainConfig
-from claim_helpers import loose, summary_of, tight
+
+PILOT_SEEDS = set(range(100, 200))  # pilots run on seeds 100+
 
 
-def test_msti_claim_holds_clearly():
-    s = summary_of("variant", {"p3d_b": tight(0.60), "ms_t": tight(0.66), "ms_s": tight(0.67), "ms_st": tight(0.74),
-                               "msti": tight(0.82)})
-    v = msti_variant_claim(s)
-    assert v["holds"] and v["clear"] and v["best"] == "msti"
-    assert v["all_beat_p3d_clear"] and v["st_beats_t_s_clear"] and v["msti_best_clear"]
-    assert set(v["vs_p3d"]) == {"ms_t", "ms_s", "ms_st", "msti"} and set(v["st_vs"]) == {"ms_t", "ms_s"}
-    assert v["sentence"].startswith("The paper's Table 2 claims hold clearly")
-    assert "4/4 multi-scale variants have a higher mean" in v["sentence"] and "92.8 / 70.4" in v["sentence"]
+def test_claims_declared_with_kinds_deltas_and_the_paper():
+    assert all(isinstance(c, Claim) for c in MSTI_CLAIMS)
+    by_name = {c.name: c for c in MSTI_CLAIMS}
+    assert len(by_name) == len(MSTI_CLAIMS)  # names are unique in the chapter
+    assert {n: c.kind for n, c in by_name.items()} == {
+        "control: P3D-B > order-blind": "superiority", "MSTI beats P3D-B": "superiority",
+        "every multi-scale unit beats P3D-B": "worst_of",
+        "Table 2's order: MSTI > MS(ST) > MS(S) > MS(T) > P3D-B": "ordering", "MSTI is best": "best_of"}
+    assert by_name["MSTI beats P3D-B"].variants == ("msti", "p3d_b")
+    assert by_name["Table 2's order: MSTI > MS(ST) > MS(S) > MS(T) > P3D-B"].variants == (
+        "msti", "ms_st", "ms_s", "ms_t", "p3d_b")  # Table 2's rows, best first
+    assert by_name["every multi-scale unit beats P3D-B"].variants[0] == "p3d_b"  # worst_of: the claimed worst first
+    assert by_name["MSTI is best"].variants[0] == "msti"
+    for c in MSTI_CLAIMS:
+        assert c.metric == "top1" and c.higher_is_better and c.delta_reason and c.paper
+        assert c.delta == (10.0 if c.name.startswith("control") else 1.0)
 
 
-def test_msti_claim_nominal_failing_and_unsupported():
-    noisy = summary_of("variant", {"p3d_b": loose(0.60), "ms_t": loose(0.62), "ms_st": loose(0.64), "msti": loose(0.65)})
-    v = msti_variant_claim(noisy)
-    assert v["holds"] and not v["clear"] and "hold nominally" in v["sentence"]
-    assert v["st_vs"].keys() == {"ms_t"}  # MS(S) not run
-    worse = summary_of("variant", {"p3d_b": tight(0.80), "ms_t": tight(0.70), "ms_st": tight(0.74), "msti": tight(0.72)})
-    v = msti_variant_claim(worse)
-    assert not v["holds"] and v["contradicted"] and v["all_beat_p3d"] is False and v["best"] == "p3d_b"
-    assert v["msti_best"] is False and v["claims"]["msti_best"]["above"] == ["p3d_b"]
-    assert "do not hold" in v["sentence"] and "3 below them" in v["sentence"]
-    mixed = summary_of("variant", {"p3d_b": loose(0.60), "ms_s": loose(0.66), "ms_st": loose(0.64), "msti": loose(0.62)})
-    v = msti_variant_claim(mixed)
-    assert not v["holds"] and not v["contradicted"] and v["best"] == "ms_s"
-    assert v["st_beats_t_s"] is False and v["msti_best"] is False
-    assert "are not supported" in v["sentence"]
+def test_paper_effects_are_table_2s_smallest_gaps():
+    p = {v: (r["ucf101"], r["hmdb51"]) for v, r in MSTI_VARIANT_PAPER.items()}
+    gap = lambda a, b: min(x - y for x, y in zip(p[a], p[b]))  # noqa: E731  smaller of UCF-101 / HMDB-51
+    effect = {c.name: c.paper_effect for c in MSTI_CLAIMS}
+    assert effect["MSTI beats P3D-B"] == pytest.approx(gap("msti", "p3d_b"))  # 5.9 (UCF-101)
+    assert effect["every multi-scale unit beats P3D-B"] == pytest.approx(
+        min(gap(v, "p3d_b") for v in ("ms_t", "ms_s", "ms_st", "msti")))  # 1.5
+    order = ("msti", "ms_st", "ms_s", "ms_t", "p3d_b")
+    assert effect["Table 2's order: MSTI > MS(ST) > MS(S) > MS(T) > P3D-B"] == pytest.approx(
+        min(gap(a, b) for a, b in zip(order, order[1:])))  # 0.5 (MS(S) - MS(T), HMDB-51)
+    assert effect["MSTI is best"] == pytest.approx(min(gap("msti", v) for v in order[1:]))  # 2.1
+    assert all(gap(a, b) > 0 for a, b in zip(order, order[1:]))  # the order holds on both datasets
 
 
-def test_msti_claim_on_the_papers_own_numbers_and_subsets():
-    v = msti_variant_claim(summary_of("variant", {k: [p["ucf101"] / 100] for k, p in MSTI_VARIANT_PAPER.items()}))
-    assert v["holds"] and not v["clear"] and v["best"] == "msti"
-    v = msti_variant_claim(summary_of("variant", {"p3d_b": tight(0.6), "ms_t": tight(0.7)}))
-    assert v["st_beats_t_s"] is None and v["msti_best"] is None and v["holds"] and v["clear"]
-    assert "MS(ST) was not run" in v["sentence"] and "MSTI was not run" in v["sentence"]
+def test_positive_control_is_declared_and_trained_at_both_budgets():
+    control = [c for c in MSTI_CLAIMS if ORDER_BLIND in c.variants]
+    assert len(control) == 1 and control[0].kind == "superiority" and control[0].variants == ("p3d_b", ORDER_BLIND)
+    for plan in MSTI_BUDGETS.values():
+        assert {"p3d_b", ORDER_BLIND} <= set(plan["variants"])
 
 
-@pytest.mark.parametrize("values, match", [
-    ({"ms_t": tight(0.7), "msti": tight(0.8)}, r"needs the baseline 'p3d_b' with results; got variants \['ms_t', 'msti'\]"),
-    ({"p3d_b": tight(0.7)}, r"needs a multi-scale variant \('ms_t', 'ms_s', 'ms_st' or 'msti'\)"),
-    ({"p3d_b": tight(0.7), "msti_cat": tight(0.8)}, r"unknown variant values \['msti_cat'\]"),
-])
-def test_msti_claim_names_what_is_missing_or_unknown(values, match):
-    with pytest.raises(ValueError, match=match):
-        msti_variant_claim(summary_of("variant", values))
+def test_every_claim_is_trained_at_reference_and_quick_holds_the_headline_pair():
+    claimed = {v for c in MSTI_CLAIMS for v in c.variants}
+    assert claimed == set(msti_runs("reference")) == set(MSTI_BUDGETS["reference"]["variants"])
+    assert set(MSTI_BUDGETS["quick"]["variants"]) == {"p3d_b", "msti", ORDER_BLIND}
+    assert len(MSTI_BUDGETS["quick"]["variants"]) * len(MSTI_BUDGETS["quick"]["seeds"]) <= 6  # <= 10 min on 2 cores
+
+
+def test_budget_seeds_are_disjoint_from_pilot_seeds():
+    assert MSTI_BUDGETS["quick"]["seeds"] == (0, 1)
+    assert MSTI_BUDGETS["reference"]["seeds"] == tuple(range(6))  # the protocol's minimum n until a pilot sizes it
+    for plan in MSTI_BUDGETS.values():
+        assert not set(plan["seeds"]) & PILOT_SEEDS
+
+
+@pytest.mark.parametrize("budget", ["quick", "reference"])
+def test_runs_are_built_with_the_recipe(budget):
+    runs = msti_runs(budget, device="cpu")
+    assert list(runs) == list(MSTI_BUDGETS[budget]["variants"])
+    for v, (cfg, extra) in runs.items():
+        assert extra["variant"] == v
+        if v == ORDER_BLIND:
+            assert cfg == recipe_config("frame_avg2d", {"width": 0.25}, budget=budget, device="cpu")
+            assert extra["unit"] == "order-blind (frame_avg2d)"
+        else:
+            assert cfg == recipe_config("msti_net_small", {"variant": v, "width": 0.25, "groups": 4}, budget=budget,
+                                        device="cpu")
+            assert extra["unit"] == MSTI_VARIANT_PAPER[v]["name"]
+        assert cfg.epochs == SYNTH_RECIPE["epochs"][budget] and cfg.test_samples == SYNTH_RECIPE["test_samples"]
+        assert cfg.dataset_kwargs["difficulty"] == SYNTH_RECIPE["difficulty"]
+
+
+def test_runs_refuse_an_unknown_budget_or_variant():
+    with pytest.raises(ValueError, match="budget='huge'"):
+        msti_runs("huge")
+    with pytest.raises(ValueError, match=r"variants=\['msti_cat'\]"):
+        msti_runs("quick", variants=["msti_cat"])
+    assert set(msti_runs("quick", variants=["p3d_b", "ms_t"])) == {"p3d_b", "ms_t"}
+
+
+def _rows(means: dict[str, float], seeds: int = 6) -> list[dict]:
+    """Paired rows: seed k of every variant shifted by the same seed effect (fractions of 1)."""
+    shift = [0.004, -0.006, 0.002, -0.001, 0.005, -0.004][:seeds]
+    return [{"variant": v, "seed": k, "top1": m + s + 0.001 * (k % 2) * i}
+            for i, (v, m) in enumerate(means.items()) for k, s in enumerate(shift)]
+
+
+def test_claims_hold_on_rows_shaped_like_table_2():
+    means = {"p3d_b": 0.80, "ms_t": 0.83, "ms_s": 0.86, "ms_st": 0.89, "msti": 0.92, ORDER_BLIND: 0.50}
+    verdicts, differences = evaluate(MSTI_CLAIMS, _rows(means), by="variant")
+    assert list(verdicts["claim"]) == [c.name for c in MSTI_CLAIMS]
+    assert (verdicts["verdict"] == HOLDS).all()
+    assert set(differences["claim"]) == {c.name for c in MSTI_CLAIMS}
+
+
+def test_msti_table_lists_units_with_the_papers_numbers():
+    rows = [{"variant": v, "seed": k, "top1": t, "swapped": s, "gmacs": 0.04, "params_m": 0.5}
+            for v, k, t, s in [("p3d_b", 0, 0.80, 0.1), ("p3d_b", 1, 0.90, 0.3), (ORDER_BLIND, 0, 0.5, 0.45),
+                               (ORDER_BLIND, 1, 0.52, None)]]
+    t = msti_table(rows)
+    assert list(t["unit"]) == ["P3D-B", "order-blind (frame_avg2d)"]
+    p3d, blind = t.iloc[0], t.iloc[1]
+    assert p3d["n"] == 2 and p3d["top-1 (%)"] == pytest.approx(85.0) and p3d["swapped (%)"] == pytest.approx(20.0)
+    assert p3d["paper UCF-101"] == 86.9 and p3d["paper HMDB-51"] == 60.8
+    assert blind["swapped (%)"] == pytest.approx(45.0) and math.isnan(blind["paper UCF-101"])
+    t = msti_table([{"variant": "msti", "seed": 0, "top1": 0.7}])  # no swapped / cost columns
+    assert t.iloc[0]["swapped (%)"] is None or math.isnan(t.iloc[0]["swapped (%)"])
+    with pytest.raises(ValueError, match="msti_table: rows"):
+        msti_table([])
 
 
 def test_input_support_every_unit_sees_every_pixel_and_frame(one_thread):
@@ -71,15 +140,3 @@ def test_input_support_every_unit_sees_every_pixel_and_frame(one_thread):
 def test_paper_rows_are_buildable_variants():
     assert set(MSTI_VARIANT_PAPER) <= set(MSTI_NET_VARIANTS)  # Table 2's rows
     assert not {"ms_s_only", "ms_t_only"} & set(MSTI_VARIANT_PAPER)  # the single-branch tubes are not
-
-
-def test_paired_differences_to_p3d_and_within_ms():
-    values = {"p3d_b": [0.5, 0.6, 0.55], "ms_t": [0.6, 0.7, 0.66], "ms_st": [0.7, 0.8, 0.76], "msti": [0.5, 0.61, 0.5]}
-    rows = [{"variant": v, "seed": k, "top1": x} for v, xs in values.items() for k, x in enumerate(xs)]
-    header, table, paired = msti_paired(rows, ["p3d_b", "ms_t", "ms_st", "msti"])
-    assert header == ["variant − reference", "top-1 difference (points)", "per seed", "verdict"]
-    assert [r[0] for r in table] == ["MS(T) − P3D-B", "MS(ST) − P3D-B", "MSTI − P3D-B", "MS(ST) − MS(T)"]
-    assert table[0][2] == "+10.0, +10.0, +11.0" and table[0][3] == "higher"
-    assert [(d["a"], d["b"]) for d in paired][-1] == ("ms_st", "ms_t")
-    _, table, _ = msti_paired(rows, ["p3d_b", "ms_st"])
-    assert [r[0] for r in table] == ["MS(ST) − P3D-B"]

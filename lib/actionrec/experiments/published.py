@@ -78,18 +78,20 @@ def mark_trained(rows: Iterable[Mapping[str, Any]], *, chance: float, factor: fl
 
 def publish(chapter_dir: str | os.PathLike, rows: Sequence[Mapping[str, Any]], *, claims: Sequence[Claim],
             verdicts: pd.DataFrame, differences: pd.DataFrame, wall_s: float, command: str | None = None,
-            repo: str | os.PathLike = ".", allow_dirty: bool = False) -> Path:
+            repo: str | os.PathLike | None = None, allow_dirty: bool = False, commit: str | None = None) -> Path:
     """Write a chapter's reference results (layout: module docstring) and return ``chapter_dir``.
 
     ``rows``: the grid's rows (``run_dir`` of finished runs; :func:`mark_trained` applied);
     ``claims`` with the ``verdicts`` / ``differences`` :func:`~.protocol.evaluate` made of them;
     ``wall_s``: the grid's wall time; ``command``: the chapter's command line. The git tree at
-    ``repo`` must be clean unless ``allow_dirty`` (reference grids run from a clean worktree)."""
+    ``repo`` (None: this checkout) must be clean unless ``allow_dirty`` (reference grids run from a
+    clean worktree); ``commit`` records a given commit instead of reading git."""
     chapter_dir = Path(chapter_dir)
     if not rows:
         raise ValueError("rows is empty: pass the rows of the chapter's finished runs")
+    repo = repo if repo is not None else (REPO_ROOT or ".")
     write_provenance(chapter_dir, rows, claims=claims_record(claims), wall_s=wall_s, repo=repo,
-                     allow_dirty=allow_dirty, command=command)
+                     allow_dirty=allow_dirty, command=command, commit=commit)
     table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("run_dir", "skipped", "device")} for r in rows])
     table.to_csv(chapter_dir / ROWS_FILE, index=False)
     pd.DataFrame([c for r in rows for c in _curve_rows(r)]).to_csv(chapter_dir / CURVES_FILE, index=False)

@@ -1,16 +1,30 @@
-"""MixTConv (Shan et al., ``shared/papers/mixtconv.txt``): the kernel-size table and its claims.
+"""MixTConv (Shan et al., ``shared/papers/mixtconv.txt``): the kernel-size table, its claims and runs.
 
 The paper's kernel-size table (Something-Something v1, TSN ResNet-50, 8 segments) puts a mixed
 temporal convolution (``actionrec.layers.mixtconv.MixTConv``: channel groups with temporal kernels
 1, 3, 5, 7) before every bottleneck of a TSN backbone and compares it with TSN (no temporal
-modelling) and TSM (a ±1 frame shift). :data:`MIXTCONV_KERNEL_PAPER` holds its rows beside the
-configurations the notebook runs; :func:`mixtconv_model` builds the run of one row on our small
-backbones; :func:`mixtconv_kernel_claim` decides the table's claims — MixTConv (ks1357) >= TSM >
-TSN, and ks1357 is the best kernel setting — on a summary with one entry per row
-(``summarize(rows, by=("config",))``). :func:`mixtconv_paired` tabulates the per-seed differences
-to the baselines, :func:`mixtconv_frame_order_sentence` how often each row called a time-reversed
-clip by its reverse class, :func:`mixtconv_learned_taps` what a trained MixTConv's taps weigh and
-:func:`mixtconv_init_reach` which channels a MixTConv's init points at other frames.
+modelling) and TSM (a ±1 frame shift). :data:`MIXTCONV_KERNEL_PAPER` holds its rows, keyed by the
+variant names the runs use; :func:`mixtconv_model` builds the run of one row on our small
+backbones; :func:`mixtconv_kernels_label` names a row's kernels.
+
+**Protocol** (issue 15; :mod:`actionrec.experiments.protocol`). :data:`MIXTCONV_KERNEL_CLAIMS`
+declares the chapter's claims with δ and the paper's numbers before any reference run: the
+positive control TSM > TSN (TSN averages its frames, so it is blind to their order), MixTConv
+{1, 3, 5, 7} at or above TSM (non-inferiority), and {1, 3, 5, 7} the best kernel setting (best-of).
+"MixTConv > TSN" (the paper's MSTNet-vs-TSN table) is not declared on its own: it follows from the
+first two when both hold, and every further claim tightens the Holm levels of the others.
+:data:`MIXTCONV_BUDGETS` gives the variants and seeds of each budget; :func:`mixtconv_runs` builds
+them on the SynthActions recipe (:func:`~actionrec.papers.synthactions.recipe_config`) with the
+recipe's lr and batch, 8 frames (the paper's and TSN's 8 segments; ``num_segments`` must equal T)
+and width :data:`MIXTCONV_WIDTH`. The reference's 6 seeds are the protocol's minimum, pending the
+pilot (on seeds 100+, disjoint from these) that sizes n when the reference runs are made (issue 16).
+
+Analyses of a grid's rows (``variant`` column): :func:`mixtconv_paper_table` (our means beside the
+paper's top-1 and FLOPs), :func:`mixtconv_frame_order_sentence` (TSN against the order-blind
+ceiling; how often each row called a time-reversed clip by its reverse class),
+:func:`mixtconv_learned_taps` (what a trained MixTConv's taps weigh) and
+:func:`mixtconv_init_reach` / :func:`mixtconv_init_table` (which channels a MixTConv's init points at
+other frames, and how far).
 
 The MixTConv rows start from :data:`MIXTCONV_INIT` (``"official"``: the official code's
 ``MsGroupConv1d.weight_init``, ``actionrec.layers.mixtconv``), which is what the paper's table was
@@ -19,22 +33,27 @@ trained from; ``mixtconv_model(..., init="tsm")`` runs them from TSM's shift in 
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from ..data.synthactions import ORDERLESS_CEILING
-from ..experiments.summary import best, compare, paired_difference, pct
-from ..experiments.verdicts import best_claim, claims_result, entries_by, order_claim, untested
+from ..experiments.protocol import Claim
 from ..layers.mixtconv import INITS, MixTConv
+from ..models import build_model
 from ..models.tsn import temporal_modules
+from ..train import TrainConfig
 from ..utils.checks import check_choice
+from .synthactions import BUDGETS, recipe_config
 
-__all__ = ["MIXTCONV_KERNEL_PAPER", "MIXTCONV_BASELINES", "MIXTCONV_INIT", "mixtconv_model", "mixtconv_kernels_label",
-           "mixtconv_kernel_claim", "mixtconv_paired", "mixtconv_frame_order_sentence", "mixtconv_learned_taps",
-           "mixtconv_init_reach"]
+__all__ = ["MIXTCONV_KERNEL_PAPER", "MIXTCONV_BASELINES", "MIXTCONV_INIT", "MIXTCONV_WIDTH", "MIXTCONV_FRAMES",
+           "MIXTCONV_KERNEL_CLAIMS", "MIXTCONV_BUDGETS", "mixtconv_runs", "mixtconv_model", "mixtconv_kernels_label",
+           "mixtconv_paper_table", "mixtconv_frame_order_sentence", "mixtconv_learned_taps", "mixtconv_init_reach",
+           "mixtconv_init_table"]
 
 #: MixTConv slides, kernel-size table (Something-Something v1, TSN ResNet-50, 8 segments): top-1 and
 #: FLOPs (G; the slides' "FLOPs" are multiply-adds, see benchmarks/temporal_kernels.py). "ks3_d123"
@@ -55,6 +74,61 @@ MIXTCONV_KERNEL_PAPER = {
 MIXTCONV_BASELINES = ("tsn", "tsm")
 #: MixTConv's init in the table's runs: the official code's (``MsGroupConv1d.weight_init``).
 MIXTCONV_INIT = "official"
+#: Channel multiplier of the budgets' networks (ResNet widths 64..512 -> 8..64).
+MIXTCONV_WIDTH = 0.125
+#: Frames per clip of the budgets' runs: the paper's 8 segments (the networks' ``num_segments``).
+MIXTCONV_FRAMES = 8
+
+_DELTA = 1.0
+_DELTA_REASON = ("the paper's MixTConv-over-TSM gain is 1.1 points and its kernel settings span 0.9 (45.8-46.7); a "
+                 "smaller difference would not decide a choice of kernels, and it is about the binomial SE of 2,048 "
+                 "test clips at 80% top-1 (0.88 points)")
+
+#: The chapter's claims, declared before the reference runs (variants: the keys of
+#: :data:`MIXTCONV_KERNEL_PAPER`; metric: test top-1).
+MIXTCONV_KERNEL_CLAIMS = (
+    Claim("control: TSM > TSN (order-blind)", "superiority", ("tsm", "tsn"), "top1", 10.0,
+          "positive control: TSN averages its frames, so it cannot exceed 56.25% (9/16) on SynthActions' time-reversed "
+          "class pairs; a TSM that does not beat it by 10 points has not learned frame order, and the setting would "
+          "have no power", "45.6 vs 19.7 top-1 on Something-Something v1 (kernel-size table)", paper_effect=25.9),
+    Claim("MixTConv {1,3,5,7} >= TSM", "non_inferiority", ("ks1357", "tsm"), "top1", _DELTA,
+          _DELTA_REASON + "; the non-inferiority margin",
+          "46.7 vs 45.6 top-1 on Something-Something v1 (kernel-size table; one run each)", paper_effect=1.1),
+    Claim("{1,3,5,7} is the best kernel setting", "best_of",
+          ("ks1357", "ks3", "ks5", "ks7", "ks13", "ks135", "ks3_d123"), "top1", _DELTA, _DELTA_REASON,
+          "ks1357 46.7; ks3 45.9, ks5 46.3, ks7 45.8, ks13 45.8, ks135 46.4, ks3 dilated 1/2/3 46.4 (kernel-size "
+          "table; one run each)", paper_effect=0.3),
+)
+
+#: Variants (keys of :data:`MIXTCONV_KERNEL_PAPER`) and seeds of each budget. Quick: the headline
+#: pair and the control; reference: every claim's variants, seeds 0..5 (n = 6, the protocol's minimum,
+#: until a pilot on seeds 100+ sizes it; issue 16).
+MIXTCONV_BUDGETS = {
+    "quick": {"variants": ("tsn", "tsm", "ks1357"), "seeds": (0, 1)},
+    "reference": {"variants": tuple(MIXTCONV_KERNEL_PAPER), "seeds": tuple(range(6))},
+}
+
+
+def mixtconv_runs(budget: str, *, width: float = MIXTCONV_WIDTH, variants: Sequence[str] | None = None,
+                  device: str = "auto") -> dict[str, tuple[TrainConfig, dict[str, Any]]]:
+    """The runs of ``budget`` (:data:`MIXTCONV_BUDGETS`) on the SynthActions recipe, for
+    :func:`~actionrec.experiments.setup.build_runs`: ``{variant: (config, {"variant": variant})}``, one
+    per row of :data:`MIXTCONV_KERNEL_PAPER` the budget lists (``variants`` overrides it), each
+    :func:`mixtconv_model` at ``width`` with :data:`MIXTCONV_FRAMES` segments and MixTConv's
+    :data:`MIXTCONV_INIT`, trained by :func:`~actionrec.papers.synthactions.recipe_config` with
+    ``frames=MIXTCONV_FRAMES`` (the recipe's lr and batch otherwise)."""
+    if budget not in BUDGETS:
+        raise ValueError(f"budget={budget!r} must be one of {list(BUDGETS)}")
+    names = MIXTCONV_BUDGETS[budget]["variants"] if variants is None else tuple(variants)
+    unknown = [v for v in names if v not in MIXTCONV_KERNEL_PAPER]
+    if unknown or not names:
+        raise ValueError(f"variants={list(names)!r}: each must be one of {list(MIXTCONV_KERNEL_PAPER)}")
+    runs = {}
+    for name in names:
+        m = mixtconv_model(name, num_segments=MIXTCONV_FRAMES, width=width)
+        cfg = recipe_config(m["model"], m["model_kwargs"], budget=budget, device=device, frames=MIXTCONV_FRAMES)
+        runs[name] = (cfg, {"variant": name})
+    return runs
 
 
 def mixtconv_model(config: str, *, num_segments: int, width: float, init: str = MIXTCONV_INIT) -> dict[str, Any]:
@@ -79,121 +153,59 @@ def mixtconv_kernels_label(config: str) -> str:
     return ",".join(map(str, p["kernels"])) + ("" if p["dilations"] is None else f" (dil. {','.join(map(str, p['dilations']))})")
 
 
-def mixtconv_kernel_claim(summary: Sequence[Mapping[str, Any]], *, method: str = "overlap") -> dict[str, Any]:
-    """MixTConv's kernel-size table — "MixTConv (ks1357) >= TSM > TSN; ks1357 is the best kernel
-    setting" — checked on ``summary``.
-
-    ``summary``: one entry per configuration (``summarize(rows, by=("config",))``), each with a
-    ``config`` field among :data:`MIXTCONV_KERNEL_PAPER`'s keys: ``"tsn"``, ``"tsm"`` (baselines)
-    and the MixTConv settings ``"ks3"``, ``"ks5"``, ``"ks7"``, ``"ks13"``, ``"ks135"``, ``"ks1357"``,
-    ``"ks3_d123"`` (kernel 3 with dilations 1, 2, 3). Any subset with at least one baseline and one
-    MixTConv setting; claims whose entries are missing are reported as not tested.
-
-    "MixTConv" is ks1357 (the paper's MSTNet); without it the best-mean MixTConv setting stands in.
-    Claims (each ``{"tested", "holds", "clear", "contradicted", "sentence", ...}`` in ``claims``):
-
-    * ``mixtconv_ge_tsm``: mean(MixTConv) >= mean(TSM); clear when higher beyond the 95% CIs.
-    * ``tsm_gt_tsn``: TSM above TSN.
-    * ``mixtconv_gt_tsn``: MixTConv above TSN (implied by the two above; tested when TSN ran).
-    * ``ks1357_best``: ks1357 has the best mean among the MixTConv settings (needs ks1357 and
-      another setting); clear when beyond every other setting's CI.
-
-    Returns the flat booleans ``mixtconv_ge_tsm``, ``mixtconv_ge_tsm_clear``, ``tsm_gt_tsn``,
-    ``tsm_gt_tsn_clear``, ``mixtconv_gt_tsn``, ``mixtconv_gt_tsn_clear``, ``ks1357_best``,
-    ``ks1357_best_clear`` (None when not tested), ``mixtconv`` (the config standing for MixTConv),
-    ``best_kernel``, ``claims``, ``holds`` (every tested claim holds on the means), ``clear``
-    (every tested claim beyond the CIs), ``contradicted`` (some claim reversed beyond the CIs) and
-    ``sentence`` ("hold clearly" / "hold nominally" / "do not hold" / "are not supported").
-    """
-    valid = list(MIXTCONV_KERNEL_PAPER)
-    by_c = entries_by(summary, "config", valid, "mixtconv_kernel_claim")
-    mix = [k for k in by_c if k not in MIXTCONV_BASELINES]
-    missing = []
-    if not any(k in by_c for k in MIXTCONV_BASELINES):
-        missing.append("a baseline ('tsn' or 'tsm')")
-    if not mix:
-        missing.append("a MixTConv setting (" + ", ".join(repr(k) for k in valid if k not in MIXTCONV_BASELINES) + ")")
-    if missing:
-        raise ValueError(f"mixtconv_kernel_claim needs {' and '.join(missing)} with results; got configs {sorted(by_c)}")
-    entries = list(by_c.values())
-    mix_entries = [by_c[k] for k in mix]
-    top_mix = best(mix_entries, method=method)
-    best_kernel = next(k for k in mix if by_c[k]["label"] == top_mix["best"])
-    rep = "ks1357" if "ks1357" in by_c else best_kernel
-    names = {k: k.upper() if k in MIXTCONV_BASELINES else k for k in valid}
-    mix_name = "MixTConv (ks1357)" if rep == "ks1357" else f"MixTConv ({rep}, the best setting run; ks1357 was not run)"
-    paper = MIXTCONV_KERNEL_PAPER
-    claims: dict[str, dict[str, Any]] = {}
-    if "tsm" in by_c:
-        claims["mixtconv_ge_tsm"] = order_claim(
-            entries, by_c[rep], by_c["tsm"], name_a=mix_name, name_b="TSM", method=method, strict=False,
-            paper=f"{paper[rep]['top1']} vs {paper['tsm']['top1']} on Something-Something v1")
-    else:
-        claims["mixtconv_ge_tsm"] = untested("MixTConv vs TSM: TSM was not run.")
-    if "tsm" in by_c and "tsn" in by_c:
-        claims["tsm_gt_tsn"] = order_claim(entries, by_c["tsm"], by_c["tsn"], name_a="TSM", name_b="TSN", method=method,
-                                           paper=f"{paper['tsm']['top1']} vs {paper['tsn']['top1']}")
-    else:
-        claims["tsm_gt_tsn"] = untested("TSM vs TSN: " + ("TSN" if "tsm" in by_c else "TSM") + " was not run.")
-    if "tsn" in by_c:
-        claims["mixtconv_gt_tsn"] = order_claim(entries, by_c[rep], by_c["tsn"], name_a=f"MixTConv ({rep})",
-                                                name_b="TSN", method=method,
-                                                paper=f"{paper[rep]['top1']} vs {paper['tsn']['top1']}")
-    else:
-        claims["mixtconv_gt_tsn"] = untested("MixTConv vs TSN: TSN was not run.")
-    if "ks1357" in by_c and len(mix) > 1:
-        claims["ks1357_best"] = best_claim(
-            mix_entries, {k: by_c[k] for k in mix}, "ks1357", names=names, among="MixTConv setting", method=method,
-            paper="ks1357 " + str(paper["ks1357"]["top1"]) + ", the others " + ", ".join(
-                f"{k} {paper[k]['top1']}" for k in mix if k != "ks1357"))
-    else:
-        claims["ks1357_best"] = untested("Best kernel setting: " + (
-            "ks1357 was not run." if "ks1357" not in by_c else "no other MixTConv setting was run."))
-    return claims_result({"mixtconv": rep, "best_kernel": best_kernel}, claims, "kernel-size")
+def _rows_frame(rows: Any) -> pd.DataFrame:
+    df = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    if df.empty or "variant" not in df:
+        raise ValueError("rows must hold one row per run with a 'variant' column (the grid's rows)")
+    unknown = sorted(set(df["variant"]) - set(MIXTCONV_KERNEL_PAPER))
+    if unknown:
+        raise ValueError(f"rows: unknown variant values {unknown}; valid: {list(MIXTCONV_KERNEL_PAPER)}")
+    return df
 
 
-def mixtconv_paired(rows: Sequence[Mapping[str, Any]], configs: Sequence[str], *,
-                    metric: str = "top1") -> tuple[list[str], list[list[str]], dict[tuple[str, str], dict[str, Any]]]:
-    """Each configuration minus each baseline run (TSN, TSM), paired by seed
-    (:func:`~actionrec.experiments.summary.paired_difference` over the grid ``rows``).
-
-    Returns ``(header, table_rows, paired)``: a table for ``markdown_table`` (one row per config;
-    cells "+d ± ci" in points, " *" when the CI excludes 0, "—" against itself) and
-    ``paired[(config, baseline)]`` the differences."""
-    refs = [r for r in MIXTCONV_BASELINES if r in configs]  # TSN, then TSM
-    header = ["config", *(f"− {r.upper()} (paired)" for r in refs)]
-    table, paired = [], {}
-    for c in configs:
-        cells = []
-        for r in refs:
-            if c == r:
-                cells.append("—")
-                continue
-            d = paired[(c, r)] = paired_difference(rows, "config", c, r, metric=metric)
-            ci = f" ± {100 * d['ci']:.1f}" if d["n"] > 1 else ""
-            cells.append(f"{100 * d['mean']:+.1f}{ci}" + (" *" if d["verdict"] != "indistinguishable" else ""))
-        table.append([c, *cells])
-    return header, table, paired
+def mixtconv_paper_table(rows: Any) -> pd.DataFrame:
+    """One row per variant of ``rows`` (grid rows: ``variant``, ``top1`` and, where present,
+    ``val_auc``, ``swapped``, ``gmacs``, ``params_m``; fractions of 1), in the paper's row order:
+    ``variant``, ``temporal kernels``, ``n`` (runs with a top-1), the means over seeds in % of
+    ``top-1``, ``val AUC`` and ``swapped`` (None where the rows lack the column), ``GMACs``,
+    ``params (M)``, and the paper's ``paper top-1 (SSv1)`` and ``paper GFLOPs``."""
+    df = _rows_frame(rows)
+    out = []
+    for name in [v for v in MIXTCONV_KERNEL_PAPER if v in set(df["variant"])]:
+        sub = df[df["variant"] == name]
+        mean = {c: 100 * float(pd.to_numeric(sub[c], errors="coerce").mean()) if c in sub else None
+                for c in ("top1", "val_auc", "swapped")}
+        first = {c: float(sub[c].iloc[0]) if c in sub else None for c in ("gmacs", "params_m")}
+        out.append({"variant": name, "temporal kernels": mixtconv_kernels_label(name),
+                    "n": int(pd.to_numeric(sub["top1"], errors="coerce").notna().sum()) if "top1" in sub else 0,
+                    "top-1 (%)": mean["top1"], "val AUC (%)": mean["val_auc"], "swapped (%)": mean["swapped"],
+                    "GMACs": first["gmacs"], "params (M)": first["params_m"],
+                    "paper top-1 (SSv1)": MIXTCONV_KERNEL_PAPER[name]["top1"],
+                    "paper GFLOPs": MIXTCONV_KERNEL_PAPER[name]["gflops"]})
+    return pd.DataFrame(out)
 
 
-def mixtconv_frame_order_sentence(summary: Sequence[Mapping[str, Any]], swapped: Mapping[str, Mapping[str, Any]],
-                                  configs: Sequence[str]) -> str | None:
-    """TSN's top-1 against SynthActions' order-blind ceiling, and the share of time-reversed test clips
-    each configuration called by their reverse class (``swapped``: ``summarize_by(rows, ("config",),
-    "swapped")``), with how many temporal networks swap fewer than TSN beyond the 95% CIs. None
-    when TSN or every temporal network lacks those numbers."""
-    tsn_row = next((e for e in summary if e["config"] == "tsn"), None)
-    temporal = [c for c in configs if c != "tsn" and c in swapped]
-    if tsn_row is None or "tsn" not in swapped or not temporal:
+def _per_seed(df: pd.DataFrame, name: str, col: str) -> list[float]:
+    """The values of ``col`` of variant ``name`` in %, in the frame's order, missing ones left out."""
+    return [100 * float(x) for x in pd.to_numeric(df[df["variant"] == name][col], errors="coerce") if not math.isnan(x)]
+
+
+def mixtconv_frame_order_sentence(rows: Any) -> str | None:
+    """TSN's test top-1 per seed against SynthActions' order-blind ceiling (9/16), and per variant
+    the share of time-reversed test clips called by their reverse class (``swapped``, per seed) —
+    numbers only, no verdict. None when ``rows`` (grid rows with ``variant``, ``seed``, ``top1``,
+    ``swapped``) hold no TSN run or no ``swapped`` values."""
+    df = _rows_frame(rows)
+    if "swapped" not in df or "tsn" not in set(df["variant"]) or pd.to_numeric(df["swapped"], errors="coerce").isna().all():
         return None
-    entries = list(swapped.values())
-    fewer = [c for c in temporal if compare(entries, {"config": c}, {"config": "tsn"})["verdict"] == "lower"]
-    return (f"**Frame order.** TSN reached {pct(tsn_row)}% (order-blind ceiling {100 * ORDERLESS_CEILING:.2f}%) and "
-            f"called {pct(swapped['tsn'])}% of the time-reversed test clips by their reverse class; the temporal "
-            "networks "
-            + ", ".join(f"{c} {pct(swapped[c])}%" for c in temporal)
-            + f". {len(fewer)} of {len(temporal)} swap fewer than TSN beyond the 95% CIs"
-            + (f" ({', '.join(fewer)})." if fewer else "."))
+    df = df.sort_values("seed")
+    tsn = _per_seed(df, "tsn", "top1")
+    below = sum(v <= 100 * ORDERLESS_CEILING for v in tsn)
+    names = [v for v in MIXTCONV_KERNEL_PAPER if v in set(df["variant"])]
+    swapped = "; ".join(f"{n} " + "/".join(f"{v:.1f}" for v in _per_seed(df, n, "swapped")) for n in names)
+    return (f"**Frame order.** TSN's test top-1 per seed: {'/'.join(f'{v:.1f}' for v in tsn)}% — {below} of {len(tsn)} "
+            f"runs at or below the order-blind ceiling of {100 * ORDERLESS_CEILING:.2f}%. Time-reversed test clips called "
+            f"by their reverse class, % per seed (an order-blind network calls about half): {swapped}.")
 
 
 def mixtconv_learned_taps(net: nn.Module) -> dict[str, list[dict[str, Any]]]:
@@ -233,3 +245,22 @@ def mixtconv_init_reach(net: nn.Module) -> list[dict[str, Any]]:
         out.append(dict(block=name.replace(".temporal", ""), channels=mod.channels, moved=sum(moved),
                         share=sum(moved) / mod.channels, reach=reach, per_group=moved))
     return out
+
+
+def mixtconv_init_table(*, num_classes: int, num_segments: int, width: float,
+                        inits: Sequence[str] = ("official", "tsm"), kernels: Sequence[int] = (1, 3, 5, 7)) -> pd.DataFrame:
+    """:func:`mixtconv_init_reach` of ``mstnet_small`` with ``kernels`` built from each of ``inits``, side
+    by side: one row per MixTConv block, columns ``block``, ``channels`` and, per init, ``<init>:
+    reading other frames`` ("moved (share %)") and ``<init>: farthest`` ("±frames")."""
+    for i in inits:
+        check_choice("inits", i, INITS)
+    reach = {i: mixtconv_init_reach(build_model("mstnet_small", num_classes=num_classes, num_segments=num_segments,
+                                                width=width, kernels=list(kernels), init=i)) for i in inits}
+    out = []
+    for blocks in zip(*reach.values()):
+        row = {"block": blocks[0]["block"], "channels": blocks[0]["channels"]}
+        for i, b in zip(inits, blocks):
+            row[f"{i}: reading other frames"] = f"{b['moved']} ({100 * b['share']:.2f}%)"
+            row[f"{i}: farthest"] = f"±{b['reach']}"
+        out.append(row)
+    return pd.DataFrame(out)

@@ -22,10 +22,20 @@ paper-literal hard gate is one extra row (:data:`SRTG_HARD_ROW`, after the claim
 open rate and its equivalence to the network with every SRTG bypassed are measured by
 :func:`hard_gate_check` (:func:`add_gate_open_rates` for grid rows, :func:`hard_gate_sentence`).
 
+**Protocol** (issue 15; :mod:`actionrec.experiments.protocol`). :data:`SRTG_PLACEMENT_CLAIMS` declares
+the chapter's claims (variants ``f"{backbone}-{placement}"``, metric test top-1) with δ and Table 1's
+numbers before any reference run, with a positive control (:data:`ORDER_BLIND`, a frame-averaging 2D
+network, against the plain r3d); :data:`SRTG_HARD_CHECKS` is our check of the hard-gate row (not a
+claim of the paper: the network with never-opening gates is the network without SRTG), decided as a
+family of its own. :data:`SRTG_PLACEMENT_BUDGETS` holds the variants and seeds of each budget; the
+reference's n = 6 is the protocol's minimum, pending the pilot on disjoint seeds (100+) that sizes
+it when the reference runs are made (issue 16). :func:`srtg_placement_runs` builds a budget's runs
+on the SynthActions recipe (:func:`~actionrec.papers.synthactions.recipe_config`; depth 18 and
+width 0.125 by default, the paper's 34-layer networks at full width being out of a CPU's reach).
+
 :func:`srtg_model_kwargs` gives the builder kwargs of one placement; :func:`srtg_placement_variants`
-the runs; :func:`srtg_placement_claim` decides the claims on a summary with one entry per placement of
-one backbone; :func:`add_gate_open_rates` and :func:`gate_open_sentence` say how often the trained
-gates opened.
+the runs of any grid; :func:`add_gate_open_rates` and :func:`gate_open_sentence` say how often the
+trained gates opened.
 
 The cycle-consistency chapter's pieces: :func:`toy_cycle_cases` (2-D trajectories and the
 perturbed copies Fig. 4 discusses), :func:`perturbed_gate_records` (a network's gates on clips
@@ -44,13 +54,16 @@ import torch
 
 from ..analysis.cycle import cycle_view, record_gates
 from ..data.perturb import PERTURBATIONS, change_speed, perturb, reverse_time, shuffle_frames
-from ..experiments.summary import best, compare, pct
+from ..experiments.protocol import Claim
 from ..layers.cycle_consistency import cycle_consistency
 from ..layers.srtg import gate_stats, srt_gates
 from ..train import TrainConfig, load_model
+from ..utils.checks import check_choice, check_float
+from .synthactions import BUDGETS, recipe_config
 
-__all__ = ["SRTG_BEST_PLACEMENT", "SRTG_PLACEMENTS", "SRTG_PLACEMENT_GATE", "SRTG_HARD_ROW", "srtg_placements",
-           "srtg_model_kwargs", "srtg_placement_variants", "srtg_placement_claim", "hard_gate_check",
+__all__ = ["SRTG_BEST_PLACEMENT", "SRTG_PLACEMENTS", "SRTG_PLACEMENT_GATE", "SRTG_HARD_ROW", "ORDER_BLIND",
+           "SRTG_TABLE1", "SRTG_PLACEMENT_CLAIMS", "SRTG_HARD_CHECKS", "SRTG_PLACEMENT_BUDGETS", "srtg_placements",
+           "srtg_model_kwargs", "srtg_placement_variants", "srtg_placement_runs", "hard_gate_check",
            "add_gate_open_rates", "gate_open_sentence", "hard_gate_sentence", "toy_cycle_cases",
            "perturbed_gate_records", "perturbation_sentence", "gate_explorer_view"]
 
@@ -64,6 +77,75 @@ SRTG_HARD_ROW = "final"
 #: and Bottleneck blocks (ResNet-50/101, which add Top and End).
 SRTG_PLACEMENTS = {"simple": ("none", "start", "mid", "res", "final"),
                    "bottleneck": ("none", "start", "top", "mid", "end", "res", "final")}
+#: Table 1 (r3d-34 / r(2+1)d-34 on HACS, from scratch): top-1 (%) per placement, "none" = no SRTG.
+SRTG_TABLE1 = {"r3d": {"none": 74.818, "start": 75.705, "mid": 75.489, "res": 76.703, "final": 78.599},
+               "r2plus1d": {"none": 75.703, "start": 76.438, "mid": 76.685, "res": 77.094, "final": 80.389}}
+#: The positive control's variant name: a frame-averaging 2D network (``frame_avg2d``), blind to frame
+#: order, so it cannot tell SynthActions' 7 time-reversed class pairs apart (ceiling 9/16).
+ORDER_BLIND = "order_blind"
+
+_DELTA = 1.0
+_DELTA_REASON = ("Table 1's placements differ by 0.2-3.3 points and Final gains 3.8-4.7: a smaller difference would "
+                 "not change which placement to use, and 1 point is about the binomial SE of 2,048 test clips "
+                 "(0.7-1.1 points)")
+_NAMES = {"r3d": "r3d", "r2plus1d": "r(2+1)d"}
+
+
+def _claims(b: str) -> tuple[Claim, ...]:
+    """The claims of backbone ``b`` (variants ``f"{b}-{placement}"``; δ and paper numbers from Table 1)."""
+    t, others = SRTG_TABLE1[b], ("start", "mid", "res")
+    v = (lambda p: f"{b}-{p}")  # noqa: E731
+    cells = ", ".join(f"{p} {t[p]:.2f}" for p in ("none", "start", "mid", "res", "final"))
+    return (
+        Claim(f"{_NAMES[b]}: Final beats no SRTG", "superiority", (v("final"), v("none")), "top1", _DELTA, _DELTA_REASON,
+              f"Table 1, {_NAMES[b]}-34: Final {t['final']:.2f} vs no SRTG {t['none']:.2f} "
+              f"('a top-1 accuracy improvement of {t['final'] - t['none']:.3f}%')",
+              paper_effect=round(t["final"] - t["none"], 3)),
+        Claim(f"{_NAMES[b]}: Final > Res > no SRTG", "ordering", (v("final"), v("res"), v("none")), "top1", _DELTA,
+              _DELTA_REASON, f"Table 1, {_NAMES[b]}-34: {cells}; the order of Final, Res and no SRTG that both backbones "
+              "share ('this effect appears to be stronger when the filtering is applied later'; Start and Mid swap "
+              "places between the backbones, 0.2 points apart)",
+              paper_effect=round(min(t["final"] - t["res"], t["res"] - t["none"]), 3)),
+        Claim(f"{_NAMES[b]}: every placement beats no SRTG", "worst_of", (v("none"), *map(v, others), v("final")),
+              "top1", _DELTA, _DELTA_REASON, f"'All SRTG blocks perform better than their vanilla counterparts' "
+              f"(Table 1, {_NAMES[b]}-34: {cells})",
+              paper_effect=round(min(t[p] for p in (*others, "final")) - t["none"], 3)),
+        Claim(f"{_NAMES[b]}: Final is best", "best_of", (v("final"), v("none"), *map(v, others)), "top1", _DELTA,
+              _DELTA_REASON, f"'the best performing SRTG configuration Final' (Table 1, {_NAMES[b]}-34: {cells})",
+              paper_effect=round(t["final"] - max(t[p] for p in ("none", *others)), 3)),
+    )
+
+
+#: The chapter's claims, declared before the reference runs (variants ``f"{backbone}-{placement}"`` of
+#: :func:`srtg_placement_variants` with the open gate, and :data:`ORDER_BLIND`; metric: test top-1). The
+#: positive control first, then per backbone: Final vs no SRTG (the headline), the order Final > Res >
+#: no SRTG, every placement above no SRTG, Final best.
+SRTG_PLACEMENT_CLAIMS = (
+    Claim("control: r3d > order-blind", "superiority", ("r3d-none", ORDER_BLIND), "top1", 10.0,
+          "positive control: an order-blind network cannot exceed 56.25% (9/16) here; a 3D network that does not beat "
+          "it by 10 points has not learned frame order, so the setting would have no power",
+          "(not in the paper: the setting's check)"),
+    *_claims("r3d"), *_claims("r2plus1d"),
+)
+
+#: Our check of the hard-gate rows, a family of its own (not a claim of the paper, not in the provenance's
+#: claims hash): a hard-gated Final whose gates never open computes the network without SRTG, so its
+#: top-1 should be equivalent to the plain network's within δ (they differ only in initialisation).
+SRTG_HARD_CHECKS = tuple(
+    Claim(f"{_NAMES[b]}: final-hard ≡ no SRTG", "equivalence", (f"{b}-final-hard", f"{b}-none"), "top1", _DELTA,
+          "the claims' δ: a closed gate passes its input unchanged, so any difference is the spread between random "
+          "initialisations", "(not in the paper: the paper's gate taken literally, as this chapter measures it)")
+    for b in ("r3d", "r2plus1d"))
+
+#: Backbones, placements, hard-gate row and seeds of each budget (every budget adds :data:`ORDER_BLIND`).
+#: ``quick``: the headline claim on r3d and the positive control, 2 seeds. ``reference``: every
+#: claim-bearing variant and the hard-gate rows; n = 6 seeds, the protocol's minimum, pending the pilot
+#: (seeds 100+, disjoint) that sizes it when the reference runs are made (issue 16).
+SRTG_PLACEMENT_BUDGETS: dict[str, dict[str, Any]] = {
+    "quick": {"backbones": ("r3d",), "placements": ("none", "final"), "hard_row": None, "seeds": (0, 1)},
+    "reference": {"backbones": ("r3d", "r2plus1d"), "placements": SRTG_PLACEMENTS["simple"], "hard_row": SRTG_HARD_ROW,
+                  "seeds": tuple(range(6))},
+}
 
 
 def srtg_placements(depth: int) -> list[str]:
@@ -92,13 +174,14 @@ def srtg_placement_variants(base: TrainConfig, *, backbones: Sequence[str], dept
     (base with model f"{backbone}_{depth}" and :func:`srtg_model_kwargs`, row)}`` for every backbone, then
     every placement, all with ``gate``; then, unless ``hard_row`` is None/"" or ``gate`` is already
     ``"hard"``, one ``f"{backbone}-{hard_row}-hard"`` run per backbone with the paper's hard gate at
-    ``hard_row``. The claim-bearing runs come first. ``row`` = ``{"backbone", "placement", "gate"
-    ("none" without SRTG), "config"}``, ``config`` being the placement, or ``f"{hard_row}-hard"``."""
+    ``hard_row``. The claim-bearing runs come first. ``row`` = ``{"variant" (the key), "backbone",
+    "placement", "gate" ("none" without SRTG), "config"}``, ``config`` being the placement, or
+    ``f"{hard_row}-hard"``."""
     def run(b: str, p: str, g: str) -> tuple[TrainConfig, dict[str, Any]]:
         kw = srtg_model_kwargs(p, width=width, gate=g, top_fusion=top_fusion)
         config = p if g == gate else f"{p}-{g}"
         return (replace(base, model=f"{b}_{depth}", model_kwargs=kw),
-                dict(backbone=b, placement=p, gate="none" if p == "none" else g, config=config))
+                dict(variant=f"{b}-{config}", backbone=b, placement=p, gate="none" if p == "none" else g, config=config))
 
     out = {f"{b}-{p}": run(b, p, gate) for b in backbones for p in placements}
     if hard_row and gate != "hard":
@@ -106,64 +189,24 @@ def srtg_placement_variants(base: TrainConfig, *, backbones: Sequence[str], dept
     return out
 
 
-def srtg_placement_claim(summary: Sequence[Mapping[str, Any]], *, gate: str | None = None,
-                         method: str = "overlap") -> dict[str, Any]:
-    """SRTG Table 1's claims — "every SRTG placement beats no SRTG; Final is best" — checked on ``summary``.
-
-    ``summary`` holds one entry per placement for one backbone (``summarize(rows, by=("config",))``),
-    each with a ``placement`` field: ``"none"`` for the network without SRTG, else ``"start"``,
-    ``"mid"``, ``"res"``, ``"final"`` (any subset with ``"none"``). ``gate``: only the SRTG entries
-    whose ``gate`` field is ``gate`` count (e.g. leave out the extra hard-gate row of
-    :func:`srtg_placement_variants`); two entries with one placement raise ``ValueError``. Returns
-    ``{"vs_none": {placement: compare(...)}, "all_beat_none", "all_beat_none_clear", "best",
-    "final_best", "final_best_clear", "holds", "clear", "sentence"}``. A claim holds when the means
-    are ordered as the paper says; it holds *clearly* when the ordering is beyond the 95% CIs
-    (``method``, see ``compare``).
-    """
-    final = SRTG_BEST_PLACEMENT
-    entries = [e for e in summary if e.get("mean") is not None and e.get("mean") == e.get("mean")
-               and (gate is None or str(e["placement"]).lower() == "none" or e.get("gate") == gate)]
-    placements = [str(e["placement"]).lower() for e in entries]
-    dup = sorted({p for p in placements if placements.count(p) > 1})
-    if dup:
-        raise ValueError(f"srtg_placement_claim: several entries for placement(s) {dup}; pass gate= to pick the "
-                         "placement rows")
-    by_p = dict(zip(placements, entries))
-    if "none" not in by_p or len(by_p) < 2:
-        raise ValueError("srtg_placement_claim needs the 'none' entry and at least one SRTG placement, "
-                         f"got placements {sorted(by_p)}")
-    gated = [p for p in by_p if p != "none"]
-    vs_none = {p: compare(entries, by_p[p]["label"], by_p["none"]["label"], method=method) for p in gated}
-    all_beat = all(vs_none[p]["diff"] > 0 for p in gated)
-    all_beat_clear = all(vs_none[p]["verdict"] == "higher" for p in gated)
-    top = best(entries, method=method)
-    best_p = str(top["entry"]["placement"]).lower()
-    final_best = best_p == final
-    final_best_clear = final_best and top["clear"]
-    metric = entries[0].get("metric", "top1")
-    beat = [p for p in gated if vs_none[p]["diff"] > 0]
-    parts = [
-        f"No SRTG: {pct(by_p['none'], unit='%')}. Above it: "
-        + (", ".join(f"{p} ({100 * vs_none[p]['diff']:+.1f})" for p in beat) or "none")
-        + f"; {len(beat)}/{len(gated)} placements have a higher mean"
-        + ("" if all_beat_clear else f", {sum(vs_none[p]['verdict'] == 'higher' for p in gated)} beyond the 95% CIs") + ".",
-        f"Best {metric}: {best_p} ({pct(top['entry'], unit='%')})"
-        + ("" if final in by_p else "; Final was not run")
-        + (" — as the paper finds" if final_best else " — the paper has Final best")
-        + ("" if final_best_clear or not final_best else ", though not beyond the CIs of the others") + ".",
-    ]
-    holds = all_beat and (final_best or final not in by_p)
-    clear = holds and all_beat_clear and (final_best_clear or final not in by_p)
-    if holds:
-        verdict = "hold clearly" if clear else "hold nominally (the ordering matches, but within seed noise)"
-    elif any(v["verdict"] == "lower" for v in vs_none.values()) or (top["clear"] and not final_best and final in by_p):
-        verdict = "do not hold"
-    else:
-        verdict = "are not supported (the ordering differs from the paper's, within seed noise)"
-    sentence = f"The paper's placement claims {verdict} on this data. " + " ".join(parts)
-    return {"vs_none": vs_none, "all_beat_none": all_beat, "all_beat_none_clear": all_beat_clear, "best": best_p,
-            "final_best": final_best, "final_best_clear": final_best_clear, "holds": holds, "clear": clear,
-            "sentence": sentence}
+def srtg_placement_runs(budget: str, *, depth: int = 18, width: float = 0.125,
+                        device: str = "auto") -> dict[str, tuple[TrainConfig, dict[str, Any]]]:
+    """The runs of ``budget`` (:data:`SRTG_PLACEMENT_BUDGETS`) on the SynthActions recipe, for
+    :func:`~actionrec.experiments.setup.build_runs`: :func:`srtg_placement_variants` of the budget's
+    backbones (``f"{backbone}_{depth}"`` at ``width``), placements (gate :data:`SRTG_PLACEMENT_GATE`)
+    and hard-gate row, then the positive control :data:`ORDER_BLIND` (``frame_avg2d`` at ``width``;
+    row ``{"variant", "backbone": "frame_avg2d", "placement": None, "gate": None, "config"}``)."""
+    check_choice("budget", budget, BUDGETS)
+    check_choice("depth", depth, [18, 34, 50, 101])
+    check_float("width", width, positive=True)
+    spec = SRTG_PLACEMENT_BUDGETS[budget]
+    base = recipe_config(f"r3d_{depth}", {}, budget=budget, device=device)
+    runs = srtg_placement_variants(base, backbones=spec["backbones"], depth=depth, placements=spec["placements"],
+                                   width=width, hard_row=spec["hard_row"])
+    runs[ORDER_BLIND] = (recipe_config("frame_avg2d", {"width": width}, budget=budget, device=device),
+                         {"variant": ORDER_BLIND, "backbone": "frame_avg2d", "placement": None, "gate": None,
+                          "config": ORDER_BLIND})
+    return runs
 
 
 # --------------------------------------------------------------------------------------------

@@ -81,10 +81,11 @@ def recipe_config(model: str, model_kwargs: Mapping[str, Any], *, budget: str = 
 def rgb_run_config(model: str, *, width: float = 0.25, epochs: int = 7, train_samples: int = 640,
                    batch_size: int = 32, lr: float = 0.003, clip: Sequence[int] = (16, 32, 32), seed: int = 0,
                    difficulty: str = "easy", device: str = "auto") -> TrainConfig:
-    """The SynthActions RGB run of ``model`` with the MTNet ratio chapter's settings (``mtnet32`` at
-    r = 0.875, g = 1, the default architecture reading named in its kwargs; other models with ``width`` only): AdamW (weight decay 0.05) + cosine with a
-    warm-up of ``min(50, steps / 10)``, val/test splits of a quarter of the training clips (at
-    least 32). With the defaults of that chapter it is the same run, so it is trained once."""
+    """The small SynthActions RGB run of ``model`` that the analysis chapters (receptive fields,
+    attribution) share: ``mtnet32`` at r = 0.875, g = 1, the default architecture reading named in
+    its kwargs; other models with ``width`` only. AdamW (weight decay 0.05) + cosine with a warm-up
+    of ``min(50, steps / 10)``, val/test splits of a quarter of the training clips (at least 32).
+    The ratio chapter's ``budget="custom"`` with its default parameters trains the same MTNet run."""
     t, h, w = clip
     n_eval = max(32, train_samples // 4)
     kw = dict(r=0.875, g=1, width=width, **MTNET_READING) if model == "mtnet32" else dict(width=width)

@@ -1,0 +1,33 @@
+"""actionrec.viz.protocol: the strip, claims and run-curve plots draw what they are given."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+
+from actionrec import viz  # noqa: E402
+
+
+def test_strip_draws_every_seed_and_the_interval():
+    fig = viz.plot_strip({"a": [50.0, 52.0, 51.0], "b": [60.0]}, {"a": (51.0, 48.5, 53.5), "b": (60.0, np.nan, np.nan)},
+                         seeds=[0, 1, 2], title="t")
+    ax = fig.axes[0]
+    dots = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections if c.get_offsets().size and
+                           type(c).__name__ == "PathCollection"])
+    assert sorted(dots.tolist()) == [50.0, 51.0, 52.0, 60.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"] and "seeds 0, 1, 2" in ax.get_title()
+
+
+def test_claims_plot_one_row_per_claim_coloured_by_verdict():
+    claims = [dict(claim="x", diff=2.0, ci_low=1.0, ci_high=3.0, delta=1.0, verdict="holds"),
+              dict(claim="y", diff=0.1, ci_low=float("nan"), ci_high=float("nan"), delta=1.0, verdict="inconclusive")]
+    fig = viz.plot_claims(claims, {"x": [1.5, 2.5]})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["y", "x"]
+    assert {t.get_text() for t in ax.texts} == {"holds", "inconclusive"}
+
+
+def test_run_curves_one_panel_per_variant_one_line_per_seed():
+    fig = viz.plot_run_curves({"a": {0: ([1, 2], [10, 20]), 1: ([1, 2], [12, 22])}, "b": {0: ([1, 2], [5, 6])}})
+    assert [len(ax.lines) for ax in fig.axes] == [2, 1] and fig.axes[0].get_title() == "a (n=2)"
