@@ -54,29 +54,46 @@
 # residual connections (9.38 / 41.89), residual better than direct (direct ⊕ 24.78 / 54.85, direct ⊙
 # 81.98 / 77.89: "the detriment is exacerbated when directly multiplying"), and the reversed (→,
 # 16.68 / 48.43) and bidirectional (↔, 15.15 / 48.56) connections worse than ←, because "the spatial
-# stream comes to dominate". This notebook re-runs that table on SynthActions, several seeds per
-# row, and decides from its own numbers whether those claims hold here. We report **error = 1 −
-# top-1** beside top-1, so the columns read like the paper's.
+# stream comes to dominate".
+#
+# This chapter re-runs that table on the embedded SynthActions dataset and decides, from paired
+# seeds and claims declared before the runs, whether each statement holds here. It shows the
+# **reference results** first (converged runs, committed under `book/results/ablation_fusion/` with
+# their provenance, once they are made), then **your run** at the chosen `budget`, then what each
+# stream learned. The paper reports **error**; the claims are decided on test top-1, and error =
+# 100 − top-1, so a top-1 difference is the same error difference with the sign reversed.
+#
+# **Budgets.** `budget="quick"` (the default, about ten minutes on a 2-core CPU) trains the
+# reference recipe for a short part of its schedule on the headline pair (residual ⊙ ← and ⊕ ←) and
+# the positive control, three seeds: it estimates effects with their CIs and says which claims it
+# cannot resolve. `budget="reference"` renders the committed reference results; with `-p rerun
+# True` it retrains them (hours on a CPU; runs resume) and compares its rows with the committed
+# ones. `budget="custom"` trains what the parameters below say (real datasets, a GPU, other sizes).
 
 # %% tags=["parameters"]
-variants = ["direct_add_m2a", "direct_mul_m2a", "residual_add_m2a", "residual_mul_m2a", "residual_mul_a2m",
-            "residual_mul_bi", "late"]  # Table 2 rows (<kind>_<m2a|a2m|bi>) and "late" (no connections)
-seeds = 3  # training seeds per variant
-epochs = 4  # passes over the training split
-width = 0.125  # channel multiplier of both ResNet streams (64..512 -> 8..64)
-clip = [8, 32, 32]  # T, H, W of the clips
-flow_channels = 8  # 2L: the motion stream sees stacks of L (here 4) flow fields around every frame
-flow_stacking = "centred"  # frame t's stack: "centred" on t (the official code) | "forward" from t (S&Z eq. 1)
+budget = "quick"  # "quick" (about 10 min on a 2-core CPU) | "reference" (the committed results) | "custom" (the parameters below)
+rerun = False  # budget "reference": retrain the reference grid and compare it with the committed rows
+publish = False  # with rerun: write the results to book/results/ablation_fusion (a clean git tree: run from a worktree)
+extra_seeds = 0  # budget "reference" with rerun: seeds beyond the declared n (they extend n)
+tolerance = 1.0  # rerun: largest |difference| (points) of a variant's mean top-1 from the committed one
 direct_path = "skip"  # direct rows: "skip" (g + F(x_a), the paper's text) | "both" (g + F(g))
-train_samples = 512  # training clips (val: a quarter)
-test_samples = 256  # test clips (the verdict's numbers)
-batch_size = 16  # clips per step
-lr = 0.01  # AdamW peak learning rate (cosine schedule)
-flow_method = "farneback"  # "farneback" (estimated, cached under out_dir) | "gt" (the renderer's exact flow) | "dis"
-dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder"
-data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
-split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
-difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
+# budget "custom" only (None: the default in brackets; quick / reference refuse them):
+variants = None  # Table 2 rows, <kind>_<m2a|a2m|bi>, and "late" (no connections) (all seven rows and "late")
+seeds = None  # training seeds per variant, 0..n-1 (3)
+epochs = None  # passes over the training split (4)
+width = None  # channel multiplier of both ResNet streams, 64..512 -> 8..64 (0.125)
+clip = None  # T, H, W of the clips ([8, 32, 32])
+flow_channels = None  # 2L: the motion stream sees stacks of L flow fields around every frame (8)
+flow_stacking = None  # frame t's stack: "centred" on t (the official code) | "forward" from t, S&Z eq. 1 ("centred")
+train_samples = None  # training clips, val a quarter; real datasets: 0 means the whole split (512)
+test_samples = None  # test clips (256)
+batch_size = None  # clips per step (16)
+lr = None  # AdamW peak learning rate, cosine schedule (0.01)
+flow_method = None  # "farneback" (estimated, cached under out_dir) | "gt" (the renderer's exact flow) | "dis" ("farneback")
+dataset = None  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos) ("synthactions")
+data_root = None  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo ("")
+split = None  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one) (1)
+difficulty = None  # SynthActions only: "easy" | "medium" | "hard" ("easy")
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/ablation_fusion; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -84,11 +101,13 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # %% [markdown]
 # ## Setup
 #
-# Parameters are checked first, so a bad value fails here, naming the parameter, before anything
+# The parameters are checked first, so a bad value fails here, naming the parameter, before anything
 # trains. Every (variant, seed) run writes its checkpoint, metrics log and result under
-# `out_dir/runs/<variant>-<tag>/seed_<k>`; finished runs are loaded instead of retrained.
+# `out_dir/runs/<variant>-<tag>/seed_<k>`, where the tag hashes every other setting; a finished run
+# is loaded instead of retrained only when its config *and* its code fingerprint match.
 
 # %%
+import sys
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -96,17 +115,32 @@ from IPython.display import Markdown, display
 
 from actionrec import viz
 from actionrec.data.synthactions import ORDERLESS_CEILING
-from actionrec.experiments import grid, params, setup
+from actionrec.experiments import params, published, setup
+from actionrec.experiments.chapter import claims_table, decidable, strip_data, variant_table, verdict_lines
+from actionrec.experiments.grid import train_grid
+from actionrec.experiments.protocol import evaluate
 from actionrec.experiments.reversal import has_reversal_pairs
 from actionrec.experiments.summary import aggregate_curves, markdown_table, summarize, summarize_by, write_results
 from actionrec.layers.flow_stack import STACKINGS
 from actionrec.layers.fusion import DIRECT_PATHS
 from actionrec.papers import multiplier as M
-from actionrec.papers.synthactions import flow_check
-from actionrec.utils.checks import check_choice, check_list
+from actionrec.papers.synthactions import SYNTH_RECIPE, flow_check
+from actionrec.utils.checks import check_bool, check_choice, check_float, check_int, check_list
 from actionrec.utils.paths import make_out_dir
 
-PAPER = {**M.FUSION_PAPER, **M.FUSION_BASELINES_PAPER}  # error (%) on UCF101 / HMDB51 and the paper's notation
+if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
+    budget, variants, seeds, epochs = "custom", ["residual_add_m2a", "residual_mul_m2a", "late"], 2, 1
+    width, clip, train_samples, test_samples, batch_size = 0.125, [8, 32, 32], 64, 32, 16
+budget, custom = params.budget_params(
+    budget, M.FUSION_CUSTOM, variants=variants, seeds=seeds, epochs=epochs, width=width, clip=clip,
+    flow_channels=flow_channels, flow_stacking=flow_stacking, train_samples=train_samples, test_samples=test_samples,
+    batch_size=batch_size, lr=lr, flow_method=flow_method, dataset=dataset, data_root=data_root, split=split,
+    difficulty=difficulty)  # custom: None -> the default; quick/reference: must be None
+(variants, seeds, epochs, width, clip, flow_channels, flow_stacking, train_samples, test_samples, batch_size, lr,
+ flow_method, dataset, data_root, split, difficulty) = custom.values()
+rerun, publish = check_bool("rerun", rerun), check_bool("publish", publish)
+extra_seeds, tolerance = check_int("extra_seeds", extra_seeds, min_value=0), check_float("tolerance", tolerance, positive=True)
+direct_path = check_choice("direct_path", direct_path, DIRECT_PATHS)
 variants = check_list("variants", variants, item="str", choices=[*M.FUSION_PAPER, "late"])
 (seeds, epochs, width, clip, train_samples, test_samples, batch_size, lr, dataset, data_root, split, difficulty, device,
  smoke) = params.check_common(seeds=seeds, epochs=epochs, width=width, clip=clip, train_samples=train_samples,
@@ -115,56 +149,131 @@ variants = check_list("variants", variants, item="str", choices=[*M.FUSION_PAPER
                               smoke=smoke).values()  # shared rules: actionrec.experiments.params
 params.check_flow(flow_channels, flow_method)  # 2L even; flow_method "gt" or one this OpenCV build has
 flow_stacking = check_choice("flow_stacking", flow_stacking, STACKINGS)
-direct_path = check_choice("direct_path", direct_path, DIRECT_PATHS)
 clip = params.check_clip(clip, min_size=(2, 32, 32), why="flow needs T >= 2, the ResNet streams H, W >= 32")
-if "residual_mul_m2a" not in variants or len([v for v in variants if v in M.FUSION_PAPER]) < 2:
+if publish and not (budget == "reference" and rerun):
+    raise ValueError("publish=True writes a retrained reference: use it with budget='reference' and rerun=True")
+
+if budget != "custom":  # the recipe fixes the data, the network size and the flow
+    R = M.TWO_STREAM_RECIPE
+    dataset, difficulty, flow_method = "synthactions", SYNTH_RECIPE["difficulty"], R["flow"]
+    clip, width, flow_channels, flow_stacking = [R["frames"], *SYNTH_RECIPE["clip"][1:]], R["width"], R["flow_channels"], R["flow_stacking"]
+elif "residual_mul_m2a" not in variants or len([v for v in variants if v in M.FUSION_PAPER]) < 2:
     raise ValueError(f"parameter variants={variants!r} must hold 'residual_mul_m2a' (the paper's design) and another "
-                     "Table 2 variant: every verdict compares against it")
-if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
-    variants, seeds, epochs = ["residual_add_m2a", "residual_mul_m2a", "late"], 2, 1
-    width, clip, train_samples, test_samples, batch_size = 0.125, [8, 32, 32], 64, 32, 16
+                     "Table 2 variant: the claims compare against it")
+train_here = budget != "reference" or rerun
+
 OUT = make_out_dir(out_dir, "ablation_fusion")
-print(f"results -> {OUT}")
+REF = published.results_dir("ablation_fusion")
+print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "reference" and rerun else "")
+      + f"; results -> {OUT}; committed reference: {REF}")
 
 # %% [markdown]
-# ## SynthActions with optical flow
+# ## The claims, declared before the runs
 #
-# Stick figures performing 16 actions at ×0.5–×2 speed in a random 30–100% window of the clip;
-# seven pairs of classes are exact time reversals of each other (squat down ↔ stand up, …), so a
-# single frame cannot tell them apart but the direction of motion can. Every item is
-# `(5, T, H, W)`: the RGB clip and, per frame, the flow $(dx, dy)$ to the next frame, clipped to
-# ±20 px and stored in 8 bits as in the paper. The motion stream builds a stack of $L$ flows for
-# every frame itself (`flow_channels` = 2L; the paper uses L = 10 on 224×224 frames, we use L = 4 on
-# 8 frames). **Which flows.** `flow_stacking="centred"` (default): frame $t$'s stack holds flows
-# $t-2 \ldots t+1$, centred on the RGB frame it gates, as the official code reads its flow files
-# (offsets −5…4 for L = 10); `"forward"`: flows $t \ldots t+3$, Simonyan & Zisserman's eq. 1. Both
-# are clamped to the clip, so the edge stacks repeat a flow: centred 4 of the clip's 32 slots (two
-# copies at the start, one at the end), forward 6, all at the end (the last frame's stack is one
-# flow four times). The official code never clamps (it samples stacks at least L/2 frames inside
-# the video); here the stacks come from the clip's own flow. Stacks are built in the model, so the
-# flow cache below (per-frame flow) is the same for both.
+# Each claim names its variants, its kind, δ (the smallest difference in points that matters here,
+# with the reason) and the paper's number (as error, UCF101 / HMDB51 split 1; the paper's effect is
+# the smaller of the two datasets' gaps). A claim is decided on the paired differences of test
+# top-1 over seeds (seed *k* of every variant trains on the same rendered clips in the same order),
+# Holm-corrected over the chapter: *holds*, *reversed*, *no effect larger than δ* or *inconclusive*
+# (`actionrec.experiments.protocol` has the rule of each kind). The **positive control** (the
+# two-stream network against an order-blind RGB network, which cannot exceed 9/16 on SynthActions'
+# time-reversed classes) checks that the setting can resolve anything at all.
+
+# %%
+display(claims_table(M.FUSION_CLAIMS))
+display(Markdown(f"**Seeds.** Reference {list(M.FUSION_BUDGETS['reference']['seeds'])} (n = 6, the protocol's "
+                 f"minimum, until a pilot on disjoint seeds sizes it), quick {list(M.FUSION_BUDGETS['quick']['seeds'])}. "
+                 "Recipe: " + ", ".join(f"{k} {v}" for k, v in SYNTH_RECIPE.items()) + "; two-stream runs: "
+                 + ", ".join(f"{k} {v}" for k, v in M.TWO_STREAM_RECIPE.items()) + "."))
+
+# %% [markdown]
+# ## Reference results
 #
-# **Which flow.** The paper precomputes TV-L1 flow; this OpenCV build has no TV-L1, so the default
-# is OpenCV's Farneback flow estimated from the rendered frames (`flow_method="gt"` gives the
-# renderer's exact flow instead), cached on disk under `out_dir/flow_cache` so that a rerun or a
-# second worker reads it instead of estimating it again. Estimated flow is what a real two-stream
-# network gets, so it is the default; the cell below measures how far it is from the truth. Real
-# videos (`dataset="ucf101"`, ...) get the same per-frame flow from their loader
-# (`actionrec.data.videos.VideoDataset(modality="rgb+flow")`): estimated between consecutive video
-# frames on the frames resized to the shorter side, cropped and flipped with the clip, 8-bit, and
-# cached per frame under `out_dir/flow_cache`. They have no exact flow, so for them the cell shows
-# the estimate without an error.
+# Converged runs of every Table 2 row and the control at the reference recipe, committed with their
+# provenance (commit, code fingerprints, claims hash, CPU, threads, wall time). A reference whose
+# fingerprints no longer match the code is marked **stale** (`make check-references`).
+
+# %%
+ref = published.load(REF, claims=M.FUSION_CLAIMS)
+if ref is None:
+    display(Markdown(f"*No committed reference results under `{REF}` yet.* They are made by "
+                     "`papermill notebooks/ablation_fusion.ipynb out.ipynb -p budget reference -p rerun True "
+                     "-p publish True` from a clean worktree."))
+else:
+    prov, status = ref["provenance"], ref["status"]
+    display(Markdown(("**STALE:** " + status["reason"] + ". The numbers below were made by other code. "
+                      if status["stale"] else "Current: the code fingerprints match. ")
+                     + f"Made at commit `{prov['commit'][:10]}` on {prov['date']}, {prov['cpu']}, {prov['threads']} "
+                       f"threads per run, torch {prov['torch']}, {prov['wall_s'] / 3600:.1f} h of grid."))
+    display(variant_table(ref["rows"], extra=("gmacs", "params_m")))
+    values, intervals = strip_data(ref["rows"])
+    fig = viz.plot_strip(values, intervals, title="Reference: test top-1 per seed (error = 100 − top-1)")
+    plt.show()
+    display(Markdown("\n\n".join(verdict_lines(ref["verdicts"]))))
+    d = ref["differences"]
+    fig = viz.plot_claims(ref["verdicts"].to_dict("records"),
+                          {c: g["diff"].tolist() for c, g in d.groupby("claim", sort=False)}, title="Reference verdicts")
+    plt.show()
+    val = ref["curves"][ref["curves"]["split"] == "val"]
+    fig = viz.plot_run_curves({v: {s: (g["epoch"].tolist(), (100 * g["top1"]).tolist()) for s, g in vg.groupby("seed")}
+                               for v, vg in val.groupby("variant", sort=False)}, title="Reference: every run's val top-1")
+    plt.show()
+
+# %% [markdown]
+# ## Your run
 #
-# **Why these defaults.** The grid (7 variants × 3 seeds) has to train in about ten minutes on a
-# 2-core laptop CPU, one run per core, so both streams are small (`two_stream_small` at width 0.125,
-# 8×32×32 clips, L = 4, batch 16) and each run takes 128 steps. The measured step and run times,
-# the chapter's wall-clock and the pilot runs behind these choices are in
-# `benchmarks/README.md`, section *ablation_fusion*.
+# **SynthActions with optical flow.** Stick figures performing 16 actions at ×0.5–×2 speed in a
+# random 30–100% window of the clip; seven pairs of classes are exact time reversals of each other
+# (squat down ↔ stand up, …), so a single frame cannot tell them apart but the direction of motion
+# can. Every item is `(5, T, H, W)`: the RGB clip and, per frame, the flow $(dx, dy)$ to the next
+# frame, clipped to ±20 px and stored in 8 bits as in the paper. The motion stream builds a stack of
+# $L$ flows for every frame itself (`flow_channels` = 2L; the paper uses L = 10 on 224×224 frames,
+# we use L = 4 on 8 frames). **Which flows.** `flow_stacking="centred"`: frame $t$'s stack holds
+# flows $t-2 \ldots t+1$, centred on the RGB frame it gates, as the official code reads its flow
+# files (offsets −5…4 for L = 10); `"forward"`: flows $t \ldots t+3$, Simonyan & Zisserman's eq. 1.
+# Both are clamped to the clip, so the edge stacks repeat a flow: centred 4 of the clip's 32 slots,
+# forward 6. Stacks are built in the model, so the flow cache (per-frame flow) is the same for both.
+#
+# **Which flow.** The paper precomputes TV-L1 flow; this OpenCV build has no TV-L1, so the chapter
+# uses OpenCV's Farneback flow estimated from the rendered frames (custom: `flow_method="gt"` gives
+# the renderer's exact flow), cached on disk under `out_dir/flow_cache` so that a rerun or a second
+# worker reads it instead of estimating it again. The cell below measures how far it is from the
+# truth. Real videos (`dataset="ucf101"`, ...) get the same per-frame flow from their loader; they
+# have no exact flow, so for them the cell shows the estimate without an error.
+#
+# **The recipe** (quick and reference): `difficulty="medium"` (clutter, camera pan: global flow the
+# motion stream has to discount, noise), 4,096 training clips per seed, each seed drawing its own
+# clips that every variant shares, 2,048 test clips, AdamW at lr 3e-3, batch 32 (`benchmarks/README.md`,
+# section *SynthActions recipe*). The clips have **8 frames** instead of the recipe's 16: both
+# streams are 2D networks that fold the frames into the batch, so a step costs in proportion to the
+# frames, and 4 flow fields per frame already span half the clip. The two-stream network is
+# `two_stream_small` at width 0.125 (one bottleneck per stage per stream); the control is a
+# frame-averaging 2D network (`frame_avg2d`, width 0.25) on the same clips' RGB.
 
 # %%
 T, H, W = clip
 data_kwargs = setup.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
                                 flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow (real videos: estimated, cached)
+if budget == "custom":
+    base = setup.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples,
+                             test_samples=test_samples, epochs=epochs, batch_size=batch_size, lr=lr,
+                             device=device)  # AdamW, cosine schedule
+    two_stream = {v: (replace(base, model="two_stream_small", model_kwargs=M.fusion_model_kwargs(
+        v, width=width, flow_channels=flow_channels, direct_path=direct_path, flow_stacking=flow_stacking)),
+        {"variant": v}) for v in variants}
+    control = {}
+    if has_reversal_pairs(dataset):  # the positive control: the order-blind ceiling exists on SynthActions only
+        control[M.ORDER_BLIND] = (replace(base, model="frame_avg2d", model_kwargs={"width": width},  # RGB only
+                                               dataset_kwargs=setup.data_kwargs(dataset, clip, difficulty=difficulty)),
+                                  {"variant": M.ORDER_BLIND})
+    run_seeds = list(range(seeds))
+else:
+    runs = M.fusion_runs(budget, flow_cache_dir=OUT / "flow_cache", device=device, direct_path=direct_path)
+    two_stream = {v: r for v, r in runs.items() if v != M.ORDER_BLIND}
+    control = {v: r for v, r in runs.items() if v == M.ORDER_BLIND}
+    base = next(iter(two_stream.values()))[0]
+    run_seeds = list(M.FUSION_BUDGETS[budget]["seeds"])
+    run_seeds += list(range(max(run_seeds) + 1, max(run_seeds) + 1 + extra_seeds))
 preview, shown = setup.preview_clips(dataset, data_kwargs)  # a few training clips (their RGB channels)
 fig = viz.clip_grid(**shown, every=1)
 plt.show()
@@ -178,41 +287,113 @@ fig = viz.plot_flow_panels(flow["panels"], title=f"Horizontal flow of clip 0 ({p
 plt.show()
 
 # %% [markdown]
-# ## Train every (variant, seed)
-#
 # `two_stream_small`: two ResNets with one bottleneck per stage (3×3 stride-2 stem, no max-pool),
 # each with its own classifier and loss (the paper's "two loss layers"); the prediction is the mean
 # of the two streams' logits. Table 2's rows have no temporal filters and no temporal pooling (the
-# first row of Table 3 is Table 2's residual ⊙ ←), so neither is used here. `late` has no
-# connection: its two streams are independent networks trained side by side, so its appearance and
-# motion heads *are* the single-stream baselines (the paper's Table 4) at no extra training cost.
-# With the defaults the direct rows feed the skip path only (`direct_path="skip"`) and every row's
-# flow stacks are centred (`flow_stacking="centred"`); both readings are written into each run's
-# config, so a run with the other reading gets its own tag and never reuses a finished one.
+# first row of Table 3 is Table 2's residual ⊙ ←). `late` (custom) has no connection: its two streams
+# are independent networks trained side by side, so its appearance and motion heads *are* the
+# single-stream baselines (the paper's Table 4). The direct rows feed the skip path only
+# (`direct_path="skip"`) and every row's flow stacks are centred; both readings are written into each
+# run's config, so a run with the other reading gets its own tag and never reuses a finished one.
+#
+# Every (variant, seed) trains one run per core; seed *k* of every variant sees the same clips in
+# the same order. A run whose test top-1 stays below twice chance counts as *not trained*: it is
+# counted ("k/n trained") and stays in the statistics, never dropped.
 
 # %%
-base = setup.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples,
-                         test_samples=test_samples, epochs=epochs, batch_size=batch_size, lr=lr,
-                         device=device)  # AdamW, cosine schedule
-configs, extras = setup.build_runs(
-    {v: (replace(base, model="two_stream_small",
-                 model_kwargs=M.fusion_model_kwargs(v, width=width, flow_channels=flow_channels, direct_path=direct_path,
-                                                    flow_stacking=flow_stacking)), dict(variant=v))
-     for v in variants}, num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs, params
-rows, wall = grid.train_grid(configs, seeds, OUT / "runs", extras=extras,  # one run per core
-                             on_diverge="record")  # a NaN loss becomes a row with "error" set instead of stopping the grid
+rows, wall = [], 0.0
+if train_here:
+    configs, extras = setup.build_runs(two_stream, num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs
+    if control:
+        c_configs, c_extras = setup.build_runs(control, num_classes=preview.num_classes, input_shape=(3, T, H, W))
+        configs, extras = {**configs, **c_configs}, {**extras, **c_extras}
+    rows, wall = train_grid(configs, run_seeds, OUT / "runs", extras=extras, order="seed", on_diverge="record",
+                            data_seed="seed" if dataset == "synthactions" else "config")
+    rows = published.mark_trained(rows, chance=1 / preview.num_classes)
+else:
+    display(Markdown("`budget=\"reference\"` without `rerun`: nothing trains here; the reference results are above. "
+                     "The sections after the verdicts read trained networks, so they are skipped."))
+
+# %% [markdown]
+# ### Top-1 per variant, every seed
+#
+# Mean, 95% CI (Student's $t$ over seeds), SD and every seed's value (error = 100 − top-1); *max
+# late gain* is the largest rise of val top-1 over the last quarter of a run's epochs (a run still
+# learning shows it).
+
+# %%
+if rows:
+    display(variant_table(rows, extra=("gmacs", "params_m", "wall_s")))
+    values, intervals = strip_data(rows)
+    fig = viz.plot_strip(values, intervals, seeds=run_seeds, title=f"Your run ({budget}): test top-1 per seed")
+    fig.savefig(OUT / "strip.png", dpi=120, bbox_inches="tight")
+    plt.show()
+    curves = {}
+    for r in rows:
+        c = published.load_run_curve(r["run_dir"])
+        curves.setdefault(r["variant"], {})[r["seed"]] = (c["epoch"], c["top1"])
+    fig = viz.plot_run_curves(curves, title="Every run's validation top-1")
+    plt.show()
+
+# %% [markdown]
+# ### The verdicts of your run
+#
+# The claims whose variants this budget ran, decided as above; the others are listed with the reason.
+# Quick runs a short part of the reference schedule on three seeds: its differences are estimates with
+# wide intervals, and only a large effect (the control's) can be resolved at its n.
+
+# %%
+verdicts = differences = None
+if rows:
+    ok, not_ok = decidable(M.FUSION_CLAIMS, rows)
+    if ok:
+        verdicts, differences = evaluate(ok, rows, by="variant")
+        display(Markdown("\n\n".join(verdict_lines(verdicts))))
+        fig = viz.plot_claims(verdicts.to_dict("records"),
+                              {c: g["diff"].tolist() for c, g in differences.groupby("claim", sort=False)},
+                              title=f"Verdicts ({budget})")
+        plt.show()
+    if not_ok:
+        display(Markdown("**Not decided at this budget:** " + "; ".join(f"*{c.name}* ({why})" for c, why in not_ok)
+                         + ". `-p budget reference` shows them."))
+    write_results(rows, summarize(rows, by=("variant",), metric="top1"), OUT,
+                  extra={"verdicts": None if verdicts is None else verdicts.to_dict("records"),
+                         "flow_epe_px": flow["epe"], "flow_epe_figure_px": flow["epe_figure"], "wall_minutes": wall / 60})
+
+# %% [markdown]
+# ### Rerun against the committed reference
+#
+# With `budget="reference"` and `rerun=True`: each variant's mean top-1 over the seeds both hold,
+# retrained here, beside the committed one; the check passes when every variant's mean is within
+# `tolerance` points. `publish=True` then writes the results under `book/results/ablation_fusion/`
+# (from a clean tree).
+
+# %%
+if budget == "reference" and rerun and rows:
+    if ref is not None:
+        table, same = published.compare_rerun(ref["rows"], rows, tolerance=tolerance)
+        display(table)
+        display(Markdown(f"**Rerun {'matches' if same else 'does NOT match'} the committed reference** "
+                         f"(tolerance {tolerance:g} points on each variant's mean)."))
+    if publish:
+        path = published.publish(REF, rows, claims=M.FUSION_CLAIMS, verdicts=verdicts, differences=differences,
+                                 wall_s=wall, command=" ".join(sys.argv))
+        print(f"published -> {path}")
 
 # %% [markdown]
 # ## Each stream's own head
 #
-# Both streams keep their classifier, so every trained network can also be read one stream at a
-# time: the appearance head's test top-1 says how much the appearance stream learned (with ←
-# connections: with the help of motion), the motion head's likewise. For `late` the two heads are
-# the single-stream baselines; they enter the table as the rows `appearance` and `motion`.
+# Both streams keep their classifier, so every trained two-stream network can also be read one
+# stream at a time: the appearance head's test top-1 says how much the appearance stream learned
+# (with ← connections: with the help of motion), the motion head's likewise. For `late` the two heads
+# are the single-stream baselines; they enter the table as the rows `appearance` and `motion`.
 
 # %%
-loader = setup.test_loader(base)  # real data: one view per video (flow from the cache); SynthActions: rendered once
-single = M.score_stream_heads(rows, loader, baselines_from="late")  # + rows "appearance", "motion" from `late`
+ts_rows = [r for r in rows if r["variant"] != M.ORDER_BLIND]  # the two-stream runs
+single = []
+if ts_rows:
+    loader = setup.test_loader(base)  # real data: one view per video (flow from the cache); SynthActions: rendered once
+    single = M.score_stream_heads(ts_rows, loader, baselines_from="late")  # + rows "appearance", "motion" from `late`
 rows_all = rows + single
 
 # %% [markdown]
@@ -222,82 +403,61 @@ rows_all = rows + single
 # of top-1, of *val AUC* (mean validation top-1 over all epochs: how fast a variant learns) and of
 # each stream head's top-1; beside them the paper's error on split 1 of UCF101 and HMDB51 (Table
 # 2; single-stream and late-fusion rows: Table 4, accuracy over the three splits written as error,
-# so only roughly comparable) and the cost of one 8×32×32 clip.
+# so only roughly comparable) and the cost of one clip. These columns describe; the verdicts above
+# decide.
 
 # %%
-order = [v for v in [*M.FUSION_PAPER, "late", "appearance", "motion"] if v in {r["variant"] for r in rows_all}]
-summary = summarize(rows_all, by=("variant",), metric="top1")
-by_v = {e["variant"]: e for e in summary}
-auc = summarize_by(rows, ("variant",), "val_auc")
-heads = {m: summarize_by(rows, ("variant",), m, present_only=True) for m in ("head_appearance", "head_motion")}
-write_results(rows_all, summary, OUT)
-display(Markdown(markdown_table(*M.results_table(order, by_v, auc, heads, key="variant"))))
-
-# %%
-short = {v: M.FUSION_PAPER[v]["name"] for v in M.FUSION_PAPER} | {"late": "late fusion", "appearance": "appearance only",
-                                                                 "motion": "motion only"}
-fig = viz.plot_error_bars(M.error_bars(order, by_v, short, f"{setup.dataset_name(dataset)} (ours)"),
-                          [short[v] for v in order], title=f"Cross-stream connections: error, lower is better "
-                          f"(ours: {T}×{H}×{W}, {flow_method} flow; paper: ResNet-50, split 1, single runs)")
-fig.savefig(OUT / "fusion_error.png", dpi=120, bbox_inches="tight")
-plt.show()
-
-# %% [markdown]
-# ## Learning speed
-#
-# Validation top-1 after each epoch, mean ± 95% CI over seeds.
-
-# %%
-fig, ax = plt.subplots(figsize=(7.5, 4.2))
-curves = {PAPER[extras[n]["variant"]]["name"]: aggregate_curves(OUT / "runs", n, x="epoch") for n in configs}
-viz.plot_learning_curves(curves, title=f"two_stream_small on {setup.dataset_name(dataset)} ({T}×{H}×{W}): "
-                         "validation top-1", ax=ax)
-fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
-plt.show()
-
-# %% [markdown]
-# ## Do the paper's claims hold here?
-#
-# Computed from the table above (CIs that overlap count as "cannot tell apart"); errors are
-# 1 − top-1, so a lower error is a higher top-1 with the same CI.
-
-# %%
-v_top1 = M.fusion_claim(summary)
-v_auc = M.fusion_claim(list(auc.values()))
-display(Markdown(f"**Final test error.** {v_top1['sentence']}\n\n**Learning speed (1 − val AUC).** {v_auc['sentence']}"))
-notes = M.fusion_notes(v_top1, by_v, heads, order,  # the ceiling: SynthActions' time-reversed class pairs
-                       orderless_ceiling=ORDERLESS_CEILING if has_reversal_pairs(dataset) else None)
-if notes:
-    display(Markdown(notes))
-write_results(rows_all, summary, OUT, extra={"verdicts": {"top1": v_top1["sentence"], "val_auc": v_auc["sentence"]},
-                                             "flow_epe_px": flow["epe"], "flow_epe_figure_px": flow["epe_figure"],
-                                             "wall_minutes": wall / 60})
-print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'fusion_error.png'}, {OUT / 'learning_curves.png'}")
+if ts_rows:
+    order = [v for v in [*M.FUSION_PAPER, "late", "appearance", "motion"] if v in {r["variant"] for r in rows_all}]
+    summary = summarize(rows_all, by=("variant",), metric="top1")
+    by_v = {e["variant"]: e for e in summary}
+    auc = summarize_by(ts_rows, ("variant",), "val_auc")
+    heads = {m: summarize_by(ts_rows, ("variant",), m, present_only=True) for m in ("head_appearance", "head_motion")}
+    display(Markdown(markdown_table(*M.results_table(order, by_v, auc, heads, key="variant"))))
+    short = {v: M.FUSION_PAPER[v]["name"] for v in M.FUSION_PAPER} | {
+        "late": "late fusion", "appearance": "appearance only", "motion": "motion only", M.ORDER_BLIND: "order-blind RGB"}
+    fig = viz.plot_error_bars(M.error_bars(order, by_v, short, f"{setup.dataset_name(dataset)} (ours)"),
+                              [short[v] for v in order], title=f"Cross-stream connections: error, lower is better "
+                              f"(ours: {T}×{H}×{W}, {flow_method} flow; paper: ResNet-50, split 1, single runs)")
+    fig.savefig(OUT / "fusion_error.png", dpi=120, bbox_inches="tight")
+    plt.show()
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    mean_curves = {short[extras[n]["variant"]]: aggregate_curves(OUT / "runs", n, x="epoch") for n in configs}
+    viz.plot_learning_curves(mean_curves, title=f"Validation top-1, mean ± 95% CI over seeds "
+                             f"({setup.dataset_name(dataset)}, {T}×{H}×{W})", ax=ax)
+    fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
+    plt.show()
+    notes = M.fusion_notes(by_v, heads, order,  # the ceiling: SynthActions' time-reversed class pairs
+                           orderless_ceiling=ORDERLESS_CEILING if has_reversal_pairs(dataset) else None)
+    if notes:
+        display(Markdown(notes))
+    write_results(rows_all, summary, OUT, extra={"verdicts": None if verdicts is None else verdicts.to_dict("records"),
+                                                 "flow_epe_px": flow["epe"], "flow_epe_figure_px": flow["epe_figure"],
+                                                 "wall_minutes": wall / 60})
+    print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'fusion_error.png'}, {OUT / 'learning_curves.png'}")
 
 # %% [markdown]
 # ## Reading the result
 #
 # The paper fine-tunes two ImageNet-pre-trained ResNet-50 streams on UCF101 / HMDB51 (flow stacks
 # of L = 10 TV-L1 fields at 224×224); here two one-bottleneck-per-stage ResNets at an eighth of the
-# width learn 16 synthetic classes from scratch in 128 steps. Things to keep in mind:
+# width learn 16 synthetic classes from scratch. A verdict here is about the connection at this
+# scale, not about UCF101. Things to keep in mind:
 #
 # * **What each stream can know.** Without connections the appearance stream is a per-frame 2D CNN
 #   whose frame predictions are averaged: it cannot see the order of frames, so it can get at most
-#   one class of each of the seven time-reversed pairs right (at most 9/16 = 56%). The motion
-#   stream sees the direction of motion in its flow stacks. A ← connection hands that direction to
-#   the appearance stream, which is the mechanism the paper argues for; the appearance-head column
-#   shows whether it was used.
+#   one class of each of the seven time-reversed pairs right (at most 9/16 = 56%), like the
+#   order-blind control. The motion stream sees the direction of motion in its flow stacks. A ←
+#   connection hands that direction to the appearance stream, which is the mechanism the paper
+#   argues for; the appearance-head column shows whether it was used.
 # * **Pre-training.** The paper's direct connections hurt a *pre-trained* network ("too large a
 #   change in the propagated signals" for layers that were trained without it); networks trained
 #   from scratch, as here, never had a representation to disturb, so the direct rows may suffer less.
-# * **Noise.** Test error is measured on 256 clips (≈ 2.5 points of sampling error at 80% top-1)
-#   and the seed-to-seed spread of such short runs is of the same order as most of the paper's
-#   gaps (0.7 points between residual ⊕ and ⊙ on UCF101); only the large gaps of Table 2 (direct ⊙,
-#   → and ↔ against ←) are within reach of three seeds. The seeds are shared across rows (the same
-#   data order and, as no connection has weights of its own at equal stream widths, the same initial
-#   weights), so rows tend to move together from seed to seed (compare them seed by seed in
-#   `results.csv`); the CIs above treat rows as independent and are conservative.
+# * **Resolution.** Table 2's gap between residual ⊙ and ⊕ ← (0.66 points of error on UCF101) is
+#   below what a few seeds can detect; the gaps between ← and → or ↔ (6–11 points) and between
+#   residual and direct connections are not. Each verdict states the smallest effect its seeds
+#   could detect beside the paper's.
 #
-# To run closer to the paper: `-p clip '[16, 112, 112]' -p flow_channels 20 -p width 0.5 -p epochs 30
-# -p seeds 5` on a GPU (CUDA and mixed precision are used automatically), or `-p difficulty medium`
-# for camera pan (global flow the motion stream has to discount, as on HMDB51).
+# To run closer to the paper: `-p budget custom -p clip '[16, 112, 112]' -p flow_channels 20 -p width 0.5
+# -p epochs 30 -p seeds 5` on a GPU (CUDA and mixed precision are used automatically), or on real
+# videos: `-p budget custom -p dataset ucf101 -p data_root /data/UCF-101` (README, "Running on real data").

@@ -167,8 +167,9 @@ print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "refere
 # effect larger than δ* or *inconclusive* (`actionrec.experiments.protocol` has the rule of each
 # kind). The **positive control** is the paper's own large effect: TSN averages its frames, so on
 # SynthActions' time-reversed classes it cannot exceed 9/16, and TSM must beat it clearly, or the
-# setting can resolve nothing. The paper's kernel differences (0.3–1.1 points, one run each) are
-# at or below what n = 6 seeds can detect; each verdict prints the detectable effect beside them.
+# setting can resolve nothing. The paper's kernel differences (0.3–1.1 points, one run each) may lie
+# below what n = 6 seeds can detect here; each verdict prints its detectable effect beside the
+# paper's.
 
 # %%
 display(claims_table(MIXTCONV_KERNEL_CLAIMS))
@@ -243,7 +244,7 @@ else:
     train_kwargs = next(iter(variants.values()))[0].dataset_kwargs
     run_seeds = list(MIXTCONV_BUDGETS[budget]["seeds"])
     run_seeds += list(range(max(run_seeds) + 1, max(run_seeds) + 1 + extra_seeds))
-names = list(variants)  # the variants of this run, in the paper's row order
+names = list(variants)  # the variants of this run, in the order run
 preview, shown = preview_clips(dataset, train_kwargs)  # a few training clips
 fig = viz.clip_grid(**shown)
 plt.show()
@@ -311,8 +312,10 @@ if rows:
 #
 # The claims whose variants this budget ran, decided as above; the others are listed with the
 # reason. At the quick budget's two seeds a claim resolves only when both seeds' differences agree
-# closely (the $t$ quantile of one degree of freedom is large), so *inconclusive* with its power line
-# is the expected answer for every claim but a large, steady control.
+# closely: the CI's half-width is the $t$ quantile of one degree of freedom (12.7 at 95%, 25.5 at the
+# Holm level of the first of two claims) times half the gap between the two seeds' differences. So
+# *inconclusive*, with its power line, is the expected answer for every claim but a large, steady
+# control.
 
 # %%
 verdicts = differences = None
@@ -427,7 +430,7 @@ if rows:
 #   measures how much frame order the setting lets a network learn. If the control is not
 #   resolved, no other verdict of the run means anything.
 # * **Which kernels** is a small effect in the paper (45.8–46.7, one run each, no error bars): a
-#   spread of 0.9 points between settings and +1.1 over TSM, at or below the smallest difference
+#   spread of 0.9 points between settings and +1.1 over TSM, possibly below the smallest difference
 #   six paired seeds detect here (each verdict prints it). So the kernel claims are decided as
 #   non-inferiority (is {1, 3, 5, 7} within δ = 1 point of the others?), and an *inconclusive*
 #   there says the setting cannot see a difference of the paper's size, not that it is absent. The

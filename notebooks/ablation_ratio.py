@@ -38,9 +38,11 @@
 # their provenance), then **your run** at the chosen `budget`, then the mechanism and which MTNet
 # the paper built.
 #
-# **Budgets.** `budget="quick"` (the default, about 10 minutes on a 2-core CPU) trains the
-# reference recipe for half its schedule on $r \in \{0.5, 1\}$ and the positive control, two
-# seeds: it estimates effects with their CIs and says which claims it cannot resolve.
+# **Budgets.** `budget="quick"` (the default, under 10 minutes on a 2-core CPU) trains the
+# reference recipe for an eighth of its schedule (3 of 24 epochs) on $r \in \{0.5, 1\}$ and the
+# positive control, three seeds: far from converged, it checks that the setting resolves the
+# control, shows both ratios per seed with their CIs, and says which claims it cannot
+# decide.
 # `budget="reference"` renders the committed reference results; with `-p rerun True` it retrains
 # them (hours on a CPU; runs resume) and compares its rows with the committed ones.
 # `budget="custom"` trains what the parameters below say (real datasets, a GPU, other sizes).
@@ -52,20 +54,20 @@ publish = False  # with rerun: write the results to book/results/ablation_ratio 
 extra_seeds = 0  # budget "reference" with rerun: seeds beyond the declared n (they extend n)
 tolerance = 1.0  # rerun: largest |difference| (points) of a variant's mean top-1 from the committed one
 depth = 32  # MTNet depth (Table 1): 32, 48, 64, 132 or 200 (quick / reference: 32)
-# budget "custom" only:
-ratios = [0.5, 0.625, 0.75, 0.875, 1.0]  # channel ratios r, each in [0.5, 1]
-substreams = [1]  # sub-streams g; [1, 8] adds the grouped variants (Fig. 3c/d)
-seeds = 3  # training seeds per configuration
-epochs = 7  # passes over the training split
-width = 0.25  # channel multiplier of Table 1's widths (64..512 -> 16..128)
-clip = [16, 32, 32]  # T, H, W of the training clips
-train_samples = 640  # training clips (val/test: a quarter each); real datasets: 0 means the whole split
-batch_size = 32  # clips per step
-lr = 0.003  # AdamW peak learning rate (cosine schedule)
-dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos)
-data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
-split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
-difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
+# budget "custom" only (None: the default in brackets; quick / reference refuse them):
+ratios = None  # channel ratios r, each in [0.5, 1] ([0.5, 0.625, 0.75, 0.875, 1.0])
+substreams = None  # sub-streams g; [1, 8] adds the grouped variants, Fig. 3c/d ([1])
+seeds = None  # training seeds per configuration, 0..n-1 (3)
+epochs = None  # passes over the training split (7)
+width = None  # channel multiplier of Table 1's widths, 64..512 -> 16..128 (0.25)
+clip = None  # T, H, W of the training clips ([16, 32, 32])
+train_samples = None  # training clips, val/test a quarter each; real datasets: 0 means the whole split (640)
+batch_size = None  # clips per step (32)
+lr = None  # AdamW peak learning rate, cosine schedule (0.003)
+dataset = None  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos) ("synthactions")
+data_root = None  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo ("")
+split = None  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one) (1)
+difficulty = None  # SynthActions only: "easy" | "medium" | "hard" ("easy")
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/ablation_ratio; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -94,16 +96,24 @@ from actionrec.experiments.chapter import claims_table, decidable, strip_data, v
 from actionrec.experiments.grid import train_grid
 from actionrec.experiments.protocol import evaluate
 from actionrec.experiments.setup import base_config, build_runs, data_kwargs, dataset_name, preview_clips, time_vs_macs
-from actionrec.experiments.summary import aggregate_curves, markdown_table, summarize, write_results
+from actionrec.experiments.summary import markdown_table, summarize, write_results
 from actionrec.models.mtnet import MTNET_READING
-from actionrec.papers.mtnet import (MTNET_RATIO_BUDGETS, MTNET_RATIO_CLAIMS, MTNET_TABLE3, MTNET_TABLE3_CLASSES,
-                                    ORDER_BLIND, best_mtnet_reading, mtnet_ratio_reference_n, mtnet_ratio_runs,
-                                    mtnet_ratio_variants, mtnet_readings_table)
-from actionrec.papers.synthactions import SYNTH_RECIPE, recipe_config
+from actionrec.papers.mtnet import (MTNET_RATIO_BUDGETS, MTNET_RATIO_CLAIMS, MTNET_RATIO_CUSTOM, MTNET_TABLE3,
+                                    MTNET_TABLE3_CLASSES, ORDER_BLIND, best_mtnet_reading, mtnet_ratio_reference_n,
+                                    mtnet_ratio_runs, mtnet_ratio_variants, mtnet_readings_table)
+from actionrec.papers.synthactions import SYNTH_RECIPE
 from actionrec.utils.checks import check_bool, check_choice, check_float, check_int, check_list
 from actionrec.utils.paths import make_out_dir
 
-budget = check_choice("budget", budget, ["quick", "reference", "custom"])
+if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
+    budget, ratios, substreams, seeds, epochs = "custom", [0.5, 1.0], [1], 2, 1
+    width, clip, train_samples, batch_size = 0.125, [16, 32, 32], 64, 16
+budget, custom = P.budget_params(budget, MTNET_RATIO_CUSTOM, ratios=ratios, substreams=substreams, seeds=seeds,
+                                 epochs=epochs, width=width, clip=clip, train_samples=train_samples,
+                                 batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split,
+                                 difficulty=difficulty)  # custom: None -> the default; quick/reference: must be None
+ratios, substreams, seeds, epochs, width, clip, train_samples, batch_size, lr, dataset, data_root, split, difficulty = (
+    custom.values())
 rerun, publish = check_bool("rerun", rerun), check_bool("publish", publish)
 extra_seeds, tolerance = check_int("extra_seeds", extra_seeds, min_value=0), check_float("tolerance", tolerance, positive=True)
 depth = check_choice("depth", depth, [32, 48, 64, 132, 200])
@@ -117,9 +127,6 @@ clip = P.check_clip(clip, min_size=(16, 32, 32), why="MTNet needs T >= 16 and H,
 if publish and not (budget == "reference" and rerun):
     raise ValueError("publish=True writes a retrained reference: use it with budget='reference' and rerun=True")
 
-if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
-    budget, ratios, substreams, seeds, epochs = "custom", [0.5, 1.0], [1], 2, 1
-    width, clip, train_samples, batch_size = 0.125, [16, 32, 32], 64, 16
 if budget != "custom":  # the recipe fixes the data and the network size
     dataset, clip, width, difficulty = "synthactions", list(SYNTH_RECIPE["clip"]), 0.25, SYNTH_RECIPE["difficulty"]
 train_here = budget != "reference" or rerun

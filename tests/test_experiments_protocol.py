@@ -238,3 +238,16 @@ def test_tables_and_rule_order(tmp_path):
     v.to_csv(tmp_path / "verdicts.csv", index=False)
     back = pd.read_csv(tmp_path / "verdicts.csv")
     assert back["verdict"].tolist() == [HOLDS, REVERSED] and back["trained"].tolist() == ["a: 6/6; b: 6/6"] * 2
+
+
+def test_holm_runs_within_each_claim_family():
+    rows = rows_of(a=3 + WIDE / 3, b=0 * TIGHT, c=2 + WIDE / 2)
+    paper = [claim(name="a>b", variants=("a", "b")), claim(name="c>b", variants=("c", "b"))]
+    control = claim(name="control", variants=("a", "b"), family="control")
+    v, _ = evaluate(paper + [control], rows, unit="points")
+    alone, _ = evaluate([control], rows, unit="points")
+    pair, _ = evaluate(paper, rows, unit="points")
+    assert v.iloc[2]["p_holm"] == pytest.approx(alone.iloc[0]["p_holm"]) and v.iloc[2]["level"] == 0.95
+    assert v.iloc[:2]["p_holm"].tolist() == pytest.approx(pair["p_holm"].tolist())
+    with pytest.raises(ValueError, match="family"):
+        claim(family="extra")

@@ -39,7 +39,7 @@ def test_claims_declared_with_kinds_deltas_and_the_papers_numbers():
 
 def test_budgets_quick_runs_the_headline_pair_and_the_control_reference_every_claims_variants():
     quick, ref = MIXTCONV_BUDGETS["quick"], MIXTCONV_BUDGETS["reference"]
-    assert set(quick["variants"]) == {"tsn", "tsm", "ks1357"} and quick["seeds"] == (0, 1)
+    assert set(quick["variants"]) == {"tsn", "tsm", "ks1357"} and quick["seeds"] == (0, 1, 2)
     assert ref["seeds"] == tuple(range(6))  # n = 6, the protocol's minimum, until a pilot sizes it
     for plan in (quick, ref):
         assert not set(plan["seeds"]) & set(range(100, 200))  # pilot seeds (100+) are disjoint
@@ -64,7 +64,7 @@ def test_runs_are_built_with_the_recipe_at_8_frames():
             assert cfg.batch_size == SYNTH_RECIPE["batch_size"] and cfg.train_samples == SYNTH_RECIPE["train_samples"]
             assert cfg.test_samples == SYNTH_RECIPE["test_samples"] and cfg.dataset_kwargs["difficulty"] == "medium"
         assert runs["tsn"][0].model == "tsn_small" and runs["ks1357"][0].model_kwargs["init"] == MIXTCONV_INIT
-    assert {cfg.epochs for cfg, _ in mixtconv_runs("quick").values()} == {6}
+    assert {cfg.epochs for cfg, _ in mixtconv_runs("quick").values()} == {SYNTH_RECIPE["epochs"]["quick"]}
     assert list(mixtconv_runs("quick", variants=["ks3_d123"])) == ["ks3_d123"]
     with pytest.raises(ValueError, match="budget"):
         mixtconv_runs("huge")

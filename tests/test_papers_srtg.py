@@ -1,5 +1,5 @@
-"""actionrec.papers.srtg: SRTG Table 1's placement claims decided on constructed summaries, the runs of
-the table, the trained gates' open rates, and the cycle-consistency chapter's toy, perturbations and
+"""actionrec.papers.srtg: SRTG Table 1's declared claims, the budgets and runs of the placement chapter,
+the trained gates' open rates, and the cycle-consistency chapter's toy, perturbations and
 explorer view on a tiny gated network."""
 
 from collections import OrderedDict
@@ -8,49 +8,77 @@ import pytest
 import torch
 from torch import nn
 
+from actionrec.experiments.chapter import decidable
+from actionrec.experiments.protocol import evaluate
 from actionrec.layers.srtg import SRTGate
 from actionrec.papers import srtg as S
-from actionrec.papers.srtg import srtg_model_kwargs, srtg_placement_claim
+from actionrec.papers.srtg import srtg_model_kwargs
+from actionrec.papers.synthactions import SYNTH_RECIPE, recipe_config
 from actionrec.train import TrainConfig
 
 
-def _entry(r, mean, ci, n=3):
-    return {"label": f"r={r}", "r": r, "mean": mean, "ci": ci, "n": n, "std": ci, "metric": "top1",
-            "lo": mean - ci, "hi": mean + ci, "confidence": 0.95}
+def test_claims_are_declared_on_the_reference_variants():
+    ref = S.srtg_placement_runs("reference", device="cpu")
+    claims = S.SRTG_PLACEMENT_CLAIMS
+    assert len({c.name for c in claims}) == len(claims)
+    assert all(v in ref for c in (*claims, *S.SRTG_HARD_CHECKS) for v in c.variants)  # every variant trained
+    control = claims[0]
+    assert control.kind == "superiority" and control.variants == ("r3d-none", S.ORDER_BLIND) and control.delta == 10
+    kinds = {c.name: c.kind for c in claims}
+    for b in ("r3d", "r(2+1)d"):
+        assert kinds[f"{b}: Final beats no SRTG"] == "superiority" and kinds[f"{b}: Final is best"] == "best_of"
+        assert kinds[f"{b}: Final > Res > no SRTG"] == "ordering"
+        assert kinds[f"{b}: every placement beats no SRTG"] == "worst_of"
+    by_name = {c.name: c for c in claims}
+    assert by_name["r3d: Final beats no SRTG"].paper_effect == 3.781  # the paper's text
+    assert by_name["r(2+1)d: Final beats no SRTG"].paper_effect == 4.686
+    assert by_name["r3d: Final > Res > no SRTG"].variants == ("r3d-final", "r3d-res", "r3d-none")
+    assert by_name["r3d: every placement beats no SRTG"].variants[0] == "r3d-none"  # the claimed worst first
+    assert by_name["r(2+1)d: Final is best"].variants[0] == "r2plus1d-final"  # the claimed best first
+    assert all(c.metric == "top1" and c.higher_is_better and c.delta == 1.0 for c in claims[1:])
+    t = S.SRTG_TABLE1
+    for b, name in (("r3d", "r3d"), ("r2plus1d", "r(2+1)d")):  # Table 1 orders Final > Res > none, all above none
+        assert t[b]["final"] > t[b]["res"] > t[b]["none"] and min(t[b][p] for p in t[b] if p != "none") > t[b]["none"]
+        assert max(t[b], key=t[b].get) == S.SRTG_BEST_PLACEMENT
+    assert [c.kind for c in S.SRTG_HARD_CHECKS] == ["equivalence", "equivalence"]
+    assert not set(S.SRTG_HARD_CHECKS) & set(claims)
 
 
-def _pentry(p, mean, ci, n=3):
-    return {**_entry(0, mean, ci, n), "label": f"placement={p}", "placement": p}
+def test_budgets_and_runs():
+    quick, ref = S.SRTG_PLACEMENT_BUDGETS["quick"], S.SRTG_PLACEMENT_BUDGETS["reference"]
+    assert ref["seeds"] == tuple(range(6)) and quick["seeds"] == (0, 1, 2)
+    assert not {s for b in (quick, ref) for s in b["seeds"]} & set(range(100, 200))  # pilot seeds are 100+
+    runs = S.srtg_placement_runs("quick", device="cpu")
+    assert list(runs) == ["r3d-none", "r3d-final", S.ORDER_BLIND]  # headline pair + control: 6 runs at 2 seeds
+    for name, (cfg, row) in runs.items():
+        assert row["variant"] == name
+        recipe = recipe_config(cfg.model, cfg.model_kwargs, budget="quick", device="cpu")
+        assert cfg == recipe  # the SynthActions recipe, nothing overridden
+    cfg, row = runs["r3d-final"]
+    assert cfg.model == "r3d_18" and cfg.model_kwargs == srtg_model_kwargs("final", width=0.125, gate="open")
+    assert row == {"variant": "r3d-final", "backbone": "r3d", "placement": "final", "gate": "open", "config": "final"}
+    assert runs[S.ORDER_BLIND][0].model == "frame_avg2d" and runs[S.ORDER_BLIND][1]["placement"] is None
+    assert cfg.epochs == SYNTH_RECIPE["epochs"]["quick"] and cfg.train_samples == SYNTH_RECIPE["train_samples"]
+    full = S.srtg_placement_runs("reference", device="cpu")
+    assert len(full) == 2 * 5 + 2 + 1 and full["r2plus1d-final-hard"][0].model_kwargs["srtg_kwargs"] == {"gate": "hard"}
+    assert full["r3d-res"][0].epochs == SYNTH_RECIPE["epochs"]["reference"]
+    with pytest.raises(ValueError, match="budget='custom'"):
+        S.srtg_placement_runs("custom")
+    with pytest.raises(ValueError, match="depth=20"):
+        S.srtg_placement_runs("quick", depth=20)
 
 
-def test_placement_claim_clear_nominal_and_failing():
-    clear = [_pentry("none", 0.70, 0.01), _pentry("start", 0.75, 0.01), _pentry("mid", 0.76, 0.01),
-             _pentry("final", 0.85, 0.01)]
-    v = srtg_placement_claim(clear)
-    assert v["holds"] and v["clear"] and v["best"] == "final" and "hold clearly" in v["sentence"]
-    assert set(v["vs_none"]) == {"start", "mid", "final"}
-    noisy = [_pentry("none", 0.70, 0.08), _pentry("res", 0.72, 0.08), _pentry("final", 0.74, 0.08)]
-    v = srtg_placement_claim(noisy)
-    assert v["holds"] and not v["clear"] and "nominally" in v["sentence"]
-    worse = [_pentry("none", 0.80, 0.01), _pentry("start", 0.70, 0.01), _pentry("final", 0.85, 0.01)]
-    v = srtg_placement_claim(worse)
-    assert not v["holds"] and "do not hold" in v["sentence"] and not v["all_beat_none"]
-    mixed = [_pentry("none", 0.70, 0.08), _pentry("start", 0.76, 0.08), _pentry("final", 0.73, 0.08)]
-    v = srtg_placement_claim(mixed)
-    assert not v["holds"] and "not supported" in v["sentence"] and v["best"] == "start"
-    with pytest.raises(ValueError, match="'none'"):
-        srtg_placement_claim([_pentry("final", 0.8, 0.01)])
-
-
-def test_placement_claim_counts_only_the_rows_of_one_gate():
-    summary = [{**_pentry("none", 0.70, 0.01), "gate": "none"}, {**_pentry("mid", 0.75, 0.01), "gate": "open"},
-               {**_pentry("final", 0.80, 0.01), "gate": "open"}, {**_pentry("final", 0.60, 0.01), "gate": "hard"}]
-    v = srtg_placement_claim(summary, gate="open")
-    assert v["holds"] and v["clear"] and set(v["vs_none"]) == {"mid", "final"}
-    assert v["vs_none"]["final"]["diff"] == pytest.approx(0.10)
-    with pytest.raises(ValueError, match=r"several entries for placement\(s\) \['final'\]"):
-        srtg_placement_claim(summary)
-    assert not srtg_placement_claim(summary[:1] + summary[3:], gate="hard")["holds"]
+def test_claims_decide_constructed_rows():
+    """The quick budget's claims decided on constructed paired rows (the protocol's rules)."""
+    noise = {"r3d-none": (0.0, 0.01, -0.01, 0.005), "r3d-final": (0.01, -0.005, 0.0, 0.01),
+             S.ORDER_BLIND: (0.0, -0.01, 0.01, 0.0)}  # points / 100, per seed
+    rows = [{"variant": v, "seed": s, "top1": top1 + noise[v][s]}
+            for s in range(4) for v, top1 in (("r3d-none", 0.80), ("r3d-final", 0.85), (S.ORDER_BLIND, 0.55))]
+    ok, not_ok = decidable(S.SRTG_PLACEMENT_CLAIMS, rows)
+    assert [c.name for c in ok] == ["control: r3d > order-blind", "r3d: Final beats no SRTG"]
+    assert len(not_ok) == len(S.SRTG_PLACEMENT_CLAIMS) - 2
+    verdicts, _ = evaluate(ok, rows, by="variant")
+    assert verdicts["verdict"].tolist() == ["holds", "holds"]
 
 
 def test_srtg_model_kwargs():
@@ -74,13 +102,17 @@ def test_placements_and_variants():
     assert list(v) == ["r3d-none", "r3d-final", "r2plus1d-none", "r2plus1d-final", "r3d-final-hard",
                        "r2plus1d-final-hard"]
     cfg, row = v["r2plus1d-final"]
-    assert row == {"backbone": "r2plus1d", "placement": "final", "gate": "open", "config": "final"}
+    assert row == {"variant": "r2plus1d-final", "backbone": "r2plus1d", "placement": "final", "gate": "open",
+                   "config": "final"}
     assert cfg.model == "r2plus1d_18" and cfg.epochs == 2
     assert cfg.model_kwargs == srtg_model_kwargs("final", width=0.125, gate="open")
     cfg, row = v["r3d-final-hard"]
-    assert row == {"backbone": "r3d", "placement": "final", "gate": "hard", "config": "final-hard"}
+    assert row == {"variant": "r3d-final-hard", "backbone": "r3d", "placement": "final", "gate": "hard",
+                   "config": "final-hard"}
     assert cfg.model_kwargs == srtg_model_kwargs("final", width=0.125, gate="hard")
-    assert v["r3d-none"][1] == {"backbone": "r3d", "placement": "none", "gate": "none", "config": "none"}
+    assert v["r3d-none"][1] == {"variant": "r3d-none", "backbone": "r3d", "placement": "none", "gate": "none",
+                                "config": "none"}
+    assert all(row["variant"] == key for key, (_, row) in v.items())
     soft = S.srtg_placement_variants(base, backbones=["r3d"], depth=50, placements=["none", "top"], width=0.125,
                                      gate="soft", hard_row=None)
     assert list(soft) == ["r3d-none", "r3d-top"] and soft["r3d-top"][0].model_kwargs["srtg_top_fusion"] == "conv3"

@@ -27,7 +27,7 @@ from ..data.flow import available_methods
 from ..utils.checks import check_bool, check_choice, check_float, check_int, check_list, fail
 from ..utils.paths import resolve_data_root
 
-__all__ = ["REAL_DATASETS", "SPLIT_DATASETS", "REAL_DATA_DOCS", "COMMON_RULES", "is_real", "check_common",
+__all__ = ["REAL_DATASETS", "SPLIT_DATASETS", "REAL_DATA_DOCS", "COMMON_RULES", "is_real", "check_common", "budget_params",
            "check_synthactions_only", "check_clip", "check_flow"]
 
 #: Datasets read from video files (``actionrec.data.build_dataset`` names); "synthactions" is embedded.
@@ -157,3 +157,22 @@ def check_flow(flow_channels: Any, flow_method: Any = None) -> None:
         fail("flow_channels", flow_channels, "an even number (2L: x and y of L flow fields)")
     if flow_method is not None:
         check_choice("flow_method", flow_method, ["gt", *available_methods()])
+
+
+def budget_params(budget: Any, defaults: dict[str, Any], **given: Any) -> tuple[str, dict[str, Any]]:
+    """``(budget, values)`` of a notebook whose ``budget`` is ``"quick"`` | ``"reference"`` |
+    ``"custom"``: the budget-only parameters ``given`` default to None ("the budget decides"). Under
+    ``"custom"`` each None takes its value from ``defaults`` (the chapter's custom defaults); under
+    quick / reference any non-None one is an error naming it (the budget fixes variants, seeds and
+    recipe, so a silently ignored ``-p seeds 5`` cannot happen). Every name of ``given`` must be in
+    ``defaults`` (TypeError otherwise)."""
+    budget = check_choice("budget", budget, ["quick", "reference", "custom"])
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise TypeError(f"budget_params: no default for {unknown}; known: {sorted(defaults)}")
+    set_ = [k for k, v in given.items() if v is not None]
+    if budget != "custom" and set_:
+        raise ValueError(f"{', '.join(set_)} = {', '.join(repr(given[k]) for k in set_)} applies to budget='custom' only: "
+                         f"budget={budget!r} fixes the variants, seeds and training recipe. Add -p budget custom to "
+                         "train your own settings, or drop the parameter")
+    return budget, {k: defaults[k] if v is None else v for k, v in given.items()}

@@ -52,8 +52,9 @@ makes "primary p < α′" equivalent to "the two-sided CI at level 1 − α′ c
 p-values and the CI rules agree. Non-inferiority and best-of cannot say "no effect larger than δ"
 (their *holds* is that statement about the margin); equivalence's *holds* is it.
 
-**Holm within a chapter.** The m claims' primary p-values are sorted (ties keep declaration order;
-NaN counts as 1). ``p_holm`` of rank k is ``max_{j ≤ k} min(1, (m − j + 1) p_(j))``. The CI of the
+**Holm within a chapter**, per claim family (``Claim.family``: the paper's claims, and the
+setting's checks such as the positive control, each corrected on its own). The m claims' primary
+p-values are sorted (ties keep declaration order; NaN counts as 1). ``p_holm`` of rank k is ``max_{j ≤ k} min(1, (m − j + 1) p_(j))``. The CI of the
 claim of rank k is read at level ``1 − α / (m − j + 1)`` with ``j = min(k, k*)``, k* the first rank
 whose p_(j) ≥ α / (m − j + 1) (the step-down stops there; every later rank keeps that level). Then
 "holds" ⇔ ``p_holm < α``, exactly Holm's step-down, and "reversed" / "no effect larger than δ" are
@@ -83,9 +84,12 @@ from ..utils.checks import check_bool, check_choice, check_float, fail
 from .power import N_MAX, detectable_effect, seeds_needed
 from .summary import is_accuracy
 
-__all__ = ["Claim", "KINDS", "VERDICTS", "VERDICT_COLUMNS", "HOLDS", "REVERSED", "NO_EFFECT", "INCONCLUSIVE", "holm",
+__all__ = ["Claim", "KINDS", "FAMILIES", "VERDICTS", "VERDICT_COLUMNS", "HOLDS", "REVERSED", "NO_EFFECT", "INCONCLUSIVE", "holm",
            "evaluate"]
 
+#: Claim families; Holm's correction runs within each (a setting's positive control is not one of
+#: the paper's claims, and its verdict does not spend their error rate).
+FAMILIES = ("paper", "control")
 KINDS = ("superiority", "non_inferiority", "equivalence", "ordering", "best_of", "worst_of")
 HOLDS, REVERSED, NO_EFFECT, INCONCLUSIVE = "holds", "reversed", "no effect larger than δ", "inconclusive"
 VERDICTS = (HOLDS, REVERSED, NO_EFFECT, INCONCLUSIVE)
@@ -107,7 +111,9 @@ class Claim:
     e.g. "top1"), ``delta`` (> 0, points: the smallest difference that matters here, also the
     non-inferiority margin and the equivalence bound), ``delta_reason`` (why that δ), ``paper`` (the
     paper's number or sentence), ``higher_is_better``, ``paper_effect`` (optional: the paper's
-    difference in points, compared with the run's detectable effect).
+    difference in points, compared with the run's detectable effect), ``family`` (``"paper"``: the
+    paper's claims; ``"control"``: a check of the setting itself, e.g. the positive control; Holm
+    corrects within each family).
     """
 
     name: str
@@ -119,6 +125,7 @@ class Claim:
     paper: str
     higher_is_better: bool = True
     paper_effect: float | None = None
+    family: str = "paper"
 
     def __post_init__(self) -> None:
         try:
@@ -140,6 +147,7 @@ class Claim:
             check_float("delta", self.delta, positive=True)
             check_bool("higher_is_better", self.higher_is_better)
             check_float("paper_effect", self.paper_effect, optional=True)
+            check_choice("family", self.family, FAMILIES)
         except ValueError as e:
             raise ValueError(f"Claim {self.name!r}: {e}") from None
         object.__setattr__(self, "variants", tuple(variants))
@@ -401,7 +409,13 @@ def evaluate(claims: Sequence[Claim], rows: Any, *, alpha: float = 0.05, power: 
                           paper_effect=c.paper_effect, delta=c.delta, delta_reason=c.delta_reason, trained=trained,
                           excluded=excluded))
 
-    p_holm, levels = holm(p_primary, alpha)
+    p_holm, levels = [math.nan] * len(claims), [math.nan] * len(claims)
+    for family in FAMILIES:  # Holm within each family
+        idx = [i for i, c in enumerate(claims) if c.family == family]
+        if idx:
+            ph, lv = holm([p_primary[i] for i in idx], alpha)
+            for i, a, b in zip(idx, ph, lv):
+                p_holm[i], levels[i] = a, b
     out = [dict(head, **_claim_row(c, ds, level, power), p_primary=pp, p_holm=ph)
            for c, head, ds, level, pp, ph in zip(claims, heads, all_ds, levels, p_primary, p_holm)]
     columns = ["claim", "a", "b", "seed", "value_a", "value_b", "diff", "trained_a", "trained_b"]

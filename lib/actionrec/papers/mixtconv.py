@@ -90,7 +90,8 @@ MIXTCONV_KERNEL_CLAIMS = (
     Claim("control: TSM > TSN (order-blind)", "superiority", ("tsm", "tsn"), "top1", 10.0,
           "positive control: TSN averages its frames, so it cannot exceed 56.25% (9/16) on SynthActions' time-reversed "
           "class pairs; a TSM that does not beat it by 10 points has not learned frame order, and the setting would "
-          "have no power", "45.6 vs 19.7 top-1 on Something-Something v1 (kernel-size table)", paper_effect=25.9),
+          "have no power", "45.6 vs 19.7 top-1 on Something-Something v1 (kernel-size table)", paper_effect=25.9,
+          family="control"),
     Claim("MixTConv {1,3,5,7} >= TSM", "non_inferiority", ("ks1357", "tsm"), "top1", _DELTA,
           _DELTA_REASON + "; the non-inferiority margin",
           "46.7 vs 45.6 top-1 on Something-Something v1 (kernel-size table; one run each)", paper_effect=1.1),
@@ -104,7 +105,7 @@ MIXTCONV_KERNEL_CLAIMS = (
 #: pair and the control; reference: every claim's variants, seeds 0..5 (n = 6, the protocol's minimum,
 #: until a pilot on seeds 100+ sizes it; issue 16).
 MIXTCONV_BUDGETS = {
-    "quick": {"variants": ("tsn", "tsm", "ks1357"), "seeds": (0, 1)},
+    "quick": {"variants": ("tsn", "tsm", "ks1357"), "seeds": (0, 1, 2)},
     "reference": {"variants": tuple(MIXTCONV_KERNEL_PAPER), "seeds": tuple(range(6))},
 }
 

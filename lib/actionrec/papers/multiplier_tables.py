@@ -7,7 +7,12 @@ the numbers of Tables 2-4 and the builder kwargs / run config of their rows.
   (Table 3), :func:`temporal_filter_config` (a Table 3 key), :func:`paper_error`.
 * :func:`fusion_model_kwargs`, :func:`temporal_filter_model_kwargs`: ``two_stream_small`` kwargs of one
   row; :func:`two_stream_config`: the small SynthActions run the gradient-gating and attribution
-  chapters share. The readings where the paper is ambiguous (``direct_path``, ``filter_units``,
+  chapters share.
+* The ablation budgets of the two chapters (issue 15): :data:`FUSION_BUDGETS` and
+  :data:`TEMPORAL_FILTER_BUDGETS` (variants and seeds per budget; :data:`FUSION_CUSTOM`,
+  :data:`TEMPORAL_FILTER_CUSTOM`: the notebooks' ``budget="custom"`` defaults), :func:`fusion_runs` and
+  :func:`temporal_filter_runs` (their runs on the SynthActions recipe,
+  :func:`~actionrec.papers.synthactions.recipe_config`, at the size :data:`TWO_STREAM_RECIPE`). The readings where the paper is ambiguous (``direct_path``, ``filter_units``,
   ``flow_stacking``; defaults and evidence in :mod:`actionrec.models.two_stream`) are written into
   the kwargs explicitly wherever they apply, so they enter each run's config and its tag
   (:func:`actionrec.experiments.grid.config_tag`): a run of another reading never reuses a finished
@@ -24,9 +29,13 @@ from ..layers.fusion import DIRECT_PATHS
 from ..layers.temporal_filter import FILTER_UNITS, INITS, canonical_placement
 from ..train import TrainConfig
 from ..utils.checks import check_choice
+from .mtnet import ORDER_BLIND
+from .synthactions import BUDGETS, recipe_config
 
 __all__ = ["FUSION_PAPER", "FUSION_BASELINES_PAPER", "TEMPORAL_FILTER_PAPER", "temporal_filter_config", "paper_error",
-           "fusion_model_kwargs", "temporal_filter_model_kwargs", "two_stream_config"]
+           "fusion_model_kwargs", "temporal_filter_model_kwargs", "two_stream_config", "ORDER_BLIND",
+           "TWO_STREAM_RECIPE", "FUSION_BUDGETS", "TEMPORAL_FILTER_BUDGETS", "FUSION_CUSTOM", "TEMPORAL_FILTER_CUSTOM",
+           "fusion_runs", "temporal_filter_runs"]
 
 #: ST-Multiplier nets, Table 2 (ResNet-50 streams): error (%) on split 1 of UCF101 / HMDB51 per
 #: cross-stream connection. Keys: ``"<kind>_<direction>"`` (kind as
@@ -156,3 +165,110 @@ def two_stream_config(*, width: float = 0.125, flow_channels: int = 8, fusion: s
         seed=seed, device=device,
     )
 
+
+
+# ------------------------------------------------------------------ the chapters' budgets (issue 15 protocol)
+
+#: The two-stream network and clips of both chapters' budgets on the SynthActions recipe:
+#: ``two_stream_small`` at ``width`` with stacks of L = ``flow_channels`` / 2 flow fields per frame,
+#: centred on the frame, over ``frames``-frame clips with the chapter's flow (``flow``, estimated from
+#: the rendered frames and cached on disk; the paper precomputes TV-L1 flow). ``frames`` overrides the
+#: recipe's 16: the streams are 2D networks that fold the frames into the batch, so a step costs in
+#: proportion to T, and L = 4 flow fields per frame already span half of an 8-frame clip.
+#: ``control_width``: the width of the positive control :data:`ORDER_BLIND` (``frame_avg2d``, RGB).
+TWO_STREAM_RECIPE: dict[str, Any] = dict(width=0.125, flow_channels=8, flow_stacking="centred", frames=8,
+                                         flow="farneback", control_width=0.25)
+
+#: Variants (:data:`FUSION_PAPER` keys and :data:`ORDER_BLIND`) and seeds of each budget of the fusion
+#: chapter. Quick: the headline pair (residual ⊙ ← vs ⊕ ←) and the positive control, 3 seeds.
+#: Reference: every Table 2 row and the control, seeds 0-5: n = 6, the protocol's minimum, until a pilot
+#: on disjoint seeds (100+) sizes it when the reference runs are made (issue 16).
+FUSION_BUDGETS: dict[str, dict[str, tuple]] = {
+    "quick": {"variants": ("residual_mul_m2a", "residual_add_m2a", ORDER_BLIND), "seeds": (0, 1, 2)},
+    "reference": {"variants": (*FUSION_PAPER, ORDER_BLIND), "seeds": tuple(range(6))},
+}
+
+#: Variants (:data:`TEMPORAL_FILTER_PAPER` keys and :data:`ORDER_BLIND`) and seeds of each budget of
+#: the temporal-filter chapter. Quick: the headline pair († [0,1,0] with temporal max-pooling vs no
+#: filters) and the positive control, 3 seeds (‡ [0,1,0] with pooling, the paper's best row, costs about
+#: 1.6x the step time: its shortcut filters act on the 4x wider block outputs). Reference: the Table 3 rows the claims name (every
+#: [0,1,0] placement, † [⅓,⅓,⅓], both pooled rows, no filters; not § / ‡ [⅓,⅓,⅓]) and the control,
+#: seeds 0-5: n = 6, the protocol's minimum, until a pilot on disjoint seeds (100+) sizes it (issue 16).
+TEMPORAL_FILTER_BUDGETS: dict[str, dict[str, tuple]] = {
+    "quick": {"variants": ("every-centre-pool", "none", ORDER_BLIND), "seeds": (0, 1, 2)},
+    "reference": {"variants": ("none", "last-centre", "every-centre", "every+shortcut-centre", "every-avg",
+                               "every-centre-pool", "every+shortcut-centre-pool", ORDER_BLIND),
+                  "seeds": tuple(range(6))},
+}
+
+
+#: The fusion notebook's ``budget="custom"`` defaults (a parameter left at None takes these): the small,
+#: easy grid the chapter ran before the protocol (every Table 2 row and late fusion, 3 seeds).
+FUSION_CUSTOM: dict[str, Any] = dict(
+    variants=["direct_add_m2a", "direct_mul_m2a", "residual_add_m2a", "residual_mul_m2a", "residual_mul_a2m",
+              "residual_mul_bi", "late"], seeds=3, epochs=4, width=0.125, clip=[8, 32, 32], flow_channels=8,
+    flow_stacking="centred", train_samples=512, test_samples=256, batch_size=16, lr=0.01, flow_method="farneback",
+    dataset="synthactions", data_root="", split=1, difficulty="easy")
+
+#: The temporal-filter notebook's ``budget="custom"`` defaults: the small, easy grid the chapter ran
+#: before the protocol (Table 3's nine rows, 3 seeds).
+TEMPORAL_FILTER_CUSTOM: dict[str, Any] = dict(
+    configs=["none", "last-avg", "every-avg", "every+shortcut-avg", "every-centre", "last-centre",
+             "every+shortcut-centre", "every-centre-pool", "every+shortcut-centre-pool"], seeds=3, epochs=4,
+    width=0.125, clip=[8, 32, 32], flow_channels=8, flow_stacking="centred", train_samples=320, test_samples=256,
+    batch_size=16, lr=0.01, flow_method="farneback", dataset="synthactions", data_root="", split=1, difficulty="easy")
+
+
+def _budget_variants(budget: str, budgets: dict[str, dict[str, tuple]], variants: Sequence[str] | None,
+                     valid: Sequence[str]) -> list[str]:
+    check_choice("budget", budget, BUDGETS)
+    names = list(budgets[budget]["variants"] if variants is None else variants)
+    unknown = [v for v in names if v not in valid]
+    if unknown or not names:
+        raise ValueError(f"variants={list(names)!r} must be a non-empty list of {list(valid)}; unknown: {unknown}")
+    return names
+
+
+def _control_config(budget: str, device: str) -> TrainConfig:
+    r = TWO_STREAM_RECIPE
+    return recipe_config("frame_avg2d", {"width": r["control_width"]}, budget=budget, device=device, frames=r["frames"])
+
+
+def fusion_runs(budget: str, *, flow_cache_dir, variants: Sequence[str] | None = None, device: str = "auto",
+                direct_path: str = "skip") -> dict[str, tuple[TrainConfig, dict[str, Any]]]:
+    """The runs of ``budget`` (:data:`FUSION_BUDGETS`; ``variants`` overrides its list) on the SynthActions
+    recipe, for :func:`~actionrec.experiments.setup.build_runs`: ``{variant: (config, {"variant": variant})}``.
+    A Table 2 row (or ``"late"``) is ``two_stream_small`` with :func:`fusion_model_kwargs` at
+    :data:`TWO_STREAM_RECIPE`'s size on RGB + flow clips (flow cached under ``flow_cache_dir``);
+    :data:`ORDER_BLIND` is ``frame_avg2d`` on the same clips' RGB (seed k of both renders the same clips)."""
+    r = TWO_STREAM_RECIPE
+    runs = {}
+    for v in _budget_variants(budget, FUSION_BUDGETS, variants, [*FUSION_PAPER, "late", ORDER_BLIND]):
+        if v == ORDER_BLIND:
+            runs[v] = (_control_config(budget, device), {"variant": v})
+            continue
+        kw = fusion_model_kwargs(v, width=r["width"], flow_channels=r["flow_channels"], direct_path=direct_path,
+                                 flow_stacking=r["flow_stacking"])
+        runs[v] = (recipe_config("two_stream_small", kw, budget=budget, device=device, flow=r["flow"],
+                                 flow_cache_dir=flow_cache_dir, frames=r["frames"]), {"variant": v})
+    return runs
+
+
+def temporal_filter_runs(budget: str, *, flow_cache_dir, variants: Sequence[str] | None = None, device: str = "auto",
+                         filter_units: str = "first") -> dict[str, tuple[TrainConfig, dict[str, Any]]]:
+    """The runs of ``budget`` (:data:`TEMPORAL_FILTER_BUDGETS`; ``variants`` overrides its list) on the
+    SynthActions recipe: ``{variant: (config, {"variant": variant, "config": Table 3 key or None})}``.
+    A Table 3 configuration is ``two_stream_small`` with :func:`temporal_filter_model_kwargs` (residual
+    ⊙ ← plus the row's filters and pooling) at :data:`TWO_STREAM_RECIPE`'s size on RGB + flow clips
+    (flow cached under ``flow_cache_dir``); :data:`ORDER_BLIND` is ``frame_avg2d`` on the same clips' RGB."""
+    r = TWO_STREAM_RECIPE
+    runs = {}
+    for v in _budget_variants(budget, TEMPORAL_FILTER_BUDGETS, variants, [*TEMPORAL_FILTER_PAPER, ORDER_BLIND]):
+        if v == ORDER_BLIND:
+            runs[v] = (_control_config(budget, device), {"variant": v, "config": None})
+            continue
+        kw = temporal_filter_model_kwargs(v, width=r["width"], flow_channels=r["flow_channels"],
+                                          filter_units=filter_units, flow_stacking=r["flow_stacking"])
+        runs[v] = (recipe_config("two_stream_small", kw, budget=budget, device=device, flow=r["flow"],
+                                 flow_cache_dir=flow_cache_dir, frames=r["frames"]), {"variant": v, "config": v})
+    return runs

@@ -3,24 +3,20 @@
 Table 1 of the paper adds a Squeeze-and-Recursion Temporal Gate (``actionrec.layers.srtg.SRTGate``)
 at one position of every residual block (Fig. 2b: Start, Mid, Res, Final for Simple blocks; also
 Top and End for Bottleneck blocks) of r3d / r(2+1)d ResNets and reports top-1. Its claims: every
-placement beats the same network without SRTG, and Final is best.
+placement beats the same network without SRTG, the gain is larger the later the gate sits, and
+Final is best.
 
 Which gate the placement rows run (:data:`SRTG_PLACEMENT_GATE`). The paper's gate ("hard": fuse iff
 pool(a) and a* are cycle-consistent) passes nothing while it is closed, and then a placement row is
-the network without SRTG plus unused LSTMs, which get no gradient. The authors say their gates stayed
-closed for the first 30-50 epochs (issue #2 of alexandrosstergiou/Squeeze-and-Recursion-Temporal-Gates,
-"The SRTG part may won't be update": "the gates were inactive for the first 30~50 epochs, thus the
-weights of the LSTM would not be completely random when the gates are indeed active"), i.e. they
-trained with the LSTM output fused (Fig. 2a: an *inactive* gate fuses the main and LSTM streams);
-their ``srtg_*`` networks are built with ``gates=False`` (always fused) and their released HACS models
-are named ``srtg_r3d_*_gates_False``; for data that are not cycle-consistent they advise
-``gates=False`` (issue #4). So the placement rows run ``gate="open"`` (fused on every clip: what the
-authors trained, and the same amount of fusion at every placement, so the rows differ in placement
-only). ``"soft"`` (ours: fused features weighted by the differentiable consistency score) has no
-source in the paper or the code, and its weight depends on T and thus on the placement. The
-paper-literal hard gate is one extra row (:data:`SRTG_HARD_ROW`, after the claim-bearing rows); its
-open rate and its equivalence to the network with every SRTG bypassed are measured by
-:func:`hard_gate_check` (:func:`add_gate_open_rates` for grid rows, :func:`hard_gate_sentence`).
+the network without SRTG plus unused LSTMs, which get no gradient. The authors' gates stayed closed
+for the first 30-50 epochs (issue #2 of alexandrosstergiou/Squeeze-and-Recursion-Temporal-Gates), i.e.
+they trained with the LSTM output fused (Fig. 2a's *inactive* gate); their ``srtg_*`` networks are
+built with ``gates=False`` and their released HACS models are named ``srtg_r3d_*_gates_False``. So
+the placement rows run ``gate="open"`` (fused on every clip: the same fusion at every placement, so
+the rows differ in placement only; ``"soft"``, ours, has no source and its weight depends on T).
+The paper-literal hard gate is one extra row (:data:`SRTG_HARD_ROW`); its open rate and its
+equivalence to the network with every SRTG bypassed are measured by :func:`hard_gate_check`
+(:func:`add_gate_open_rates` for grid rows, :func:`hard_gate_sentence`).
 
 **Protocol** (issue 15; :mod:`actionrec.experiments.protocol`). :data:`SRTG_PLACEMENT_CLAIMS` declares
 the chapter's claims (variants ``f"{backbone}-{placement}"``, metric test top-1) with δ and Table 1's
@@ -124,7 +120,7 @@ SRTG_PLACEMENT_CLAIMS = (
     Claim("control: r3d > order-blind", "superiority", ("r3d-none", ORDER_BLIND), "top1", 10.0,
           "positive control: an order-blind network cannot exceed 56.25% (9/16) here; a 3D network that does not beat "
           "it by 10 points has not learned frame order, so the setting would have no power",
-          "(not in the paper: the setting's check)"),
+          "(not in the paper: the setting's check)", family="control"),
     *_claims("r3d"), *_claims("r2plus1d"),
 )
 
@@ -142,7 +138,7 @@ SRTG_HARD_CHECKS = tuple(
 #: claim-bearing variant and the hard-gate rows; n = 6 seeds, the protocol's minimum, pending the pilot
 #: (seeds 100+, disjoint) that sizes it when the reference runs are made (issue 16).
 SRTG_PLACEMENT_BUDGETS: dict[str, dict[str, Any]] = {
-    "quick": {"backbones": ("r3d",), "placements": ("none", "final"), "hard_row": None, "seeds": (0, 1)},
+    "quick": {"backbones": ("r3d",), "placements": ("none", "final"), "hard_row": None, "seeds": (0, 1, 2)},
     "reference": {"backbones": ("r3d", "r2plus1d"), "placements": SRTG_PLACEMENTS["simple"], "hard_row": SRTG_HARD_ROW,
                   "seeds": tuple(range(6))},
 }
