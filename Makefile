@@ -29,7 +29,7 @@ ablation: $(STAMP)
 	@echo
 	@echo "Executed notebook: $(OUT)/ablation_ratio.ipynb"
 	@echo "Table:             $(OUT)/ablation_ratio/results.csv (and results.json)"
-	@echo "Plot:              $(OUT)/ablation_ratio/accuracy_vs_gmacs.png"
+	@echo "Plots:             $(OUT)/ablation_ratio/strip.png, accuracy_vs_gmacs.png"
 
 # Any notebook by name, e.g. `make run-ablation_srtg_placement` or `make run-srtg_cycle_consistency`:
 # executed into $(OUT)/NAME.ipynb, results in $(OUT)/NAME/.

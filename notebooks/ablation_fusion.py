@@ -101,10 +101,9 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # %% [markdown]
 # ## Setup
 #
-# The parameters are checked first, so a bad value fails here, naming the parameter, before anything
-# trains. Every (variant, seed) run writes its checkpoint, metrics log and result under
-# `out_dir/runs/<variant>-<tag>/seed_<k>`, where the tag hashes every other setting; a finished run
-# is loaded instead of retrained only when its config *and* its code fingerprint match.
+# Parameters are checked first: a bad value fails here, naming it, before anything trains. Runs go to
+# `out_dir/runs/<variant>-<tag>/seed_<k>` (the tag hashes every other setting); a finished run is
+# reused only when its config *and* its code fingerprint match.
 
 # %%
 import sys
@@ -190,8 +189,7 @@ display(Markdown(f"**Seeds.** Reference {list(M.FUSION_BUDGETS['reference']['see
 # ## Reference results
 #
 # Converged runs of every Table 2 row and the control at the reference recipe, committed with their
-# provenance (commit, code fingerprints, claims hash, CPU, threads, wall time). A reference whose
-# fingerprints no longer match the code is marked **stale** (`make check-references`).
+# provenance; a reference whose fingerprints no longer match the code is marked **stale**.
 
 # %%
 ref = published.load(REF, claims=M.FUSION_CLAIMS)
@@ -232,14 +230,10 @@ else:
 # flows $t-2 \ldots t+1$, centred on the RGB frame it gates, as the official code reads its flow
 # files (offsets −5…4 for L = 10); `"forward"`: flows $t \ldots t+3$, Simonyan & Zisserman's eq. 1.
 # Both are clamped to the clip, so the edge stacks repeat a flow: centred 4 of the clip's 32 slots,
-# forward 6. Stacks are built in the model, so the flow cache (per-frame flow) is the same for both.
-#
-# **Which flow.** The paper precomputes TV-L1 flow; this OpenCV build has no TV-L1, so the chapter
-# uses OpenCV's Farneback flow estimated from the rendered frames (custom: `flow_method="gt"` gives
-# the renderer's exact flow), cached on disk under `out_dir/flow_cache` so that a rerun or a second
-# worker reads it instead of estimating it again. The cell below measures how far it is from the
-# truth. Real videos (`dataset="ucf101"`, ...) get the same per-frame flow from their loader; they
-# have no exact flow, so for them the cell shows the estimate without an error.
+# forward 6. **Which flow.** The paper precomputes TV-L1 flow, which this OpenCV build lacks: the
+# chapter estimates Farneback flow from the rendered frames (custom: `flow_method="gt"` gives the
+# renderer's exact flow), cached under `out_dir/flow_cache`; the cell below measures its error
+# against the exact flow (real videos have none: the cell shows the estimate's speeds).
 #
 # **The recipe** (quick and reference): `difficulty="medium"` (clutter, camera pan: global flow the
 # motion stream has to discount, noise), 4,096 training clips per seed, each seed drawing its own
@@ -297,8 +291,8 @@ plt.show()
 # run's config, so a run with the other reading gets its own tag and never reuses a finished one.
 #
 # Every (variant, seed) trains one run per core; seed *k* of every variant sees the same clips in
-# the same order. A run whose test top-1 stays below twice chance counts as *not trained*: it is
-# counted ("k/n trained") and stays in the statistics, never dropped.
+# the same order. A run whose test top-1 stays below twice chance counts as *not trained* ("k/n
+# trained"): it stays in the statistics, never dropped.
 
 # %%
 rows, wall = [], 0.0
@@ -317,9 +311,8 @@ else:
 # %% [markdown]
 # ### Top-1 per variant, every seed
 #
-# Mean, 95% CI (Student's $t$ over seeds), SD and every seed's value (error = 100 − top-1); *max
-# late gain* is the largest rise of val top-1 over the last quarter of a run's epochs (a run still
-# learning shows it).
+# Mean, 95% CI (Student's $t$ over seeds), SD and every seed's value (error = 100 − top-1); *max late
+# gain*: the largest rise of val top-1 over a run's last quarter of epochs (still learning?).
 
 # %%
 if rows:
@@ -339,8 +332,7 @@ if rows:
 # ### The verdicts of your run
 #
 # The claims whose variants this budget ran, decided as above; the others are listed with the reason.
-# Quick runs a short part of the reference schedule on three seeds: its differences are estimates with
-# wide intervals, and only a large effect (the control's) can be resolved at its n.
+# Quick's differences are estimates with wide intervals: only a large effect (the control's) resolves.
 
 # %%
 verdicts = differences = None
@@ -363,10 +355,8 @@ if rows:
 # %% [markdown]
 # ### Rerun against the committed reference
 #
-# With `budget="reference"` and `rerun=True`: each variant's mean top-1 over the seeds both hold,
-# retrained here, beside the committed one; the check passes when every variant's mean is within
-# `tolerance` points. `publish=True` then writes the results under `book/results/ablation_fusion/`
-# (from a clean tree).
+# `budget="reference"`, `rerun=True`: each variant's retrained mean top-1 beside the committed one
+# (passes within `tolerance` points); `publish=True` writes `book/results/ablation_fusion/` (clean tree).
 
 # %%
 if budget == "reference" and rerun and rows:
@@ -383,10 +373,9 @@ if budget == "reference" and rerun and rows:
 # %% [markdown]
 # ## Each stream's own head
 #
-# Both streams keep their classifier, so every trained two-stream network can also be read one
-# stream at a time: the appearance head's test top-1 says how much the appearance stream learned
-# (with ← connections: with the help of motion), the motion head's likewise. For `late` the two heads
-# are the single-stream baselines; they enter the table as the rows `appearance` and `motion`.
+# Both streams keep their classifier, so each trained two-stream network is also read one stream at
+# a time (with ← connections the appearance head learned with the help of motion). For `late` the
+# two heads are the single-stream baselines: the table's rows `appearance` and `motion`.
 
 # %%
 ts_rows = [r for r in rows if r["variant"] != M.ORDER_BLIND]  # the two-stream runs
@@ -454,10 +443,8 @@ if ts_rows:
 #   change in the propagated signals" for layers that were trained without it); networks trained
 #   from scratch, as here, never had a representation to disturb, so the direct rows may suffer less.
 # * **Resolution.** Table 2's gap between residual ⊙ and ⊕ ← (0.66 points of error on UCF101) is
-#   below what a few seeds can detect; the gaps between ← and → or ↔ (6–11 points) and between
-#   residual and direct connections are not. Each verdict states the smallest effect its seeds
-#   could detect beside the paper's.
+#   below what a few seeds can detect; the gaps between ← and → or ↔ (6–11 points) are not. Each
+#   verdict states the smallest effect its seeds could detect beside the paper's.
 #
-# To run closer to the paper: `-p budget custom -p clip '[16, 112, 112]' -p flow_channels 20 -p width 0.5
-# -p epochs 30 -p seeds 5` on a GPU (CUDA and mixed precision are used automatically), or on real
-# videos: `-p budget custom -p dataset ucf101 -p data_root /data/UCF-101` (README, "Running on real data").
+# Closer to the paper: `-p budget custom -p clip '[16, 112, 112]' -p flow_channels 20 -p width 0.5 -p epochs 30
+# -p seeds 5` on a GPU, or real videos: `-p budget custom -p dataset ucf101 -p data_root /data/UCF-101`.

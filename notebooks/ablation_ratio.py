@@ -105,8 +105,8 @@ from actionrec.papers.synthactions import SYNTH_RECIPE
 from actionrec.utils.checks import check_bool, check_choice, check_float, check_int, check_list
 from actionrec.utils.paths import make_out_dir
 
-if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
-    budget, ratios, substreams, seeds, epochs = "custom", [0.5, 1.0], [1], 2, 1
+if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute (nothing published)
+    budget, rerun, publish, ratios, substreams, seeds, epochs = "custom", False, False, [0.5, 1.0], [1], 2, 1
     width, clip, train_samples, batch_size = 0.125, [16, 32, 32], 64, 16
 budget, custom = P.budget_params(budget, MTNET_RATIO_CUSTOM, ratios=ratios, substreams=substreams, seeds=seeds,
                                  epochs=epochs, width=width, clip=clip, train_samples=train_samples,

@@ -65,10 +65,10 @@
 # (`actionrec.models.resnet3d`; the official code's Top, fused at conv1's output, is
 # `srtg_top_fusion="conv2"`).
 #
-# **Budgets.** `budget="quick"` (the default, about 10 minutes on a 2-core CPU) trains the
-# reference recipe for a quarter of its schedule on the plain r3d-18, r3d-18 with SRTG Final and the
-# positive control, two seeds: it estimates the headline effect with its CI and says which claims it
-# cannot resolve (every other placement, the r(2+1)d claims, the hard-gate row).
+# **Budgets.** `budget="quick"` (the default, about 10 minutes on a 2-core CPU) trains 3 of the 24
+# reference epochs on the plain r3d-18, r3d-18 with SRTG Final and the positive control, three paired
+# seeds: far from converged, it must resolve the positive control, shows every seed and says which
+# claims it cannot decide (every other placement, the r(2+1)d claims, the hard-gate row).
 # `budget="reference"` renders the committed reference results; with `-p rerun True` it retrains
 # them (hours on a CPU; runs resume) and compares its rows with the committed ones.
 # `budget="custom"` trains what the parameters below say (real datasets, a GPU, other sizes).
@@ -79,23 +79,23 @@ rerun = False  # budget "reference": retrain the reference grid and compare it w
 publish = False  # with rerun: write the results to book/results/ablation_srtg_placement (a clean git tree: run from a worktree)
 extra_seeds = 0  # budget "reference" with rerun: seeds beyond the declared n (they extend n)
 tolerance = 1.0  # rerun: largest |difference| (points) of a variant's mean top-1 from the committed one
-# budget "custom" only (quick / reference: r3d-18 and r(2+1)d-18 at width 0.125, gate "open", the SynthActions recipe):
-backbones = ["r3d", "r2plus1d"]  # "r3d" (3x3x3 convs) and/or "r2plus1d" ((2+1)D convs)
-depth = 18  # 18 or 34 (Simple blocks), 50 or 101 (Bottleneck: also "top" and "end")
-placements = ["none", "start", "mid", "res", "final"]  # none: the network without SRTG
-gate = "open"  # placement rows: "open" (always fuse; the authors' training) | "soft" (ours) | "hard" (the paper's test)
-hard_row = "final"  # one extra row with the paper's hard gate at this placement ("": none)
-seeds = 3  # training seeds per configuration
-epochs = 5  # passes over the training split
-width = 0.125  # channel multiplier of the ResNet widths (64..512 -> 8..64)
-clip = [16, 32, 32]  # T, H, W of the training clips
-train_samples = 512  # training clips (val/test: a quarter each); real datasets: 0 means the whole split
-batch_size = 32  # clips per step
-lr = 0.003  # AdamW peak learning rate (cosine schedule)
-dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos)
-data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
-split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
-difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
+# budget "custom" only (None: the default in brackets; quick / reference refuse them):
+backbones = None  # "r3d" (3x3x3 convs) and/or "r2plus1d" ((2+1)D convs) (["r3d", "r2plus1d"])
+depth = None  # 18 or 34 (Simple blocks), 50 or 101 (Bottleneck: also "top" and "end") (18)
+placements = None  # none: the network without SRTG (["none", "start", "mid", "res", "final"])
+gate = None  # placement rows: "open" (always fuse; the authors' training) | "soft" (ours) | "hard" (the paper's test) ("open")
+hard_row = None  # one extra row with the paper's hard gate at this placement; "": none ("final")
+seeds = None  # training seeds per configuration, 0..n-1 (3)
+epochs = None  # passes over the training split (5)
+width = None  # channel multiplier of the ResNet widths, 64..512 -> 8..64 (0.125)
+clip = None  # T, H, W of the training clips ([16, 32, 32])
+train_samples = None  # training clips, val/test a quarter each; real datasets: 0 means the whole split (512)
+batch_size = None  # clips per step (32)
+lr = None  # AdamW peak learning rate, cosine schedule (0.003)
+dataset = None  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos) ("synthactions")
+data_root = None  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo ("")
+split = None  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one) (1)
+difficulty = None  # SynthActions only: "easy" | "medium" | "hard" ("easy")
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/ablation_srtg_placement; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -127,14 +127,22 @@ from actionrec.experiments.setup import base_config, build_runs, data_kwargs, da
 from actionrec.experiments.summary import summarize, summarize_by, write_results
 from actionrec.models import build_model
 from actionrec.papers.srtg import (ORDER_BLIND, SRTG_HARD_CHECKS, SRTG_HARD_ROW, SRTG_PLACEMENT_BUDGETS,
-                                   SRTG_PLACEMENT_CLAIMS, SRTG_PLACEMENT_GATE, add_gate_open_rates, gate_open_sentence,
+                                   SRTG_PLACEMENT_CLAIMS, SRTG_PLACEMENT_CUSTOM, SRTG_PLACEMENT_GATE, add_gate_open_rates, gate_open_sentence,
                                    hard_gate_check, hard_gate_sentence, srtg_model_kwargs, srtg_placement_runs,
                                    srtg_placement_variants, srtg_placements)
 from actionrec.papers.synthactions import SYNTH_RECIPE
 from actionrec.utils.checks import check_bool, check_choice, check_float, check_int, check_list
 from actionrec.utils.paths import make_out_dir
 
-budget = check_choice("budget", budget, ["quick", "reference", "custom"])
+if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute (nothing published)
+    budget, rerun, publish, backbones, placements, seeds, epochs = "custom", False, False, ["r3d"], ["none", "final"], 2, 1
+    width, clip, train_samples, batch_size = 0.125, [16, 32, 32], 64, 16
+budget, custom = P.budget_params(budget, SRTG_PLACEMENT_CUSTOM, backbones=backbones, depth=depth, placements=placements,
+                                 gate=gate, hard_row=hard_row, seeds=seeds, epochs=epochs, width=width, clip=clip,
+                                 train_samples=train_samples, batch_size=batch_size, lr=lr, dataset=dataset,
+                                 data_root=data_root, split=split, difficulty=difficulty)  # quick/reference: None only
+(backbones, depth, placements, gate, hard_row, seeds, epochs, width, clip, train_samples, batch_size, lr, dataset,
+ data_root, split, difficulty) = custom.values()
 rerun, publish = check_bool("rerun", rerun), check_bool("publish", publish)
 extra_seeds, tolerance = check_int("extra_seeds", extra_seeds, min_value=0), check_float("tolerance", tolerance, positive=True)
 backbones = check_list("backbones", backbones, item="str", choices=["r3d", "r2plus1d"])
@@ -153,9 +161,6 @@ if "none" not in placements:
 if publish and not (budget == "reference" and rerun):
     raise ValueError("publish=True writes a retrained reference: use it with budget='reference' and rerun=True")
 
-if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
-    budget, backbones, placements, seeds, epochs = "custom", backbones[:1], ["none", "final"], 2, 1
-    width, clip, train_samples, batch_size = 0.125, [16, 32, 32], 64, 16
 if budget != "custom":  # the recipe fixes the data, the networks and the gate
     dataset, clip, difficulty = "synthactions", list(SYNTH_RECIPE["clip"]), SYNTH_RECIPE["difficulty"]
     depth, width, gate = 18, 0.125, SRTG_PLACEMENT_GATE
@@ -298,9 +303,9 @@ if rows:
 # ### The verdicts of your run
 #
 # The claims whose variants this budget ran, decided as above; the others are listed with the reason.
-# At `budget="quick"` that is the positive control and *r3d: Final beats no SRTG*; with two seeds
-# and a quarter of the reference schedule, the headline's CI is wide, and a verdict of
-# *inconclusive* there says the run was too small, not that the claim failed.
+# At `budget="quick"` that is the positive control and *r3d: Final beats no SRTG*. Quick trains 3 of
+# the 24 reference epochs on three paired seeds, far from converged: it must resolve the control; the
+# headline's CI is wide, and *inconclusive* there says the run was too small, not that the claim failed.
 
 # %%
 verdicts = differences = None

@@ -1,4 +1,4 @@
-"""Fabricated summaries for the claim tests (tests/test_papers_*.py, test_experiments_verdicts.py)."""
+"""Fabricated summaries for the tests of chapter helpers that take summaries (tests/test_papers_*.py)."""
 
 from __future__ import annotations
 

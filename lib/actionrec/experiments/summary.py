@@ -1,19 +1,15 @@
-"""Grid rows → mean ± CI per config → comparisons, learning curves, result files and tables.
+"""Grid rows → mean ± CI per config, learning curves, result files and tables (a chapter's claims are
+decided by :mod:`.protocol` on paired seeds, not here).
 
 ::
 
     summary = summarize(rows, by=["name"], metric="top1")  # mean, std, n, Student-t CI per name
-    compare(summary, "r=0.5", "r=1")   # "higher" | "lower" | "indistinguishable", plus a sentence
-    best(summary)                      # the best mean and the entries it cannot be told apart from
-    paired_difference(rows, "config", "tsm", "tsn")   # per-seed differences, mean ± CI
     write_results(rows, summary, out_dir)             # results.csv, summary.csv, results.json
     aggregate_curves(out_dir, "r=0.5")                # val top-1 vs step, mean ± CI over seeds
     pct(entry), markdown_table(header, lines)         # the notebooks' table cells and tables
 
-``compare`` calls a difference real only when the two CIs do not overlap (conservative;
-``method="welch"`` uses the Welch interval of the difference instead). With n = 1 there is no CI
-and no verdict beyond "indistinguishable". Accuracy-like metrics (names holding "top", "acc" or
-"auc") are fractions of 1 in rows and summaries, shown in percent.
+With n = 1 there is no CI. Accuracy-like metrics (names holding "top", "acc" or "auc") are
+fractions of 1 in rows and summaries, shown in percent.
 """
 
 from __future__ import annotations
@@ -27,10 +23,9 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..train import METRICS_FILE
 from ..utils.io import write_csv, write_json
 from .grid import run_dir_of
-from .stats import mean_ci, welch_ci
+from .stats import mean_ci
 
-__all__ = ["summarize", "summarize_by", "compare", "best", "paired_difference", "load_curves", "aggregate_curves",
-           "write_results", "pct", "is_accuracy", "markdown_table", "RUN_METRICS"]
+__all__ = ["summarize", "summarize_by", "load_curves", "aggregate_curves", "write_results", "pct", "is_accuracy", "markdown_table", "RUN_METRICS"]
 
 #: Per-run outcomes: never copied into a summary as if they were properties of the config.
 RUN_METRICS = ("top1", "top5", "val_top1", "best_val_top1", "val_auc", "wall_s", "error")
@@ -132,146 +127,6 @@ def summarize_by(rows: Sequence[Mapping[str, Any]], by: Sequence[str], metric: s
 
 # --------------------------------------------------------------------------------------------
 # Comparing
-# --------------------------------------------------------------------------------------------
-
-
-def _find(summary: Sequence[Mapping[str, Any]], sel: str | Mapping[str, Any], metric: str | None) -> Mapping[str, Any]:
-    cands = [e for e in summary if metric is None or e["metric"] == metric]
-    if isinstance(sel, str):
-        hits = [e for e in cands if e["label"] == sel]
-    else:
-        hits = [e for e in cands if all(e.get(k) == v for k, v in sel.items())]
-    if len(hits) != 1:
-        what = "no entry" if not hits else f"{len(hits)} entries"
-        raise ValueError(f"{what} of the summary match {sel!r}" + (f" (metric {metric!r})" if metric else "") +
-                         f"; labels: {[e['label'] for e in cands]}")
-    return hits[0]
-
-
-def _fmt(entry: Mapping[str, Any], x: float) -> str:
-    """``x`` in the unit of ``entry``'s metric: percent for accuracies, else 4 significant digits."""
-    if isinstance(x, float) and math.isnan(x):
-        return "n/a"
-    return pct(x, unit="%") if is_accuracy(entry["metric"]) else f"{x:.4g}"
-
-
-def _describe(e: Mapping[str, Any]) -> str:
-    ci = "" if e["n"] < 2 else f" ± {_fmt(e, e['ci']).rstrip('%')}"
-    return f"{e['label']} ({e['metric']} {_fmt(e, e['mean'])}{ci}, n={e['n']})"
-
-
-def compare(summary: Sequence[Mapping[str, Any]], a: str | Mapping[str, Any], b: str | Mapping[str, Any], *,
-            metric: str | None = None, method: str = "overlap", higher_is_better: bool = True) -> dict[str, Any]:
-    """Is entry ``a`` higher, lower, or indistinguishable from ``b`` on their metric?
-
-    ``a``/``b`` are labels (the config name when grouping by name) or dicts of field values.
-    ``method="overlap"``: a difference only when the two CIs do not overlap (conservative).
-    ``method="welch"``: when the Welch CI of ``mean_a - mean_b`` excludes 0.
-    Returns ``{"verdict": "higher" | "lower" | "indistinguishable", "a", "b", "metric", "mean_a",
-    "mean_b", "diff", "diff_ci", "method", "better": label or None, "sentence"}``.
-    """
-    if method not in ("overlap", "welch"):
-        raise ValueError(f"method={method!r} must be 'overlap' or 'welch'")
-    ea, eb = _find(summary, a, metric), _find(summary, b, metric)
-    if ea["metric"] != eb["metric"]:
-        raise ValueError(f"{ea['label']!r} summarises {ea['metric']!r} but {eb['label']!r} summarises "
-                         f"{eb['metric']!r}; pass metric=")
-    diff = ea["mean"] - eb["mean"]
-    diff_ci = welch_ci(ea, eb)
-    verdict, why = "indistinguishable", ""
-    if min(ea["n"], eb["n"]) < 2:
-        why = "fewer than 2 runs on one side, so no CI"
-    elif method == "overlap":
-        if ea["lo"] > eb["hi"]:
-            verdict = "higher"
-        elif ea["hi"] < eb["lo"]:
-            verdict = "lower"
-        why = f"the {ea['confidence']:.0%} CIs {'overlap' if verdict == 'indistinguishable' else 'do not overlap'}"
-    else:
-        if diff - diff_ci > 0:
-            verdict = "higher"
-        elif diff + diff_ci < 0:
-            verdict = "lower"
-        why = f"the Welch {ea['confidence']:.0%} CI of the difference ({_fmt(ea, diff)} ± {_fmt(ea, diff_ci).rstrip('%')}) " + (
-            "contains 0" if verdict == "indistinguishable" else "excludes 0")
-    better = None if verdict == "indistinguishable" else (ea if (verdict == "higher") == higher_is_better else eb)["label"]
-    relation = {"higher": "higher than", "lower": "lower than", "indistinguishable": "indistinguishable from"}[verdict]
-    sentence = f"{_describe(ea)} is {relation} {_describe(eb)}: {why}."
-    return {"verdict": verdict, "a": ea["label"], "b": eb["label"], "metric": ea["metric"], "mean_a": ea["mean"],
-            "mean_b": eb["mean"], "diff": diff, "diff_ci": diff_ci, "method": method, "better": better, "sentence": sentence}
-
-
-def best(summary: Sequence[Mapping[str, Any]], *, metric: str | None = None, higher_is_better: bool = True,
-         method: str = "overlap") -> dict[str, Any]:
-    """The entry with the best mean, and the entries ``compare`` cannot tell apart from it.
-
-    Returns ``{"best": label, "entry", "tied": [labels], "clear": bool (no ties), "sentence"}``.
-    """
-    cands = [e for e in summary if (metric is None or e["metric"] == metric) and not math.isnan(e["mean"])]
-    if not cands:
-        raise ValueError("best: no summary entry" + (f" for metric {metric!r}" if metric else "") + " has a value")
-    if len({e["metric"] for e in cands}) > 1:
-        raise ValueError(f"summary mixes metrics {sorted({e['metric'] for e in cands})}; pass metric=")
-    top = (max if higher_is_better else min)(cands, key=lambda e: e["mean"])
-    tied, reasons = [], []
-    for e in cands:
-        if e is not top and compare(cands, top["label"], e["label"], method=method)["verdict"] == "indistinguishable":
-            tied.append(e["label"])
-            why = "n < 2" if min(e["n"], top["n"]) < 2 else ("CIs overlap" if method == "overlap" else "Welch CI contains 0")
-            reasons.append(f"{e['label']} ({why})")
-    sentence = f"{_describe(top)} has the {'highest' if higher_is_better else 'lowest'} mean"
-    if tied:
-        sentence += f", but it is indistinguishable from {', '.join(reasons)}."
-    elif len(cands) > 1:
-        sentence += ", clearly ahead of every other entry."
-    else:
-        sentence += " (the only entry)."
-    return {"best": top["label"], "entry": top, "tied": tied, "clear": not tied, "sentence": sentence}
-
-
-def paired_difference(rows: Sequence[Mapping[str, Any]], key: str, a: Any, b: Any, *, metric: str = "top1",
-                      confidence: float = 0.95) -> dict[str, Any]:
-    """Mean ± Student-t CI of the per-seed difference ``metric(a) - metric(b)`` over the seeds both ran.
-
-    For grids where a seed fixes everything the rows share (data order, the initialisation of
-    common layers), the per-seed difference removes the seed's common effect, which ``compare``'s
-    unpaired CIs keep. ``rows``: ``run_grid`` rows; ``a``/``b``: values of field ``key`` (e.g.
-    ``key="config", a="tsm", b="tsn"``). Returns ``{"a", "b", "metric", "diffs", "seeds", "n",
-    "mean", "ci", "verdict": "higher" | "lower" | "indistinguishable" (CI excludes 0 or not; n < 2:
-    indistinguishable), "sentence"}``.
-    """
-    def per_seed(v: Any) -> dict[Any, float]:
-        got = {r["seed"]: float(r[metric]) for r in rows if r.get(key) == v and r.get(metric) is not None}
-        if not got:
-            raise ValueError(f"paired_difference: no row with {key}={v!r} and a {metric!r} value; "
-                             f"{key} values: {sorted({str(r.get(key)) for r in rows})}")
-        return got
-
-    va, vb = per_seed(a), per_seed(b)
-    seeds = sorted(set(va) & set(vb))
-    if not seeds:
-        raise ValueError(f"paired_difference: {key}={a!r} (seeds {sorted(va)}) and {key}={b!r} (seeds {sorted(vb)}) "
-                         "share no seed")
-    diffs = [va[s] - vb[s] for s in seeds]
-    mean, _, ci = mean_ci(diffs, confidence)
-    verdict = "indistinguishable"
-    if len(diffs) > 1 and mean - ci > 0:
-        verdict = "higher"
-    elif len(diffs) > 1 and mean + ci < 0:
-        verdict = "lower"
-    scale = 100.0 if is_accuracy(metric) or "swapped" in metric else 1.0
-    unit = " points" if scale == 100.0 else ""
-    ci_txt = f" ± {scale * ci:.1f}" if len(diffs) > 1 else ""
-    how = {"higher": "higher, the CI excludes 0", "lower": "lower, the CI excludes 0",
-           "indistinguishable": "the CI contains 0" if len(diffs) > 1 else "one seed, no CI"}[verdict]
-    sentence = (f"{a} - {b} ({metric}, paired by seed over {len(diffs)} seeds): {scale * mean:+.1f}{ci_txt}{unit} "
-                f"({', '.join(f'{scale * d:+.1f}' for d in diffs)}); {how}.")
-    return {"a": a, "b": b, "metric": metric, "diffs": diffs, "seeds": seeds, "n": len(diffs), "mean": mean,
-            "ci": ci, "verdict": verdict, "sentence": sentence}
-
-
-# --------------------------------------------------------------------------------------------
-# Files and curves
 # --------------------------------------------------------------------------------------------
 
 

@@ -57,10 +57,9 @@ from .multiplier_tables import (FUSION_BASELINES_PAPER, FUSION_BUDGETS, FUSION_C
 
 __all__ = ["FUSION_PAPER", "FUSION_BASELINES_PAPER", "TEMPORAL_FILTER_PAPER", "FUSION_CLAIMS", "TEMPORAL_FILTER_CLAIMS",
            "FUSION_BUDGETS", "TEMPORAL_FILTER_BUDGETS", "FUSION_CUSTOM", "TEMPORAL_FILTER_CUSTOM", "TWO_STREAM_RECIPE",
-           "ORDER_BLIND", "fusion_runs",
-           "temporal_filter_runs", "temporal_filter_config", "paper_error", "fusion_model_kwargs",
-           "temporal_filter_model_kwargs", "two_stream_config", "score_stream_heads", "learned_filter_taps",
-           "RESULTS_HEADER", "results_table", "error_bars", "fusion_notes"]
+           "ORDER_BLIND", "fusion_runs", "temporal_filter_runs", "temporal_filter_config", "paper_error",
+           "fusion_model_kwargs", "temporal_filter_model_kwargs", "two_stream_config", "score_stream_heads",
+           "learned_filter_taps", "RESULTS_HEADER", "results_table", "error_bars", "fusion_notes"]
 
 
 def _effect(better: str, worse: Sequence[str] | str, table: Mapping[str, Mapping[str, Any]]) -> float:
@@ -144,7 +143,6 @@ TEMPORAL_FILTER_CLAIMS = (
           _DELTA, _TF_REASON, "error 6.00 / 30.98, the lowest of Table 3 on both datasets",
           paper_effect=_effect("every+shortcut-centre-pool", _TF_BEST_OTHERS, _T3)),
 )
-
 
 
 # ---------------------------------------------------------------- reading the two chapters' grids (Tables 2-4)

@@ -23,8 +23,8 @@ the chapter's claims (variants ``f"{backbone}-{placement}"``, metric test top-1)
 numbers before any reference run, with a positive control (:data:`ORDER_BLIND`, a frame-averaging 2D
 network, against the plain r3d); :data:`SRTG_HARD_CHECKS` is our check of the hard-gate row (not a
 claim of the paper: the network with never-opening gates is the network without SRTG), decided as a
-family of its own. :data:`SRTG_PLACEMENT_BUDGETS` holds the variants and seeds of each budget; the
-reference's n = 6 is the protocol's minimum, pending the pilot on disjoint seeds (100+) that sizes
+family of its own. :data:`SRTG_PLACEMENT_BUDGETS` holds the variants and seeds of each budget
+(:data:`SRTG_PLACEMENT_CUSTOM`: the notebook's ``budget="custom"`` defaults); the reference's n = 6 is the protocol's minimum, pending the pilot on disjoint seeds (100+) that sizes
 it when the reference runs are made (issue 16). :func:`srtg_placement_runs` builds a budget's runs
 on the SynthActions recipe (:func:`~actionrec.papers.synthactions.recipe_config`; depth 18 and
 width 0.125 by default, the paper's 34-layer networks at full width being out of a CPU's reach).
@@ -58,7 +58,8 @@ from ..utils.checks import check_choice, check_float
 from .synthactions import BUDGETS, recipe_config
 
 __all__ = ["SRTG_BEST_PLACEMENT", "SRTG_PLACEMENTS", "SRTG_PLACEMENT_GATE", "SRTG_HARD_ROW", "ORDER_BLIND",
-           "SRTG_TABLE1", "SRTG_PLACEMENT_CLAIMS", "SRTG_HARD_CHECKS", "SRTG_PLACEMENT_BUDGETS", "srtg_placements",
+           "SRTG_TABLE1", "SRTG_PLACEMENT_CLAIMS", "SRTG_HARD_CHECKS", "SRTG_PLACEMENT_BUDGETS", "SRTG_PLACEMENT_CUSTOM",
+           "srtg_placements",
            "srtg_model_kwargs", "srtg_placement_variants", "srtg_placement_runs", "hard_gate_check",
            "add_gate_open_rates", "gate_open_sentence", "hard_gate_sentence", "toy_cycle_cases",
            "perturbed_gate_records", "perturbation_sentence", "gate_explorer_view"]
@@ -134,7 +135,7 @@ SRTG_HARD_CHECKS = tuple(
     for b in ("r3d", "r2plus1d"))
 
 #: Backbones, placements, hard-gate row and seeds of each budget (every budget adds :data:`ORDER_BLIND`).
-#: ``quick``: the headline claim on r3d and the positive control, 2 seeds. ``reference``: every
+#: ``quick``: the headline claim on r3d and the positive control, 3 seeds. ``reference``: every
 #: claim-bearing variant and the hard-gate rows; n = 6 seeds, the protocol's minimum, pending the pilot
 #: (seeds 100+, disjoint) that sizes it when the reference runs are made (issue 16).
 SRTG_PLACEMENT_BUDGETS: dict[str, dict[str, Any]] = {
@@ -142,6 +143,13 @@ SRTG_PLACEMENT_BUDGETS: dict[str, dict[str, Any]] = {
     "reference": {"backbones": ("r3d", "r2plus1d"), "placements": SRTG_PLACEMENTS["simple"], "hard_row": SRTG_HARD_ROW,
                   "seeds": tuple(range(6))},
 }
+
+#: The placement notebook's ``budget="custom"`` defaults (a parameter left at None takes these): the small,
+#: easy grid the chapter ran before the protocol (both backbones, every Simple-block placement, 3 seeds).
+SRTG_PLACEMENT_CUSTOM: dict[str, Any] = dict(
+    backbones=["r3d", "r2plus1d"], depth=18, placements=["none", "start", "mid", "res", "final"], gate="open",
+    hard_row="final", seeds=3, epochs=5, width=0.125, clip=[16, 32, 32], train_samples=512, batch_size=32, lr=0.003,
+    dataset="synthactions", data_root="", split=1, difficulty="easy")
 
 
 def srtg_placements(depth: int) -> list[str]:

@@ -51,9 +51,10 @@ SCHEDULERS = ("cosine", "step", "none")
 MULTIGRID_MODES = ("none", "long", "short", "long+short")
 # Fields that only change how a run executes, not what it computes: they may differ on resume.
 RUNTIME_FIELDS = ("device", "num_workers", "cache_data", "channels_last", "tensorboard")
-# dataset_kwargs that only say where the data is or where failures are logged: the same videos from
-# another folder are the same run (so a moved dataset can still resume).
-RUNTIME_DATASET_KWARGS = ("data_root", "failures_file")
+# dataset_kwargs that only say where the data is, where failures are logged or where estimated flow
+# is cached (the same flow either way): the same videos from another folder are the same run (so a
+# moved dataset can still resume).
+RUNTIME_DATASET_KWARGS = ("data_root", "failures_file", "flow_cache_dir")
 # Fields added after runs were made: ``to_dict`` leaves them out while they hold their default.
 LATER_FIELDS = ("accum_steps", "channels_last", "sync_bn", "multigrid", "init_from", "tensorboard", "label_smoothing")
 # dataset_kwargs the config sets through its own fields.
