@@ -57,10 +57,10 @@
 # `book/results/ablation_mixtconv_kernels/` with their provenance), then **your run** at the chosen
 # `budget`, then what the kernels learned and how the networks use frame order.
 #
-# **Budgets.** `budget="quick"` (the default, about 10 minutes on a 2-core CPU) trains the
-# reference recipe for a quarter of its schedule on TSN, TSM and MixTConv {1, 3, 5, 7}, two seeds:
-# it estimates the control and the headline difference with their CIs and says which claims it
-# cannot resolve. `budget="reference"` renders the committed reference results (all nine rows);
+# **Budgets.** `budget="quick"` (the default, about 10 minutes on a 2-core CPU) trains 3 of the 24
+# reference epochs on TSN, TSM and MixTConv {1, 3, 5, 7}, three paired seeds: far from converged, it
+# must resolve the positive control, shows every seed and says which claims it cannot decide.
+# `budget="reference"` renders the committed reference results (all nine rows);
 # with `-p rerun True` it retrains them (hours on a CPU; runs resume) and compares its rows with the
 # committed ones. `budget="custom"` trains what the parameters below say (real datasets, a GPU,
 # other sizes, another MixTConv init).
@@ -71,21 +71,21 @@ rerun = False  # budget "reference": retrain the reference grid and compare it w
 publish = False  # with rerun: write the results to book/results/ablation_mixtconv_kernels (a clean git tree: run from a worktree)
 extra_seeds = 0  # budget "reference" with rerun: seeds beyond the declared n (they extend n)
 tolerance = 1.0  # rerun: largest |difference| (points) of a variant's mean top-1 from the committed one
-# budget "custom" only:
-configs = ["tsn", "tsm", "ks3", "ks5", "ks7", "ks13", "ks135", "ks1357", "ks3_d123"]  # rows of the paper's table
-seeds = 3  # training seeds per configuration
-epochs = 7  # passes over the training split
-width = 0.125  # channel multiplier of the ResNet widths (64..512 -> 8..64)
-clip = [8, 32, 32]  # T, H, W of the clips (T is the networks' num_segments)
-train_samples = 512  # training clips (val: a quarter); real datasets: 0 means the whole split
-test_samples = 512  # test clips (the verdict's numbers); real datasets: 0 means the whole split
-batch_size = 8  # clips per step
-lr = 0.005  # AdamW peak learning rate (cosine schedule)
-dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos)
-data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
-split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
-difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
-mixtconv_init = "official"  # MixTConv rows' init: "official" (the official code's) | "tsm" (TSM's shift per group) | "identity" | "random"
+# budget "custom" only (None: the default in brackets; quick / reference refuse them):
+configs = None  # the table's rows (["tsn", "tsm", "ks3", "ks5", "ks7", "ks13", "ks135", "ks1357", "ks3_d123"])
+seeds = None  # training seeds per configuration, 0..n-1 (3)
+epochs = None  # passes over the training split (7)
+width = None  # channel multiplier of the ResNet widths, 64..512 -> 8..64 (0.125)
+clip = None  # T, H, W of the clips; T is the networks' num_segments ([8, 32, 32])
+train_samples = None  # training clips, val a quarter; real datasets: 0 means the whole split (512)
+test_samples = None  # test clips (the verdict's numbers); real datasets: 0 means the whole split (512)
+batch_size = None  # clips per step (8)
+lr = None  # AdamW peak learning rate, cosine schedule (0.005)
+dataset = None  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos) ("synthactions")
+data_root = None  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo ("")
+split = None  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one) (1)
+difficulty = None  # SynthActions only: "easy" | "medium" | "hard" ("easy")
+mixtconv_init = None  # MixTConv init: "official" (official code's) | "tsm" (TSM's shift per group) | "identity" | "random" ("official")
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/ablation_mixtconv_kernels; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -93,12 +93,10 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # %% [markdown]
 # ## Setup
 #
-# The parameters are checked first, so a bad value fails here, naming the parameter, before anything
-# trains (lists may also be given as strings, as papermill's `-p configs '["tsn", "ks3"]'` passes
-# them). Every run writes its checkpoint, metrics log and result under
-# `out_dir/runs/<variant>-<tag>/seed_<k>`, where the tag hashes every other setting; a finished run
-# is loaded instead of retrained only when its config *and* its code fingerprint match (model,
-# initial weights, first training step), so re-running only redraws, and changed code retrains.
+# Parameters are checked first: a bad value fails here, naming it, before anything trains (lists may
+# be strings, as papermill's `-p configs '["tsn", "ks3"]'` passes them). Runs go to
+# `out_dir/runs/<variant>-<tag>/seed_<k>` (the tag hashes every other setting); a finished run is
+# reused only when its config *and* its code fingerprint match, so changed code retrains.
 
 # %%
 import sys
@@ -118,8 +116,8 @@ from actionrec.experiments.reversal import has_reversal_pairs
 from actionrec.experiments.setup import base_config, build_runs, data_kwargs, dataset_name, preview_clips
 from actionrec.experiments.summary import summarize, write_results
 from actionrec.layers.mixtconv import INITS
-from actionrec.papers.mixtconv import (MIXTCONV_BASELINES, MIXTCONV_BUDGETS, MIXTCONV_FRAMES, MIXTCONV_INIT,
-                                       MIXTCONV_KERNEL_CLAIMS, MIXTCONV_KERNEL_PAPER, MIXTCONV_WIDTH,
+from actionrec.papers.mixtconv import (MIXTCONV_BASELINES, MIXTCONV_BUDGETS, MIXTCONV_CUSTOM, MIXTCONV_FRAMES,
+                                       MIXTCONV_INIT, MIXTCONV_KERNEL_CLAIMS, MIXTCONV_KERNEL_PAPER, MIXTCONV_WIDTH,
                                        mixtconv_frame_order_sentence, mixtconv_init_table, mixtconv_learned_taps,
                                        mixtconv_model, mixtconv_paper_table, mixtconv_runs)
 from actionrec.papers.synthactions import SYNTH_RECIPE
@@ -128,7 +126,15 @@ from actionrec.utils.checks import check_bool, check_choice, check_float, check_
 from actionrec.utils.paths import make_out_dir
 
 PAPER = MIXTCONV_KERNEL_PAPER  # the slides' table: top-1, GFLOPs, kernels, dilations per row
-budget = check_choice("budget", budget, ["quick", "reference", "custom"])
+if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute (nothing published)
+    budget, rerun, publish, configs, seeds, epochs = "custom", False, False, ["tsn", "tsm", "ks1357"], 2, 1
+    width, clip, train_samples, test_samples, batch_size = 0.125, [8, 32, 32], 64, 64, 16
+budget, custom = P.budget_params(budget, MIXTCONV_CUSTOM, configs=configs, seeds=seeds, epochs=epochs, width=width,
+                                 clip=clip, train_samples=train_samples, test_samples=test_samples,
+                                 batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split,
+                                 difficulty=difficulty, mixtconv_init=mixtconv_init)  # quick/reference: None only
+(configs, seeds, epochs, width, clip, train_samples, test_samples, batch_size, lr, dataset, data_root, split,
+ difficulty, mixtconv_init) = custom.values()
 rerun, publish = check_bool("rerun", rerun), check_bool("publish", publish)
 extra_seeds, tolerance = check_int("extra_seeds", extra_seeds, min_value=0), check_float("tolerance", tolerance, positive=True)
 configs = check_list("configs", configs, item="str", choices=list(PAPER))
@@ -144,9 +150,6 @@ if not set(configs) & set(MIXTCONV_BASELINES) or not set(configs) - set(MIXTCONV
 if publish and not (budget == "reference" and rerun):
     raise ValueError("publish=True writes a retrained reference: use it with budget='reference' and rerun=True")
 
-if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
-    budget, configs, seeds, epochs = "custom", ["tsn", "tsm", "ks1357"], 2, 1
-    width, clip, train_samples, test_samples, batch_size = 0.125, [8, 32, 32], 64, 64, 16
 if budget != "custom":  # the recipe fixes the data, the network size and MixTConv's init
     dataset, difficulty, width, mixtconv_init = "synthactions", SYNTH_RECIPE["difficulty"], MIXTCONV_WIDTH, MIXTCONV_INIT
     clip = [MIXTCONV_FRAMES, *SYNTH_RECIPE["clip"][1:]]
@@ -163,13 +166,13 @@ print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "refere
 # Each claim names its variants (the rows of the paper's table), its kind, δ (the smallest
 # difference in points that matters here, with the reason) and the paper's number. A claim is
 # decided on the paired differences over seeds (seed *k* of every variant trains on the same
-# rendered clips in the same order), Holm-corrected over the chapter: *holds*, *reversed*, *no
-# effect larger than δ* or *inconclusive* (`actionrec.experiments.protocol` has the rule of each
-# kind). The **positive control** is the paper's own large effect: TSN averages its frames, so on
-# SynthActions' time-reversed classes it cannot exceed 9/16, and TSM must beat it clearly, or the
-# setting can resolve nothing. The paper's kernel differences (0.3–1.1 points, one run each) may lie
-# below what n = 6 seeds can detect here; each verdict prints its detectable effect beside the
-# paper's.
+# rendered clips in the same order), Holm-corrected over the paper's claims: *holds*, *reversed*,
+# *no effect larger than δ* or *inconclusive* (`actionrec.experiments.protocol` has the rule of each
+# kind). The **positive control** is the paper's own large effect (a family of its own, Holm-corrected
+# separately): TSN averages its frames, so on SynthActions' time-reversed classes it cannot exceed
+# 9/16, and TSM must beat it clearly, or the setting can resolve nothing. The paper's kernel
+# differences (0.3–1.1 points, one run each) may lie below what n = 6 seeds can detect here; each
+# verdict prints its detectable effect beside the paper's.
 
 # %%
 display(claims_table(MIXTCONV_KERNEL_CLAIMS))
@@ -311,11 +314,10 @@ if rows:
 # ### The verdicts of your run
 #
 # The claims whose variants this budget ran, decided as above; the others are listed with the
-# reason. At the quick budget's two seeds a claim resolves only when both seeds' differences agree
-# closely: the CI's half-width is the $t$ quantile of one degree of freedom (12.7 at 95%, 25.5 at the
-# Holm level of the first of two claims) times half the gap between the two seeds' differences. So
-# *inconclusive*, with its power line, is the expected answer for every claim but a large, steady
-# control.
+# reason. Quick trains 3 of the 24 reference epochs on three paired seeds, far from converged: it
+# must resolve the positive control (TSM − TSN); with three seeds the CIs are wide, so for
+# *MixTConv {1,3,5,7} >= TSM* *inconclusive*, with its power line, is the expected answer: the run
+# was too small, not the claim wrong.
 
 # %%
 verdicts = differences = None
@@ -444,5 +446,5 @@ if rows:
 # Earlier runs of this chapter (shorter schedules, `easy` data) are recorded in
 # `benchmarks/README.md`, section *ablation_mixtconv_kernels*. To run closer to the paper:
 # `-p budget custom -p width 1.0 -p clip '[8, 112, 112]' -p epochs 30 -p seeds 5 -p difficulty hard`
-# on a GPU (CUDA and mixed precision are used automatically), or on real videos with `-p dataset`
-# and `-p data_root` (README, "Running on real data").
+# on a GPU (CUDA and mixed precision are used automatically), or on real videos with `-p budget custom
+# -p dataset ... -p data_root ...` (README, "Running on real data").

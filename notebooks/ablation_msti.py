@@ -63,10 +63,10 @@
 # `book/results/ablation_msti/` with their provenance), then **your run** at the chosen `budget`,
 # then Table 2's analogue, the costs and what each unit can see.
 #
-# **Budgets.** `budget="quick"` (the default, about 10 minutes on a 2-core CPU) trains the
-# reference recipe for a quarter of its schedule on the headline pair, P3D-B and MSTI, and the
-# positive control, two seeds: it estimates the MSTI − P3D-B effect with its CI and says which
-# claims it cannot resolve (every claim that needs MS(T), MS(S) or MS(ST)).
+# **Budgets.** `budget="quick"` (the default, about 10 minutes on a 2-core CPU) trains 3 of the 24
+# reference epochs on the headline pair, P3D-B and MSTI, and the positive control, three paired
+# seeds: far from converged, it must resolve the positive control, shows every seed and says which
+# claims it cannot decide (every claim that needs MS(T), MS(S) or MS(ST)).
 # `budget="reference"` renders the committed reference results; with `-p rerun True` it retrains
 # them (hours on a CPU; runs resume) and compares its rows with the committed ones.
 # `budget="custom"` trains what the parameters below say (real datasets, a GPU, other sizes).
@@ -77,20 +77,20 @@ rerun = False  # budget "reference": retrain the reference grid and compare it w
 publish = False  # with rerun: write the results to book/results/ablation_msti (a clean git tree: run from a worktree)
 extra_seeds = 0  # budget "reference" with rerun: seeds beyond the declared n (they extend n)
 tolerance = 1.0  # rerun: largest |difference| (points) of a variant's mean top-1 from the committed one
-# budget "custom" only:
-variants = ["p3d_b", "ms_t", "ms_s", "ms_st", "msti"]  # residual units (Table 2 rows); the order-blind control is added
-seeds = 3  # training seeds per variant
-epochs = 6  # passes over the training split
-width = 0.25  # channel multiplier of the MSTI-Net widths (64..512 -> 16..128)
-clip = [16, 32, 32]  # T, H, W of the clips
-train_samples = 896  # training clips (val: a quarter); real datasets: 0 means the whole split
-test_samples = 512  # test clips (the verdict's numbers); real datasets: 0 means the whole split
-batch_size = 16  # clips per step
-lr = 0.003  # AdamW peak learning rate (cosine schedule)
-dataset = "synthactions"  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos)
-data_root = ""  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo
-split = 1  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one)
-difficulty = "easy"  # SynthActions only: "easy" | "medium" | "hard"
+# budget "custom" only (None: the default in brackets; quick / reference refuse them):
+variants = None  # Table 2's units; the order-blind control is added (["p3d_b", "ms_t", "ms_s", "ms_st", "msti"])
+seeds = None  # training seeds per variant, 0..n-1 (3)
+epochs = None  # passes over the training split (6)
+width = None  # channel multiplier of the MSTI-Net widths, 64..512 -> 16..128 (0.25)
+clip = None  # T, H, W of the clips ([16, 32, 32])
+train_samples = None  # training clips, val a quarter; real datasets: 0 means the whole split (896)
+test_samples = None  # test clips (the verdict's numbers); real datasets: 0 means the whole split (512)
+batch_size = None  # clips per step (16)
+lr = None  # AdamW peak learning rate, cosine schedule (0.003)
+dataset = None  # "synthactions" (embedded) | "ucf101" | "hmdb51" | "kinetics" | "ssv2" | "folder" (videos) ("synthactions")
+data_root = None  # real datasets: the folder holding the videos (README: "Running on real data"); relative to the repo ("")
+split = None  # real datasets: the official train/test split, 1-3 (UCF-101, HMDB-51; the others have one) (1)
+difficulty = None  # SynthActions only: "easy" | "medium" | "hard" ("easy")
 device = "auto"  # "auto" (CUDA + AMP when present) | "cpu" | "cuda"
 out_dir = ""  # "" -> <repo>/build/ablation_msti; relative paths are taken from the repo root
 smoke = False  # tiny run for the tests (< 1 minute)
@@ -120,14 +120,22 @@ from actionrec.experiments.grid import train_grid
 from actionrec.experiments.protocol import evaluate
 from actionrec.experiments.setup import base_config, build_runs, data_kwargs, dataset_name, preview_clips
 from actionrec.experiments.summary import summarize, write_results
-from actionrec.papers.msti import (MSTI_BUDGETS, MSTI_CLAIMS, MSTI_VARIANT_PAPER, ORDER_BLIND, msti_blind_warning,
-                                   msti_input_support, msti_runs, msti_table)
+from actionrec.papers.msti import (MSTI_BUDGETS, MSTI_CLAIMS, MSTI_CUSTOM, MSTI_VARIANT_PAPER, ORDER_BLIND,
+                                   msti_blind_warning, msti_input_support, msti_runs, msti_table)
 from actionrec.papers.synthactions import SYNTH_RECIPE
 from actionrec.utils.checks import check_bool, check_choice, check_float, check_int, check_list
 from actionrec.utils.paths import make_out_dir
 
 PAPER = MSTI_VARIANT_PAPER  # Table 2: UCF-101 and HMDB-51 top-1 per variant
-budget = check_choice("budget", budget, ["quick", "reference", "custom"])
+if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute (nothing published)
+    budget, rerun, publish, variants, seeds, epochs = "custom", False, False, ["p3d_b", "msti"], 2, 1
+    width, clip, train_samples, test_samples, batch_size = 0.125, [16, 32, 32], 32, 32, 16
+budget, custom = P.budget_params(budget, MSTI_CUSTOM, variants=variants, seeds=seeds, epochs=epochs, width=width,
+                                 clip=clip, train_samples=train_samples, test_samples=test_samples,
+                                 batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split,
+                                 difficulty=difficulty)  # custom: None -> the default; quick/reference: must be None
+(variants, seeds, epochs, width, clip, train_samples, test_samples, batch_size, lr, dataset, data_root, split,
+ difficulty) = custom.values()
 rerun, publish = check_bool("rerun", rerun), check_bool("publish", publish)
 extra_seeds, tolerance = check_int("extra_seeds", extra_seeds, min_value=0), check_float("tolerance", tolerance, positive=True)
 variants = check_list("variants", variants, item="str", choices=list(PAPER))
@@ -142,9 +150,6 @@ if "p3d_b" not in variants or len(variants) < 2:
 if publish and not (budget == "reference" and rerun):
     raise ValueError("publish=True writes a retrained reference: use it with budget='reference' and rerun=True")
 
-if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute
-    budget, variants, seeds, epochs = "custom", ["p3d_b", "msti"], 2, 1
-    width, clip, train_samples, test_samples, batch_size = 0.125, [16, 32, 32], 32, 32, 16
 if budget != "custom":  # the recipe fixes the data and the network size
     dataset, clip, width, difficulty = "synthactions", list(SYNTH_RECIPE["clip"]), 0.25, SYNTH_RECIPE["difficulty"]
 train_here = budget != "reference" or rerun
@@ -160,12 +165,12 @@ print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "refere
 # Each claim names its variants, its kind, δ (the smallest difference in points that matters here,
 # with the reason) and the paper's number. A claim is decided on the paired differences over seeds
 # (seed *k* of every variant trains on the same rendered clips in the same order), Holm-corrected
-# over the chapter: *holds*, *reversed*, *no effect larger than δ* or *inconclusive*
+# over the paper's claims: *holds*, *reversed*, *no effect larger than δ* or *inconclusive*
 # (`actionrec.experiments.protocol` has the rule of each kind). The **positive control** (P3D-B
-# against an order-blind network, which cannot exceed 9/16 on SynthActions' time-reversed classes)
-# checks that the setting can resolve anything at all. Several of Table 2's steps are small (the
-# smallest, MS(S) − MS(T) on HMDB-51, is 0.5 points, below δ): where the paper's effect is smaller
-# than the run could detect, the verdict says so.
+# against an order-blind network, which cannot exceed 9/16 on SynthActions' time-reversed classes;
+# a family of its own, Holm-corrected separately) checks that the setting can resolve anything at
+# all. Several of Table 2's steps are small (the smallest, MS(S) − MS(T) on HMDB-51, is 0.5 points,
+# below δ): where the paper's effect is smaller than the run could detect, the verdict says so.
 
 # %%
 display(claims_table(MSTI_CLAIMS))
@@ -305,9 +310,9 @@ if rows:
 # ### The verdicts of your run
 #
 # The claims whose variants this budget ran, decided as above; the others are listed with the
-# reason. At `budget="quick"` that is the positive control and *MSTI beats P3D-B*, on two seeds
-# trained for a quarter of the reference schedule: two seeds give a wide CI, so an *inconclusive*
-# there says how many seeds would resolve it, not that the claim failed.
+# reason. At `budget="quick"` that is the positive control and *MSTI beats P3D-B*. Quick trains 3 of
+# the 24 reference epochs on three paired seeds, far from converged: it must resolve the control; the
+# headline's CI is wide, so an *inconclusive* there says the run was too small, not that the claim failed.
 
 # %%
 verdicts = differences = None
@@ -400,9 +405,9 @@ if rows:
 #   HMDB-51), one run each, after Kinetics pre-training, with a 50-layer network at 224×224; here a
 #   quarter-width, four-unit MSTI-Net learns 16 synthetic classes from scratch at 32×32. A verdict is
 #   about the units at this scale, not about UCF-101; the detectable effect beside each says how small
-#   a difference the run could have seen. The quick budget trains a quarter of the reference
-#   schedule, not to convergence (the *max late gain* column shows how far each run still rose), so
-#   its numbers are estimates; the reference decides.
+#   a difference the run could have seen. The quick budget trains 3 of the 24 reference epochs on
+#   three paired seeds, far from converged (the *max late gain* column shows how far each run still
+#   rose), so its numbers are estimates; the reference decides.
 #
 # To run closer to the paper: `-p budget custom -p width 1.0 -p clip '[16, 112, 112]' -p epochs 30
 # -p seeds 5 -p difficulty hard` on a GPU (CUDA and mixed precision are used automatically), or on real

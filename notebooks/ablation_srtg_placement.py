@@ -37,8 +37,7 @@
 # ablation on SynthActions and decides, from paired seeds and claims declared before the runs,
 # whether each statement holds here. It shows the **reference results** first (converged runs,
 # committed under `book/results/ablation_srtg_placement/` with their provenance), then **your run**
-# at the chosen `budget`, then what the gates did. How the gate decides is shown, frame by frame, in
-# the `srtg_cycle_consistency` chapter.
+# at the chosen `budget`, then what the gates did (frame by frame: `srtg_cycle_consistency`).
 #
 # **Which gate the placement rows use.** With the paper's gate taken literally (`gate="hard"`: fuse
 # only when the clip is cycle-consistent) no gate opens at initialisation, in any placement, so the
@@ -47,13 +46,12 @@
 # report the same: their gates stayed closed ("inactive") for the first 30–50 epochs, "thus the
 # weights of the LSTM would not be completely random when the gates are indeed active"
 # ([issue #2](https://github.com/alexandrosstergiou/Squeeze-and-Recursion-Temporal-Gates/issues/2) of
-# the official repository) — i.e. they trained with the LSTM output fused, the state Fig. 2a calls an
-# *inactive* gate; their `srtg_*` networks are built with `gates=False` (always fused) and their
-# released models are named `srtg_r3d_*_gates_False`. So the **placement rows** here run
-# **`gate="open"`**: $a^*$ fused on every clip, the same amount of fusion at every spot, so the rows
-# differ in placement only. (`"soft"`, our differentiable blend weighted by the consistency score, is
-# selectable in `budget="custom"` but has no source in the paper, and its weight depends on how many
-# frames the gate sees, i.e. on the placement.) The **paper-literal hard gate** is one extra row per
+# the official repository) — i.e. they trained with the LSTM output fused (Fig. 2a's *inactive*
+# gate); their `srtg_*` networks are built with `gates=False`, their released models named
+# `srtg_r3d_*_gates_False`. So the **placement rows** here run **`gate="open"`**: $a^*$ fused on
+# every clip at every spot, so the rows differ in placement only. (`"soft"`, our differentiable blend
+# weighted by the consistency score, is selectable in `budget="custom"` but has no source in the
+# paper, and its weight depends on the placement.) The **paper-literal hard gate** is one extra row per
 # backbone, `final-hard` (Table 1's best placement with `gate="hard"`): the chapter measures how often
 # its gates opened on the test clips and that, while closed, it *is* the network without SRTG. Only
 # the `none` row and the placement rows enter the paper's claims.
@@ -61,9 +59,8 @@
 # **Top** (Bottleneck blocks, depth 50/101 only, `budget="custom"`): "Activations of the first
 # convolution are used by the LSTM, with fused features being used by the final convolution"
 # (Sec. 3.3) — the LSTM reads conv1's output and the gate acts on conv3's input; where conv2 strides
-# in time, $a^*$ and $\mathrm{pool}(a)$ are average-pooled over time to conv3's frames
-# (`actionrec.models.resnet3d`; the official code's Top, fused at conv1's output, is
-# `srtg_top_fusion="conv2"`).
+# in time, $a^*$ and $\mathrm{pool}(a)$ are average-pooled to conv3's frames (`actionrec.models.resnet3d`;
+# the official code's Top, fused at conv1's output, is `srtg_top_fusion="conv2"`).
 #
 # **Budgets.** `budget="quick"` (the default, about 10 minutes on a 2-core CPU) trains 3 of the 24
 # reference epochs on the plain r3d-18, r3d-18 with SRTG Final and the positive control, three paired
@@ -83,7 +80,7 @@ tolerance = 1.0  # rerun: largest |difference| (points) of a variant's mean top-
 backbones = None  # "r3d" (3x3x3 convs) and/or "r2plus1d" ((2+1)D convs) (["r3d", "r2plus1d"])
 depth = None  # 18 or 34 (Simple blocks), 50 or 101 (Bottleneck: also "top" and "end") (18)
 placements = None  # none: the network without SRTG (["none", "start", "mid", "res", "final"])
-gate = None  # placement rows: "open" (always fuse; the authors' training) | "soft" (ours) | "hard" (the paper's test) ("open")
+gate = None  # placement rows: "open" (always fuse: the authors' training) | "soft" (ours) | "hard" (paper) ("open")
 hard_row = None  # one extra row with the paper's hard gate at this placement; "": none ("final")
 seeds = None  # training seeds per configuration, 0..n-1 (3)
 epochs = None  # passes over the training split (5)
@@ -103,11 +100,10 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # %% [markdown]
 # ## Setup
 #
-# The parameters are checked first, so a bad value fails here, naming the parameter, before anything
-# trains. Every (variant, seed) run writes its checkpoint, metrics log and result under
-# `out_dir/runs/<backbone>-<placement>-<tag>/seed_<k>` (the hard-gate row: `<backbone>-<hard_row>-hard-<tag>`;
-# the tag hashes every setting, the gate and Top's fusion site included); a finished run is loaded
-# instead of retrained only when its config *and* its code fingerprint match.
+# Parameters are checked first: a bad value fails here, naming it, before anything trains. Runs go to
+# `out_dir/runs/<backbone>-<placement>-<tag>/seed_<k>` (hard-gate row: `<backbone>-<hard_row>-hard-<tag>`; the
+# tag hashes every setting, gate and Top's fusion site included); a finished run is reused only when
+# its config *and* its code fingerprint match.
 
 # %%
 import sys
@@ -127,16 +123,16 @@ from actionrec.experiments.setup import base_config, build_runs, data_kwargs, da
 from actionrec.experiments.summary import summarize, summarize_by, write_results
 from actionrec.models import build_model
 from actionrec.papers.srtg import (ORDER_BLIND, SRTG_HARD_CHECKS, SRTG_HARD_ROW, SRTG_PLACEMENT_BUDGETS,
-                                   SRTG_PLACEMENT_CLAIMS, SRTG_PLACEMENT_CUSTOM, SRTG_PLACEMENT_GATE, add_gate_open_rates, gate_open_sentence,
-                                   hard_gate_check, hard_gate_sentence, srtg_model_kwargs, srtg_placement_runs,
-                                   srtg_placement_variants, srtg_placements)
+                                   SRTG_PLACEMENT_CLAIMS, SRTG_PLACEMENT_CUSTOM, SRTG_PLACEMENT_GATE,
+                                   add_gate_open_rates, gate_open_sentence, hard_gate_check, hard_gate_sentence,
+                                   srtg_model_kwargs, srtg_placement_runs, srtg_placement_variants, srtg_placements)
 from actionrec.papers.synthactions import SYNTH_RECIPE
 from actionrec.utils.checks import check_bool, check_choice, check_float, check_int, check_list
 from actionrec.utils.paths import make_out_dir
 
 if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute (nothing published)
-    budget, rerun, publish, backbones, placements, seeds, epochs = "custom", False, False, ["r3d"], ["none", "final"], 2, 1
-    width, clip, train_samples, batch_size = 0.125, [16, 32, 32], 64, 16
+    budget, rerun, publish, backbones, placements, seeds = "custom", False, False, ["r3d"], ["none", "final"], 2
+    epochs, width, clip, train_samples, batch_size = 1, 0.125, [16, 32, 32], 64, 16
 budget, custom = P.budget_params(budget, SRTG_PLACEMENT_CUSTOM, backbones=backbones, depth=depth, placements=placements,
                                  gate=gate, hard_row=hard_row, seeds=seeds, epochs=epochs, width=width, clip=clip,
                                  train_samples=train_samples, batch_size=batch_size, lr=lr, dataset=dataset,
@@ -179,11 +175,12 @@ print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "refere
 # Each claim names its variants (`<backbone>-<placement>`, gate `"open"`), its kind, δ (the smallest
 # difference in points that matters here, with the reason) and Table 1's numbers. A claim is decided
 # on the paired differences over seeds (seed *k* of every variant trains on the same rendered clips
-# in the same order), Holm-corrected over the chapter: *holds*, *reversed*, *no effect larger than
-# δ* or *inconclusive* (`actionrec.experiments.protocol` has the rule of each kind). The **positive
-# control** (the plain r3d against an order-blind network, which cannot exceed 9/16 on
-# SynthActions' time-reversed classes) checks that the setting can resolve anything at all. Where
-# Table 1's own effect is smaller than what the seeds can detect, the verdict says so.
+# in the same order), Holm-corrected over the paper's claims: *holds*, *reversed*, *no effect larger
+# than δ* or *inconclusive* (`actionrec.experiments.protocol` has the rule of each kind). The
+# **positive control** (the plain r3d against an order-blind network, which cannot exceed 9/16 on
+# SynthActions' time-reversed classes; a family of its own, Holm-corrected separately) checks that
+# the setting can resolve anything at all. Where Table 1's own effect is smaller than what the seeds
+# can detect, the verdict says so.
 
 # %%
 display(claims_table(SRTG_PLACEMENT_CLAIMS))
@@ -197,9 +194,8 @@ display(Markdown(f"**Reference n.** Seeds {list(SRTG_PLACEMENT_BUDGETS['referenc
 # ## Reference results
 #
 # Converged runs of every placement of both backbones, the hard-gate rows and the control at the
-# reference recipe, committed with their provenance (commit, code fingerprints, claims hash, CPU,
-# threads, wall time). A reference whose fingerprints no longer match the code is marked **stale**
-# (`make check-references`).
+# reference recipe, committed with their provenance; a reference whose fingerprints no longer match
+# the code is marked **stale** (`make check-references`).
 
 # %%
 ref = published.load(REF, claims=SRTG_PLACEMENT_CLAIMS)
@@ -233,12 +229,10 @@ else:
 # **The data.** Stick figures performing 16 actions at ×0.5–×2 speed, each in a random window
 # covering 30–100% of the clip. Seven pairs of classes are exact time reversals of each other (squat
 # down ↔ stand up, walk left ↔ walk right, …), so a model has to use the order of frames. The recipe
-# (quick and reference) uses `difficulty="medium"` (clutter, pan, noise) with 4,096 training clips
-# per seed, each seed drawing its own clips that every variant shares; 2,048 test clips keep the
-# evaluation noise (about ±1 point) below the seed noise. How the recipe was found, and the
-# evidence that its runs converge: `benchmarks/README.md`, section *SynthActions recipe*. The
-# networks are 18-layer ResNets at an eighth of the width (64..512 → 8..64 channels): the paper's
-# 34-layer networks at full width are out of a CPU's reach.
+# (quick and reference): `difficulty="medium"` (clutter, pan, noise), 4,096 training clips per seed
+# (each seed draws its own, shared by every variant), 2,048 test clips (evaluation noise about ±1
+# point, below the seed noise); how it was found and why its runs converge: `benchmarks/README.md`,
+# *SynthActions recipe*. The networks are 18-layer ResNets at an eighth of the width (8..64 channels).
 
 # %%
 T, H, W = clip
@@ -266,8 +260,8 @@ plt.show()
 
 # %% [markdown]
 # Every (variant, seed) trains one run per core; seed *k* of every variant sees the same clips in
-# the same order. A run whose test top-1 stays below twice chance counts as *not trained*: it is
-# counted ("k/n trained") and stays in the statistics, never dropped.
+# the same order. A run whose test top-1 stays below twice chance counts as *not trained* ("k/n
+# trained"): it stays in the statistics, never dropped.
 
 # %%
 rows, wall = [], 0.0
@@ -282,8 +276,8 @@ else:
 # %% [markdown]
 # ### Top-1 per variant, every seed
 #
-# Mean, 95% CI (Student's $t$ over seeds), SD and every seed's value; *max late gain* is the largest
-# rise of val top-1 over the last quarter of a run's epochs (a run still learning shows it).
+# Mean, 95% CI (Student's $t$ over seeds), SD and every seed's value; *max late gain*: the largest
+# rise of val top-1 over a run's last quarter of epochs (still learning?).
 
 # %%
 if rows:
@@ -327,11 +321,9 @@ if rows:
 # %% [markdown]
 # ### Rerun against the committed reference
 #
-# With `budget="reference"` and `rerun=True`: each variant's mean top-1 over the seeds both hold,
-# retrained here, beside the committed one. On the same CPU kernels and thread count the runs
-# repeat bit for bit; elsewhere floating-point order differs, single runs drift by a few points and
-# means much less: the check passes when every variant's mean is within `tolerance` points.
-# `publish=True` then writes the results under `book/results/ablation_srtg_placement/` (from a clean tree).
+# `budget="reference"`, `rerun=True`: each variant's retrained mean top-1 beside the committed one
+# (same CPU kernels and threads repeat bit for bit; elsewhere runs drift, means much less): passes
+# within `tolerance` points; `publish=True` writes `book/results/ablation_srtg_placement/` (clean tree).
 
 # %%
 if budget == "reference" and rerun and rows:
@@ -350,13 +342,11 @@ if budget == "reference" and rerun and rows:
 #
 # For every network of your run with SRTG: per gate, the fraction of test clips for which it fused
 # (`gate_open`: always 100% for the open gates of the placement rows) and for which the paper's test
-# passed (`gate_consistent`: what a hard gate would have decided), averaged over the gates of the
-# network and over seeds, on the first 512 test clips of each seed's data (the clips that run was
-# tested on). For the hard-gate row, also the equivalence check: the trained network's logits
-# against those of the same network with every SRTG bypassed (its gates set to `"closed"`, i.e. the
-# network without SRTG), on the same clips (`actionrec.papers.srtg.hard_gate_check`). Below it, the
-# Table 1 analogue of your run: means over seeds (CIs and per-seed values: the table above), with
-# *val AUC* (mean validation top-1 over the epochs: how fast a configuration learns).
+# passed (`gate_consistent`: what a hard gate would have decided), averaged over the gates and over
+# seeds, on the first 512 test clips of each seed's data (the clips that run was tested on). For the
+# hard-gate row, also its logits against those with every SRTG bypassed (gates `"closed"`: the network
+# without SRTG; `actionrec.papers.srtg.hard_gate_check`). Below it, the Table 1 analogue of your run:
+# means over seeds (CIs and per-seed values: above), *val AUC* the mean val top-1 over the epochs.
 
 # %%
 placement_rows = [r for r in rows if r.get("placement") is not None]  # without the order-blind control
@@ -396,14 +386,12 @@ elif not train_here:
 # %% [markdown]
 # ## The paper's hard gate: open rate and equivalence to "no SRTG"
 #
-# Measured on the test clips for every trained `-hard` network: how often its gates opened, and the
-# largest difference between its logits and those of the same network with every SRTG bypassed. A
-# difference of exactly 0 on the clips whose gates stayed closed is the measurement behind "this row
-# is the network without SRTG"; its top-1 against the `none` row, paired over seeds, is then decided
-# as an *equivalence* within δ (our check, not a claim of the paper, and not part of the chapter's
-# Holm family). Where this budget trains no hard-gate row (`quick`), the same check runs on an
-# *untrained* hard-gated network — the state in which the hard gate decides whether SRTG ever
-# learns: a gate that never opens passes no gradient to its LSTM.
+# For every trained `-hard` network: how often its gates opened on the test clips, and the largest
+# difference between its logits and those with every SRTG bypassed. Exactly 0 on the clips whose gates
+# stayed closed is the measurement behind "this row is the network without SRTG"; its top-1 against
+# `none`, paired over seeds, is then decided as an *equivalence* within δ (our check, a Holm family of
+# its own, not a claim of the paper). Where this budget trains no hard-gate row (`quick`), the check
+# runs on an *untrained* hard-gated network: a gate that never opens passes no gradient to its LSTM.
 
 # %%
 hard_rows = rows if any(r.get("gate") == "hard" for r in rows) else (ref["rows"] if ref is not None else [])
@@ -431,27 +419,25 @@ if hard_ok:
 # ## Reading the result
 #
 # The paper trains 34-layer networks at full width from scratch on HACS (≈500k clips, 200 classes);
-# here 18-layer networks at an eighth of the width learn 16 synthetic classes from 4,096 small clips
-# per seed. Verdicts are computed from the numbers above, never typed in; the detectable effect
-# beside each says how small a difference the run could have seen. Table 1's smallest gaps (Start
-# and Mid over no SRTG, 0.7 points) are below δ: where they are also below the detectable effect,
-# the verdict's note says so, and *every placement beats no SRTG* can then hold here only if the
-# effect is larger on this data than on HACS. Things to keep in mind:
+# here 18-layer networks at an eighth of the width (within a CPU's reach) learn 16 synthetic classes
+# from 4,096 small clips per seed. Verdicts are computed from the numbers above, never typed in, each with
+# the smallest difference the run could have seen. Table 1's smallest gaps (Start and Mid over no
+# SRTG, 0.7 points) are below δ: *every placement beats no SRTG* can hold here only if the effect is
+# larger on this data than on HACS. Things to keep in mind:
 #
 # * **Which rows are which.** `none` is the network without SRTG. The rows named after a placement
 #   (`start`, `mid`, `res`, `final`; `top`, `end` at depth 50/101) hold an SRTG with gate `"open"`
-#   in every residual block — Squeeze and Recursion fused on every clip, as the authors trained
-#   (module docstring of `actionrec.papers.srtg`). These rows carry the claims. `final-hard` is
-#   Final with the paper's gate taken literally; it is there to show what that gate does, not to
-#   rank placements.
+#   in every residual block — fused on every clip, as the authors trained (`actionrec.papers.srtg`).
+#   These rows carry the claims; `final-hard`, Final with the paper's gate taken literally, shows
+#   what that gate does, not which placement is best.
 # * **The hard gate decides per clip whether SRTG does anything.** With the paper's rule (open only
 #   when *every* frame cycles back, in both directions) a gate can stay closed on (almost) every clip:
 #   when the LSTM's output changes little from frame to frame, each frame's soft nearest neighbour
 #   (eq. 4) is close to the sequence mean, and only short sequences (the 2-frame last stage) cycle
-#   back at all. The `gate_consistent` column says how often the test passed, also inside the
-#   open-gated networks, and the `srtg_cycle_consistency` chapter takes the mechanism apart frame by
-#   frame. Where the equivalence check above finds a difference of 0, the `final-hard` row is the
-#   network without SRTG, and its gap to `none` is the spread between random initialisations.
+#   back at all. `gate_consistent` says how often the test passed, also in the open-gated networks;
+#   the `srtg_cycle_consistency` chapter takes the mechanism apart frame by frame. Where the check
+#   above finds a difference of 0, `final-hard` is the network without SRTG, and its gap to `none`
+#   is the spread between random initialisations.
 # * `budget="custom"`: `-p gate soft` runs the placement rows with the differentiable soft gate
 #   instead (our option: the fused features weighted by the consistency score); `-p gate hard` runs
 #   every placement with the paper's gate, `-p hard_row ''` drops the extra row.
@@ -460,4 +446,5 @@ if hard_ok:
 #
 # To run closer to the paper: `-p budget custom -p depth 34 -p width 1.0 -p clip '[16, 112, 112]'
 # -p epochs 30 -p seeds 6` on a GPU (CUDA and mixed precision are used automatically), or on real
-# videos: `-p dataset hmdb51 -p data_root /data/HMDB-51 -p train_samples 0` (README, "Running on real data").
+# videos: `-p budget custom -p dataset hmdb51 -p data_root /data/HMDB-51 -p train_samples 0` (README,
+# "Running on real data").

@@ -3,19 +3,38 @@ recipe, the run of each row of the table, and the analyses of a grid's rows."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from actionrec.experiments.grid import config_tag
+from actionrec.experiments.params import budget_params
 from actionrec.experiments.protocol import KINDS, Claim, evaluate
 from actionrec.models import build_model
-from actionrec.papers.mixtconv import (MIXTCONV_BUDGETS, MIXTCONV_FRAMES, MIXTCONV_INIT, MIXTCONV_KERNEL_CLAIMS,
-                                       MIXTCONV_KERNEL_PAPER, MIXTCONV_WIDTH, mixtconv_frame_order_sentence,
-                                       mixtconv_init_reach, mixtconv_init_table, mixtconv_kernels_label,
-                                       mixtconv_learned_taps, mixtconv_model, mixtconv_paper_table, mixtconv_runs)
+from actionrec.papers.mixtconv import (MIXTCONV_BASELINES, MIXTCONV_BUDGETS, MIXTCONV_CUSTOM, MIXTCONV_FRAMES,
+                                       MIXTCONV_INIT, MIXTCONV_KERNEL_CLAIMS, MIXTCONV_KERNEL_PAPER, MIXTCONV_WIDTH,
+                                       mixtconv_frame_order_sentence, mixtconv_init_reach, mixtconv_init_table,
+                                       mixtconv_kernels_label, mixtconv_learned_taps, mixtconv_model,
+                                       mixtconv_paper_table, mixtconv_runs)
 from actionrec.papers.synthactions import SYNTH_RECIPE, recipe_config
 from actionrec.train import TrainConfig
 
 CONTROL = "control: TSM > TSN (order-blind)"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _custom_defaults(notebook: str) -> dict:
+    """The parameters cell's budget-"custom"-only block of notebooks/<notebook>.py (every one ``= None``,
+    ending before ``device``): ``{parameter: the default in brackets at the end of its comment}``."""
+    block = (ROOT / "notebooks" / f"{notebook}.py").read_text().split('# budget "custom" only', 1)[1]
+    out = {}
+    for line in block.splitlines()[1:]:
+        if line.startswith("device ="):
+            return out
+        name, comment = line.split(" = None  # ", 1)
+        out[name] = ast.literal_eval(comment[comment.rstrip().rfind(" (") + 2:].rstrip()[:-1])
+    raise AssertionError("no `device =` line after the custom-only block")
 
 
 def test_claims_declared_with_kinds_deltas_and_the_papers_numbers():
@@ -49,6 +68,17 @@ def test_budgets_quick_runs_the_headline_pair_and_the_control_reference_every_cl
     headline = next(c for c in MIXTCONV_KERNEL_CLAIMS if c.kind == "non_inferiority")
     control = next(c for c in MIXTCONV_KERNEL_CLAIMS if c.name == CONTROL)
     assert set(headline.variants) | set(control.variants) == set(quick["variants"])
+
+
+def test_custom_defaults_are_the_notebooks_and_valid():
+    assert _custom_defaults("ablation_mixtconv_kernels") == MIXTCONV_CUSTOM  # the brackets of the parameters cell
+    assert MIXTCONV_CUSTOM["configs"] == list(MIXTCONV_KERNEL_PAPER)  # all nine rows: baselines and MixTConv
+    assert set(MIXTCONV_BASELINES) <= set(MIXTCONV_CUSTOM["configs"])
+    assert MIXTCONV_CUSTOM["mixtconv_init"] == MIXTCONV_INIT
+    assert budget_params("custom", MIXTCONV_CUSTOM, mixtconv_init="tsm", seeds=None) == (
+        "custom", {"mixtconv_init": "tsm", "seeds": 3})
+    with pytest.raises(ValueError, match="mixtconv_init = 'tsm' applies to budget='custom' only"):
+        budget_params("quick", MIXTCONV_CUSTOM, mixtconv_init="tsm", seeds=None)
 
 
 def test_runs_are_built_with_the_recipe_at_8_frames():

@@ -3,18 +3,35 @@ Table 2's analogue, and the input-support check."""
 
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 
 import pytest
 
+from actionrec.experiments.params import budget_params
 from actionrec.experiments.protocol import HOLDS, Claim, evaluate
 from actionrec.models.msti_net import MSTI_NET_VARIANTS
-from actionrec.papers.msti import (MSTI_BUDGETS, MSTI_CLAIMS, MSTI_VARIANT_PAPER, ORDER_BLIND, msti_blind_warning,
-                                   msti_input_support, msti_runs, msti_table)
+from actionrec.papers.msti import (MSTI_BUDGETS, MSTI_CLAIMS, MSTI_CUSTOM, MSTI_VARIANT_PAPER, ORDER_BLIND,
+                                   msti_blind_warning, msti_input_support, msti_runs, msti_table)
 from actionrec.papers.synthactions import SYNTH_RECIPE, recipe_config
 from actionrec.train import TrainConfig
 
 PILOT_SEEDS = set(range(100, 200))  # pilots run on seeds 100+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _custom_defaults(notebook: str) -> dict:
+    """The parameters cell's budget-"custom"-only block of notebooks/<notebook>.py (every one ``= None``,
+    ending before ``device``): ``{parameter: the default in brackets at the end of its comment}``."""
+    block = (ROOT / "notebooks" / f"{notebook}.py").read_text().split('# budget "custom" only', 1)[1]
+    out = {}
+    for line in block.splitlines()[1:]:
+        if line.startswith("device ="):
+            return out
+        name, comment = line.split(" = None  # ", 1)
+        out[name] = ast.literal_eval(comment[comment.rstrip().rfind(" (") + 2:].rstrip()[:-1])
+    raise AssertionError("no `device =` line after the custom-only block")
 
 
 def test_claims_declared_with_kinds_deltas_and_the_paper():
@@ -86,6 +103,15 @@ def test_runs_are_built_with_the_recipe(budget):
             assert extra["unit"] == MSTI_VARIANT_PAPER[v]["name"]
         assert cfg.epochs == SYNTH_RECIPE["epochs"][budget] and cfg.test_samples == SYNTH_RECIPE["test_samples"]
         assert cfg.dataset_kwargs["difficulty"] == SYNTH_RECIPE["difficulty"]
+
+
+def test_custom_defaults_are_the_notebooks_and_valid():
+    assert _custom_defaults("ablation_msti") == MSTI_CUSTOM  # the brackets of the parameters cell
+    assert MSTI_CUSTOM["variants"] == list(MSTI_VARIANT_PAPER)  # Table 2's five units, P3D-B (the baseline) first
+    assert budget_params("custom", MSTI_CUSTOM, variants=None, lr=0.01) == (
+        "custom", {"variants": list(MSTI_VARIANT_PAPER), "lr": 0.01})
+    with pytest.raises(ValueError, match="seeds = 5 applies to budget='custom' only"):
+        budget_params("reference", MSTI_CUSTOM, seeds=5, variants=None)
 
 
 def test_runs_refuse_an_unknown_budget_or_variant():

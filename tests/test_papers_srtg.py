@@ -2,19 +2,37 @@
 the trained gates' open rates, and the cycle-consistency chapter's toy, perturbations and
 explorer view on a tiny gated network."""
 
+import ast
 from collections import OrderedDict
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 from actionrec.experiments.chapter import decidable
+from actionrec.experiments.params import budget_params
 from actionrec.experiments.protocol import evaluate
 from actionrec.layers.srtg import SRTGate
 from actionrec.papers import srtg as S
 from actionrec.papers.srtg import srtg_model_kwargs
 from actionrec.papers.synthactions import SYNTH_RECIPE, recipe_config
 from actionrec.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _custom_defaults(notebook: str) -> dict:
+    """The parameters cell's budget-"custom"-only block of notebooks/<notebook>.py (every one ``= None``,
+    ending before ``device``): ``{parameter: the default in brackets at the end of its comment}``."""
+    block = (ROOT / "notebooks" / f"{notebook}.py").read_text().split('# budget "custom" only', 1)[1]
+    out = {}
+    for line in block.splitlines()[1:]:
+        if line.startswith("device ="):
+            return out
+        name, comment = line.split(" = None  # ", 1)
+        out[name] = ast.literal_eval(comment[comment.rstrip().rfind(" (") + 2:].rstrip()[:-1])
+    raise AssertionError("no `device =` line after the custom-only block")
 
 
 def test_claims_are_declared_on_the_reference_variants():
@@ -49,7 +67,7 @@ def test_budgets_and_runs():
     assert ref["seeds"] == tuple(range(6)) and quick["seeds"] == (0, 1, 2)
     assert not {s for b in (quick, ref) for s in b["seeds"]} & set(range(100, 200))  # pilot seeds are 100+
     runs = S.srtg_placement_runs("quick", device="cpu")
-    assert list(runs) == ["r3d-none", "r3d-final", S.ORDER_BLIND]  # headline pair + control: 6 runs at 2 seeds
+    assert list(runs) == ["r3d-none", "r3d-final", S.ORDER_BLIND]  # headline pair + control: 9 runs at 3 seeds
     for name, (cfg, row) in runs.items():
         assert row["variant"] == name
         recipe = recipe_config(cfg.model, cfg.model_kwargs, budget="quick", device="cpu")
@@ -66,6 +84,17 @@ def test_budgets_and_runs():
         S.srtg_placement_runs("custom")
     with pytest.raises(ValueError, match="depth=20"):
         S.srtg_placement_runs("quick", depth=20)
+
+
+def test_custom_defaults_are_the_notebooks_and_valid():
+    custom = S.SRTG_PLACEMENT_CUSTOM
+    assert _custom_defaults("ablation_srtg_placement") == custom  # the brackets of the parameters cell
+    assert set(custom["backbones"]) <= {"r3d", "r2plus1d"} and "none" in custom["placements"]
+    assert set(custom["placements"]) <= set(S.srtg_placements(custom["depth"]))
+    assert custom["gate"] == S.SRTG_PLACEMENT_GATE and custom["hard_row"] == S.SRTG_HARD_ROW
+    assert budget_params("custom", custom, seeds=None, depth=34) == ("custom", {"seeds": 3, "depth": 34})
+    with pytest.raises(ValueError, match="seeds = 5 applies to budget='custom' only"):
+        budget_params("quick", custom, seeds=5, depth=None)
 
 
 def test_claims_decide_constructed_rows():

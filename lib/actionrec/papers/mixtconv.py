@@ -13,11 +13,12 @@ positive control TSM > TSN (TSN averages its frames, so it is blind to their ord
 {1, 3, 5, 7} at or above TSM (non-inferiority), and {1, 3, 5, 7} the best kernel setting (best-of).
 "MixTConv > TSN" (the paper's MSTNet-vs-TSN table) is not declared on its own: it follows from the
 first two when both hold, and every further claim tightens the Holm levels of the others.
-:data:`MIXTCONV_BUDGETS` gives the variants and seeds of each budget; :func:`mixtconv_runs` builds
-them on the SynthActions recipe (:func:`~actionrec.papers.synthactions.recipe_config`) with the
-recipe's lr and batch, 8 frames (the paper's and TSN's 8 segments; ``num_segments`` must equal T)
-and width :data:`MIXTCONV_WIDTH`. The reference's 6 seeds are the protocol's minimum, pending the
-pilot (on seeds 100+, disjoint from these) that sizes n when the reference runs are made (issue 16).
+:data:`MIXTCONV_BUDGETS` gives the variants and seeds of each budget (:data:`MIXTCONV_CUSTOM`: the
+notebook's ``budget="custom"`` defaults); :func:`mixtconv_runs` builds them on the SynthActions
+recipe (:func:`~actionrec.papers.synthactions.recipe_config`) with the recipe's lr and batch, 8
+frames (the paper's and TSN's 8 segments; ``num_segments`` must equal T) and width
+:data:`MIXTCONV_WIDTH`. The reference's 6 seeds are the protocol's minimum, pending the pilot (on
+seeds 100+, disjoint from these) that sizes n when the reference runs are made (issue 16).
 
 Analyses of a grid's rows (``variant`` column): :func:`mixtconv_paper_table` (our means beside the
 paper's top-1 and FLOPs), :func:`mixtconv_frame_order_sentence` (TSN against the order-blind
@@ -51,9 +52,9 @@ from ..utils.checks import check_choice
 from .synthactions import BUDGETS, recipe_config
 
 __all__ = ["MIXTCONV_KERNEL_PAPER", "MIXTCONV_BASELINES", "MIXTCONV_INIT", "MIXTCONV_WIDTH", "MIXTCONV_FRAMES",
-           "MIXTCONV_KERNEL_CLAIMS", "MIXTCONV_BUDGETS", "mixtconv_runs", "mixtconv_model", "mixtconv_kernels_label",
-           "mixtconv_paper_table", "mixtconv_frame_order_sentence", "mixtconv_learned_taps", "mixtconv_init_reach",
-           "mixtconv_init_table"]
+           "MIXTCONV_KERNEL_CLAIMS", "MIXTCONV_BUDGETS", "MIXTCONV_CUSTOM", "mixtconv_runs", "mixtconv_model",
+           "mixtconv_kernels_label", "mixtconv_paper_table", "mixtconv_frame_order_sentence", "mixtconv_learned_taps",
+           "mixtconv_init_reach", "mixtconv_init_table"]
 
 #: MixTConv slides, kernel-size table (Something-Something v1, TSN ResNet-50, 8 segments): top-1 and
 #: FLOPs (G; the slides' "FLOPs" are multiply-adds, see benchmarks/temporal_kernels.py). "ks3_d123"
@@ -108,6 +109,13 @@ MIXTCONV_BUDGETS = {
     "quick": {"variants": ("tsn", "tsm", "ks1357"), "seeds": (0, 1, 2)},
     "reference": {"variants": tuple(MIXTCONV_KERNEL_PAPER), "seeds": tuple(range(6))},
 }
+
+#: The notebook's ``budget="custom"`` defaults (a parameter left at None takes these): the small, easy
+#: grid the chapter ran before the protocol (all nine rows, 3 seeds, the official init).
+MIXTCONV_CUSTOM: dict[str, Any] = dict(
+    configs=list(MIXTCONV_KERNEL_PAPER), seeds=3, epochs=7, width=0.125, clip=[8, 32, 32], train_samples=512,
+    test_samples=512, batch_size=8, lr=0.005, dataset="synthactions", data_root="", split=1, difficulty="easy",
+    mixtconv_init=MIXTCONV_INIT)
 
 
 def mixtconv_runs(budget: str, *, width: float = MIXTCONV_WIDTH, variants: Sequence[str] | None = None,

@@ -14,7 +14,8 @@ above P3D-B, every multi-scale unit above P3D-B, Table 2's order of the five uni
 :data:`MSTI_BUDGETS` holds the variants and seeds of each budget: ``"quick"`` the headline pair
 (MSTI, P3D-B) and the control, ``"reference"`` every claim-bearing variant with n = 6 seeds, the
 protocol's minimum, until a pilot on disjoint seeds (100+) sizes it when the reference runs are
-made (issue 16). :func:`msti_runs` builds the runs of a budget on the SynthActions recipe
+made (issue 16); :data:`MSTI_CUSTOM` holds the notebook's ``budget="custom"`` defaults.
+:func:`msti_runs` builds the runs of a budget on the SynthActions recipe
 (:func:`~actionrec.papers.synthactions.recipe_config`: ``msti_net_small`` at width 0.25 with
 N = 4 channel groups, the recipe's frames, learning rate and batch).
 
@@ -36,8 +37,8 @@ from ..train import TrainConfig
 from .mtnet import ORDER_BLIND
 from .synthactions import BUDGETS, recipe_config
 
-__all__ = ["MSTI_VARIANT_PAPER", "MSTI_CLAIMS", "MSTI_BUDGETS", "ORDER_BLIND", "msti_runs", "msti_table",
-           "msti_input_support", "msti_blind_warning"]
+__all__ = ["MSTI_VARIANT_PAPER", "MSTI_CLAIMS", "MSTI_BUDGETS", "MSTI_CUSTOM", "ORDER_BLIND", "msti_runs",
+           "msti_table", "msti_input_support", "msti_blind_warning"]
 
 #: MSTI-Net, Table 2 (Kinetics-400 pre-trained, 8-conv backbone): top-1 on UCF-101 and HMDB-51.
 MSTI_VARIANT_PAPER = {
@@ -94,6 +95,12 @@ MSTI_BUDGETS = {
     "quick": {"variants": ("p3d_b", "msti", ORDER_BLIND), "seeds": (0, 1, 2)},
     "reference": {"variants": (*_UNITS, ORDER_BLIND), "seeds": tuple(range(6))},
 }
+
+#: The notebook's ``budget="custom"`` defaults (a parameter left at None takes these): the small, easy
+#: grid the chapter ran before the protocol (Table 2's five units, 3 seeds; the control is always added).
+MSTI_CUSTOM: dict[str, Any] = dict(
+    variants=list(_UNITS), seeds=3, epochs=6, width=0.25, clip=[16, 32, 32], train_samples=896, test_samples=512,
+    batch_size=16, lr=0.003, dataset="synthactions", data_root="", split=1, difficulty="easy")
 
 
 def msti_runs(budget: str, *, width: float = 0.25, variants: Sequence[str] | None = None,

@@ -24,9 +24,10 @@ numbers before any reference run, with a positive control (:data:`ORDER_BLIND`, 
 network, against the plain r3d); :data:`SRTG_HARD_CHECKS` is our check of the hard-gate row (not a
 claim of the paper: the network with never-opening gates is the network without SRTG), decided as a
 family of its own. :data:`SRTG_PLACEMENT_BUDGETS` holds the variants and seeds of each budget
-(:data:`SRTG_PLACEMENT_CUSTOM`: the notebook's ``budget="custom"`` defaults); the reference's n = 6 is the protocol's minimum, pending the pilot on disjoint seeds (100+) that sizes
-it when the reference runs are made (issue 16). :func:`srtg_placement_runs` builds a budget's runs
-on the SynthActions recipe (:func:`~actionrec.papers.synthactions.recipe_config`; depth 18 and
+(:data:`SRTG_PLACEMENT_CUSTOM`: the notebook's ``budget="custom"`` defaults); the reference's n = 6
+is the protocol's minimum, pending the pilot on disjoint seeds (100+) that sizes it when the
+reference runs are made (issue 16). :func:`srtg_placement_runs` builds a budget's runs on the
+SynthActions recipe (:func:`~actionrec.papers.synthactions.recipe_config`; depth 18 and
 width 0.125 by default, the paper's 34-layer networks at full width being out of a CPU's reach).
 
 :func:`srtg_model_kwargs` gives the builder kwargs of one placement; :func:`srtg_placement_variants`
@@ -58,9 +59,9 @@ from ..utils.checks import check_choice, check_float
 from .synthactions import BUDGETS, recipe_config
 
 __all__ = ["SRTG_BEST_PLACEMENT", "SRTG_PLACEMENTS", "SRTG_PLACEMENT_GATE", "SRTG_HARD_ROW", "ORDER_BLIND",
-           "SRTG_TABLE1", "SRTG_PLACEMENT_CLAIMS", "SRTG_HARD_CHECKS", "SRTG_PLACEMENT_BUDGETS", "SRTG_PLACEMENT_CUSTOM",
-           "srtg_placements",
-           "srtg_model_kwargs", "srtg_placement_variants", "srtg_placement_runs", "hard_gate_check",
+           "SRTG_TABLE1", "SRTG_PLACEMENT_CLAIMS", "SRTG_HARD_CHECKS", "SRTG_PLACEMENT_BUDGETS",
+           "SRTG_PLACEMENT_CUSTOM", "srtg_placements", "srtg_model_kwargs", "srtg_placement_variants",
+           "srtg_placement_runs", "hard_gate_check",
            "add_gate_open_rates", "gate_open_sentence", "hard_gate_sentence", "toy_cycle_cases",
            "perturbed_gate_records", "perturbation_sentence", "gate_explorer_view"]
 
