@@ -52,6 +52,7 @@ budget = "quick"  # "quick" (up to 10 min on a 2-core CPU) | "reference" (the co
 rerun = False  # budget "reference": retrain the reference grid and compare it with the committed rows
 publish = False  # with rerun: write the results to book/results/ablation_ratio (a clean git tree: run from a worktree)
 extra_seeds = 0  # budget "reference" with rerun: seeds beyond the declared n (they extend n)
+first_seeds = 0  # budget "reference" with rerun: only the first k seeds (0: all); a reference published so is partial
 tolerance = 1.0  # rerun: largest |difference| (points) of a variant's mean top-1 from the committed one
 depth = 32  # MTNet depth (Table 1): 32, 48, 64, 132 or 200 (quick / reference: 32)
 # budget "custom" only (None: the default in brackets; quick / reference refuse them):
@@ -120,6 +121,7 @@ ratios, substreams, seeds, epochs, width, clip, train_samples, batch_size, lr, d
     custom.values())
 rerun, publish = check_bool("rerun", rerun), check_bool("publish", publish)
 extra_seeds, tolerance = check_int("extra_seeds", extra_seeds, min_value=0), check_float("tolerance", tolerance, positive=True)
+first_seeds = check_int("first_seeds", first_seeds, min_value=0)
 depth = check_choice("depth", depth, [32, 48, 64, 132, 200])
 ratios = check_list("ratios", ratios, min_value=0.5, max_value=1.0)
 substreams = check_list("substreams", substreams, item="int", min_value=1, max_value=64)
@@ -174,8 +176,11 @@ if ref is None:
                      "-p publish True` from a clean worktree."))
 else:
     prov, status = ref["provenance"], ref["status"]
+    declared, done = MTNET_RATIO_BUDGETS["reference"]["seeds"], sorted(set(ref["rows"]["seed"]))
     display(Markdown(("**STALE:** " + status["reason"] + ". The numbers below were made by other code. "
                       if status["stale"] else "Current: the code fingerprints match. ")
+                     + (f"**Partial:** seeds {done} of the {len(declared)} declared; the grid resumes. "
+                        if len(done) < len(declared) else "")
                      + f"Made at commit `{prov['commit'][:10]}` on {prov['date']}, {prov['cpu']}, {prov['threads']} "
                        f"threads per run, torch {prov['torch']}, {prov['wall_s'] / 3600:.1f} h of grid."))
     display(variant_table(ref["rows"], extra=("gmacs", "params_m")))
@@ -227,6 +232,7 @@ else:
     train_kwargs = next(iter(variants.values()))[0].dataset_kwargs
     run_seeds = list(MTNET_RATIO_BUDGETS[budget]["seeds"])
     run_seeds += list(range(max(run_seeds) + 1, max(run_seeds) + 1 + extra_seeds))
+    run_seeds = run_seeds[:first_seeds] if first_seeds else run_seeds
 preview, shown = preview_clips(dataset, train_kwargs)  # a few training clips
 fig = viz.clip_grid(**shown, every=2)
 plt.show()

@@ -77,6 +77,8 @@ def test_mark_trained_counts_failures_and_measures_late_gain(tmp_path):
     assert rows[0]["late_gain"] == pytest.approx(10.0)  # last (80) minus the 4th of 5 (70)
     assert rows[3]["late_gain"] is None
     assert published.load_run_curve(run)["top1"] == pytest.approx([10, 50, 60, 70, 80])
+    (run / "metrics.jsonl").write_text("\n".join(json.dumps(x) for x in lines[:3]) + "\n")  # 3 epochs: vs the 2nd
+    assert published.mark_trained([{"top1": 0.5, "run_dir": str(run)}], chance=1 / 16)[0]["late_gain"] == pytest.approx(10.0)
 
 
 def test_chapter_tables_show_every_seed_and_what_a_budget_cannot_decide():

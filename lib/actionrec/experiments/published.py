@@ -60,8 +60,9 @@ def _curve_rows(row: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def mark_trained(rows: Iterable[Mapping[str, Any]], *, chance: float, factor: float = 2.0) -> list[dict[str, Any]]:
     """``rows`` with ``trained`` (test top-1 >= ``factor`` × ``chance``, and no ``error``) and
-    ``late_gain`` (points: the last val top-1 minus the one at 3/4 of the epochs, from the run's
-    ``metrics.jsonl``; None without val lines)."""
+    ``late_gain`` (points: the last val top-1 minus the one at 3/4 of the epochs, or the one before
+    the last when there are fewer than 4, from the run's ``metrics.jsonl``; None with fewer than 2
+    val lines)."""
     out = []
     for row in rows:
         row = dict(row)
@@ -71,7 +72,8 @@ def mark_trained(rows: Iterable[Mapping[str, Any]], *, chance: float, factor: fl
         path = Path(row["run_dir"]) / METRICS_FILE if row.get("run_dir") else None
         if path is not None and path.exists():
             vals = [json.loads(s)["top1"] for s in path.read_text().splitlines() if '"kind": "val"' in s]
-        row["late_gain"] = 100 * (vals[-1] - vals[max(0, math.ceil(0.75 * len(vals)) - 1)]) if len(vals) > 1 else None
+        k = max(0, min(len(vals) - 2, math.ceil(0.75 * len(vals)) - 1))  # 3/4 of the epochs, at least one before the end
+        row["late_gain"] = 100 * (vals[-1] - vals[k]) if len(vals) > 1 else None
         out.append(row)
     return out
 
