@@ -53,6 +53,7 @@ rerun = False  # budget "reference": retrain the reference grid and compare it w
 publish = False  # with rerun: write the results to book/results/ablation_ratio (a clean git tree: run from a worktree)
 extra_seeds = 0  # budget "reference" with rerun: seeds beyond the declared n (they extend n)
 first_seeds = 0  # budget "reference" with rerun: only the first k seeds (0: all); a reference published so is partial
+finished_only = False  # budget "reference" with rerun: train nothing, take the runs already finished (a grid in progress)
 tolerance = 1.0  # rerun: largest |difference| (points) of a variant's mean top-1 from the committed one
 depth = 32  # MTNet depth (Table 1): 32, 48, 64, 132 or 200 (quick / reference: 32)
 # budget "custom" only (None: the default in brackets; quick / reference refuse them):
@@ -121,7 +122,7 @@ ratios, substreams, seeds, epochs, width, clip, train_samples, batch_size, lr, d
     custom.values())
 rerun, publish = check_bool("rerun", rerun), check_bool("publish", publish)
 extra_seeds, tolerance = check_int("extra_seeds", extra_seeds, min_value=0), check_float("tolerance", tolerance, positive=True)
-first_seeds = check_int("first_seeds", first_seeds, min_value=0)
+first_seeds, finished_only = check_int("first_seeds", first_seeds, min_value=0), check_bool("finished_only", finished_only)
 depth = check_choice("depth", depth, [32, 48, 64, 132, 200])
 ratios = check_list("ratios", ratios, min_value=0.5, max_value=1.0)
 substreams = check_list("substreams", substreams, item="int", min_value=1, max_value=64)
@@ -182,16 +183,19 @@ else:
                      + (f"**Partial:** seeds {done} of the {len(declared)} declared; the grid resumes. "
                         if len(done) < len(declared) else "")
                      + f"Made at commit `{prov['commit'][:10]}` on {prov['date']}, {prov['cpu']}, {prov['threads']} "
-                       f"threads per run, torch {prov['torch']}, {prov['wall_s'] / 3600:.1f} h of grid."))
+                       f"threads per run, torch {prov['torch']}, {prov['wall_s'] / 3600:.1f} h of training (summed over runs)."))
     display(variant_table(ref["rows"], extra=("gmacs", "params_m")))
     values, intervals = strip_data(ref["rows"])
     fig = viz.plot_strip(values, intervals, title="Reference: test top-1 per seed")
     plt.show()
-    display(Markdown("\n\n".join(verdict_lines(ref["verdicts"]))))
-    d = ref["differences"]
-    fig = viz.plot_claims(ref["verdicts"].to_dict("records"),
-                          {c: g["diff"].tolist() for c, g in d.groupby("claim", sort=False)}, title="Reference verdicts")
-    plt.show()
+    if len(ref["verdicts"]):
+        display(Markdown("\n\n".join(verdict_lines(ref["verdicts"]))))
+        d = ref["differences"]
+        fig = viz.plot_claims(ref["verdicts"].to_dict("records"),
+                              {c: g["diff"].tolist() for c, g in d.groupby("claim", sort=False)}, title="Reference verdicts")
+        plt.show()
+    else:
+        display(Markdown("*No claim can be decided yet: the reference does not hold every variant of any claim.*"))
     val = ref["curves"][ref["curves"]["split"] == "val"]
     fig = viz.plot_run_curves({v: {s: (g["epoch"].tolist(), (100 * g["top1"]).tolist()) for s, g in vg.groupby("seed")}
                                for v, vg in val.groupby("variant", sort=False)}, title="Reference: every run's val top-1")
@@ -247,7 +251,8 @@ rows, wall = [], 0.0
 if train_here:
     configs, extras = build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
     rows, wall = train_grid(configs, run_seeds, OUT / "runs", extras=extras, order="seed", on_diverge="record",
-                            data_seed="seed" if dataset == "synthactions" else "config")
+                            data_seed="seed" if dataset == "synthactions" else "config",
+                            only_finished=finished_only and budget == "reference")
     rows = published.mark_trained(rows, chance=1 / preview.num_classes)
 else:
     display(Markdown("`budget=\"reference\"` without `rerun`: nothing trains here; the reference results are above."))
@@ -312,7 +317,7 @@ if budget == "reference" and rerun and rows:
                          f"(tolerance {tolerance:g} points on each variant's mean)."))
     if publish:
         path = published.publish(REF, rows, claims=MTNET_RATIO_CLAIMS, verdicts=verdicts, differences=differences,
-                                 wall_s=wall, command=" ".join(sys.argv))
+                                 wall_s=sum(r["wall_s"] or 0.0 for r in rows), command=" ".join(sys.argv))
         print(f"published -> {path}")
 
 # %%

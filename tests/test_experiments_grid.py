@@ -108,6 +108,7 @@ def test_grid_in_worker_processes_equals_sequential(tmp_path, one_thread):
     ({"a": "ok"}, dict(seeds=[0], workers="many"), "workers"),
     ({"a": "ok"}, dict(seeds=[0], order="random"), "order"),
     ({"a": "ok"}, dict(seeds=[0], data_seed=3), "data_seed"),
+    ({"a": "ok"}, dict(seeds=[0], only_finished="yes"), "only_finished"),
 ])
 def test_grid_validates_arguments_before_training(tmp_path, configs, kwargs, match):
     fix = lambda v: tiny_cfg() if v == "ok" else v  # noqa: E731
@@ -135,6 +136,20 @@ def test_grid_seed_order_and_data_seed_per_trial(tmp_path, monkeypatch):
     run_grid(configs, [3], tmp_path / "fixed", progress=False)  # the defaults: config order, the config's data seed
     assert started == [("a", 3, 7), ("b", 3, 7)]
     assert G.trial_config(configs["a"], 5, "seed").data_seed == 5 and G.trial_config(configs["a"], 5).data_seed == 7
+
+
+def test_grid_only_finished_loads_what_is_there_and_trains_nothing(tmp_path, monkeypatch):
+    configs = {"a": tiny_cfg(epochs=1), "b": tiny_cfg(model="frame_avg2d", epochs=1)}
+    run_grid({"a": configs["a"]}, [0], tmp_path, progress=False)  # one of the four runs finished
+
+    def must_not_train(*a, **k):
+        raise AssertionError("only_finished must not train")
+
+    monkeypatch.setattr(G, "_fit_or_record", must_not_train)
+    rows = run_grid(configs, [0, 1], tmp_path, progress=False, only_finished=True)
+    assert [(r["name"], r["seed"], r["skipped"]) for r in rows] == [("a", 0, True)]
+    rows, _ = train_grid(configs, [0, 1], tmp_path, only_finished=True, log=None)
+    assert len(rows) == 1
 
 
 def test_config_tag_ignores_seed_and_device_but_not_results_relevant_fields():

@@ -44,7 +44,7 @@ from ..train import (CHECKPOINT_FILE, CONFIG_FILE, FINAL_FILE, RUNTIME_FIELDS, T
                      computed_fields, fit, is_finished)
 from ..train.fingerprint import code_fingerprint, read_fingerprint, same_fingerprint, short_hash
 from ..utils import get_device, seed_everything
-from ..utils.checks import check_choice, check_int
+from ..utils.checks import check_bool, check_choice, check_int
 from .progress import GridReport
 from .reversal import add_reversal_confusion, has_reversal_pairs
 
@@ -105,6 +105,7 @@ def run_grid(
     log: Callable[[str], Any] | None = print,
     order: str = "config",
     data_seed: str = "config",
+    only_finished: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every (config, seed) into ``out_dir/name/seed_k`` (finished runs are loaded, not
     retrained) and return one row per run, in config-then-seed order (``order="config"``) or
@@ -114,6 +115,8 @@ def run_grid(
     ``data_seed``: ``"config"`` keeps each config's ``data_seed`` (every seed trains and tests on
     the same rendered clips); ``"seed"`` sets ``data_seed`` to the run's seed, so each trial draws its
     own data and every variant of seed k shares it (the paired design of Bouthillier et al., 2021).
+    ``only_finished=True`` trains nothing: it returns the rows of the runs already finished (made by
+    this code) and leaves the others out, e.g. to publish a grid that is still running.
 
     Row: ``name, seed, top1, top5`` (test), ``val_top1`` (last val), ``best_val_top1``, ``val_auc``
     (mean val top-1 over all evaluations: a learning-speed summary), ``params, wall_s, steps,
@@ -149,6 +152,7 @@ def run_grid(
     check_choice("on_diverge", on_diverge, ["raise", "record"])
     check_choice("order", order, ["config", "seed"])
     check_choice("data_seed", data_seed, ["config", "seed"])
+    check_bool("only_finished", only_finished)
     runs = [(name, trial_config(cfg, seed, data_seed), seed, run_dir_of(out_dir, name, seed))
             for name, cfg in pairs for seed in seeds]
     if order == "seed":
@@ -158,6 +162,8 @@ def run_grid(
         log(f"{len(stale)} finished or started runs were made by other code (fingerprint changed or unknown) and are "
             f"retrained; the old ones are kept beside them as {STALE_PREFIX}seed_<k>-<hash>: "
             + ", ".join(f"{old.parent.name}/{old.name}" for old, _ in stale))
+    if only_finished:
+        runs = [run for run in runs if is_finished(run[3])]
     todo = [i for i, (_, _, _, rd) in enumerate(runs) if not is_finished(rd)]
     n_workers, threads = _workers(workers, [runs[i][1] for i in todo])
     results: dict[int, dict[str, Any]] = {}
@@ -243,9 +249,9 @@ def _row(name: str, seed: int, result: dict[str, Any], run_dir: Path, skipped: b
 def train_grid(runs: Mapping[str, TrainConfig], seeds: int | Sequence[int], out_dir: str | os.PathLike, *,
                extras: Mapping[str, Mapping[str, Any]] | None = None, on_diverge: str = "raise",
                reversal: bool = False, log: Callable[[str], Any] | None = print, order: str = "config",
-               data_seed: str = "config") -> tuple[list[dict[str, Any]], float]:
+               data_seed: str = "config", only_finished: bool = False) -> tuple[list[dict[str, Any]], float]:
     """Train every run with seeds ``0 .. seeds-1`` (an int) or the listed seeds (:func:`run_grid`, one
-    run per core, finished runs reused; ``order`` and ``data_seed`` as there) and return ``(rows,
+    run per core, finished runs reused; ``order``, ``data_seed`` and ``only_finished`` as there) and return ``(rows,
     wall seconds)``.
 
     ``log`` (default ``print``) gets one line: runs trained now and reused, and the wall time; one
@@ -258,7 +264,7 @@ def train_grid(runs: Mapping[str, TrainConfig], seeds: int | Sequence[int], out_
     t0 = time.time()
     seeds = range(seeds) if isinstance(seeds, int) and not isinstance(seeds, bool) else seeds
     rows = run_grid(runs, seeds, out_dir, extras=extras, workers="auto", on_diverge=on_diverge, log=log, order=order,
-                    data_seed=data_seed)
+                    data_seed=data_seed, only_finished=only_finished)
     wall = time.time() - t0
     if reversal and all(has_reversal_pairs(cfg.dataset) for cfg in runs.values()):
         add_reversal_confusion(rows)

@@ -84,7 +84,8 @@ from ..utils.checks import check_bool, check_choice, check_float, fail
 from .power import N_MAX, detectable_effect, seeds_needed
 from .summary import is_accuracy
 
-__all__ = ["Claim", "KINDS", "FAMILIES", "VERDICTS", "VERDICT_COLUMNS", "HOLDS", "REVERSED", "NO_EFFECT", "INCONCLUSIVE", "holm",
+__all__ = ["Claim", "KINDS", "FAMILIES", "VERDICTS", "VERDICT_COLUMNS", "DIFFERENCE_COLUMNS", "HOLDS", "REVERSED",
+           "NO_EFFECT", "INCONCLUSIVE", "holm",
            "evaluate"]
 
 #: Claim families; Holm's correction runs within each (a setting's positive control is not one of
@@ -98,6 +99,8 @@ _TWO_VARIANTS = ("superiority", "non_inferiority", "equivalence")
 VERDICT_COLUMNS = ("claim", "kind", "variants", "metric", "paper", "paper_effect", "delta", "delta_reason", "trained",
                    "excluded", "n", "pair", "diff", "sd", "ci_low", "ci_high", "level", "p", "p_wilcoxon", "p_primary",
                    "p_holm", "verdict", "mde", "n_needed", "power_line", "pairs", "note")
+#: The columns of :func:`evaluate`'s per-seed differences.
+DIFFERENCE_COLUMNS = ("claim", "a", "b", "seed", "value_a", "value_b", "diff", "trained_a", "trained_b")
 
 
 @dataclass(frozen=True)
@@ -418,5 +421,4 @@ def evaluate(claims: Sequence[Claim], rows: Any, *, alpha: float = 0.05, power: 
                 p_holm[i], levels[i] = a, b
     out = [dict(head, **_claim_row(c, ds, level, power), p_primary=pp, p_holm=ph)
            for c, head, ds, level, pp, ph in zip(claims, heads, all_ds, levels, p_primary, p_holm)]
-    columns = ["claim", "a", "b", "seed", "value_a", "value_b", "diff", "trained_a", "trained_b"]
-    return pd.DataFrame(out, columns=VERDICT_COLUMNS), pd.DataFrame(diff_rows, columns=columns)
+    return pd.DataFrame(out, columns=VERDICT_COLUMNS), pd.DataFrame(diff_rows, columns=DIFFERENCE_COLUMNS)

@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from ..train import METRICS_FILE
-from .protocol import Claim
+from .protocol import DIFFERENCE_COLUMNS, VERDICT_COLUMNS, Claim
 from ..utils.paths import REPO_ROOT
 from .references import PROVENANCE_FILE, RESULTS_ROOT, check_reference, write_provenance
 
@@ -79,13 +79,15 @@ def mark_trained(rows: Iterable[Mapping[str, Any]], *, chance: float, factor: fl
 
 
 def publish(chapter_dir: str | os.PathLike, rows: Sequence[Mapping[str, Any]], *, claims: Sequence[Claim],
-            verdicts: pd.DataFrame, differences: pd.DataFrame, wall_s: float, command: str | None = None,
+            verdicts: pd.DataFrame | None, differences: pd.DataFrame | None, wall_s: float, command: str | None = None,
             repo: str | os.PathLike | None = None, allow_dirty: bool = False, commit: str | None = None) -> Path:
     """Write a chapter's reference results (layout: module docstring) and return ``chapter_dir``.
 
     ``rows``: the grid's rows (``run_dir`` of finished runs; :func:`mark_trained` applied);
-    ``claims`` with the ``verdicts`` / ``differences`` :func:`~.protocol.evaluate` made of them;
-    ``wall_s``: the grid's wall time; ``command``: the chapter's command line. The git tree at
+    ``claims`` with the ``verdicts`` / ``differences`` :func:`~.protocol.evaluate` made of them (None:
+    no claim could be decided yet, e.g. a partial grid; empty tables are written);
+    ``wall_s``: the training time (summed over the runs when the grid spanned sessions); ``command``:
+    the chapter's command line. The git tree at
     ``repo`` (None: this checkout) must be clean unless ``allow_dirty`` (reference grids run from a
     clean worktree); ``commit`` records a given commit instead of reading git."""
     chapter_dir = Path(chapter_dir)
@@ -97,6 +99,10 @@ def publish(chapter_dir: str | os.PathLike, rows: Sequence[Mapping[str, Any]], *
     table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("run_dir", "skipped", "device")} for r in rows])
     table.to_csv(chapter_dir / ROWS_FILE, index=False)
     pd.DataFrame([c for r in rows for c in _curve_rows(r)]).to_csv(chapter_dir / CURVES_FILE, index=False)
+    if verdicts is None:
+        verdicts = pd.DataFrame(columns=VERDICT_COLUMNS)
+    if differences is None:
+        differences = pd.DataFrame(columns=DIFFERENCE_COLUMNS)
     verdicts.to_csv(chapter_dir / VERDICTS_FILE, index=False)
     differences.to_csv(chapter_dir / DIFFERENCES_FILE, index=False)
     return chapter_dir
