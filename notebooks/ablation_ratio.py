@@ -107,13 +107,8 @@ from actionrec.papers.synthactions import SYNTH_RECIPE
 from actionrec.utils.checks import check_bool, check_choice, check_float, check_int, check_list
 from actionrec.utils.paths import make_out_dir
 
-if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute (nothing published)
+if smoke:  # a tiny custom run (sizes below, after the checks); nothing published
     budget, rerun, publish = "custom", False, False
-    tiny = dict(ratios=[0.5, 1.0], substreams=[1], seeds=2, epochs=1, width=0.125, clip=[16, 32, 32], train_samples=64,
-                batch_size=16)  # a value passed beside smoke is kept (and checked)
-    ratios, substreams, seeds, epochs, width, clip, train_samples, batch_size = (
-        tiny[k] if v is None else v
-        for k, v in zip(tiny, (ratios, substreams, seeds, epochs, width, clip, train_samples, batch_size)))
 budget, custom = P.budget_params(budget, MTNET_RATIO_CUSTOM, ratios=ratios, substreams=substreams, seeds=seeds,
                                  epochs=epochs, width=width, clip=clip, train_samples=train_samples,
                                  batch_size=batch_size, lr=lr, dataset=dataset, data_root=data_root, split=split,
@@ -133,6 +128,9 @@ seeds, epochs, width, clip, train_samples, batch_size, lr, dataset, data_root, s
 clip = P.check_clip(clip, min_size=(16, 32, 32), why="MTNet needs T >= 16 and H, W >= 32")
 if publish and not (budget == "reference" and rerun):
     raise ValueError("publish=True writes a retrained reference: use it with budget='reference' and rerun=True")
+if smoke:  # tiny sizes so the tests can run the whole notebook in well under a minute (values passed are checked first)
+    ratios, substreams, seeds, epochs = [0.5, 1.0], [1], 2, 1
+    width, clip, train_samples, batch_size = 0.125, [16, 32, 32], 64, 16
 
 if budget != "custom":  # the recipe fixes the data and the network size
     dataset, clip, width, difficulty = "synthactions", list(SYNTH_RECIPE["clip"]), 0.25, SYNTH_RECIPE["difficulty"]
