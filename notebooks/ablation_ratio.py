@@ -85,8 +85,6 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # re-running only redraws, and changed code retrains.
 
 # %%
-import sys
-
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
@@ -95,7 +93,7 @@ from actionrec.analysis.probes import stream_receptive_fields
 from actionrec.experiments import params as P
 from actionrec.experiments import published
 from actionrec.experiments.chapter import claims_table, decidable, strip_data, variant_table, verdict_lines
-from actionrec.experiments.grid import train_grid
+from actionrec.experiments.grid import run_threads, train_grid
 from actionrec.experiments.protocol import evaluate
 from actionrec.experiments.setup import base_config, build_runs, data_kwargs, dataset_name, preview_clips, time_vs_macs
 from actionrec.experiments.summary import markdown_table, summarize, write_results
@@ -315,7 +313,9 @@ if budget == "reference" and rerun and rows:
                          f"(tolerance {tolerance:g} points on each variant's mean)."))
     if publish:
         path = published.publish(REF, rows, claims=MTNET_RATIO_CLAIMS, verdicts=verdicts, differences=differences,
-                                 wall_s=sum(r["wall_s"] or 0.0 for r in rows), command=" ".join(sys.argv))
+                                 wall_s=sum(r["wall_s"] or 0.0 for r in rows), threads=run_threads(configs.values()),
+                                 command="papermill notebooks/ablation_ratio.ipynb out.ipynb -p budget reference "
+                                         "-p rerun True -p publish True")
         print(f"published -> {path}")
 
 # %%

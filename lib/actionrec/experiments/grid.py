@@ -49,7 +49,7 @@ from .progress import GridReport
 from .reversal import add_reversal_confusion, has_reversal_pairs
 
 __all__ = ["run_grid", "train_grid", "config_tag", "run_dir_of", "find_finished_run", "same_config",
-           "same_code", "set_aside_stale", "trial_config", "fit_with_snapshots", "ROW_FIELDS", "SNAPSHOT_DIR", "STALE_PREFIX"]
+           "same_code", "set_aside_stale", "trial_config", "run_threads", "fit_with_snapshots", "ROW_FIELDS", "SNAPSHOT_DIR", "STALE_PREFIX"]
 
 #: The fields of a :func:`run_grid` row (``extras`` may not reuse them).
 ROW_FIELDS = ("name", "seed", "top1", "top5", "val_top1", "best_val_top1", "val_auc", "params", "wall_s", "steps",
@@ -204,6 +204,11 @@ def trial_config(cfg: TrainConfig, seed: int, data_seed: str = "config") -> Trai
     """The config of trial ``seed`` of ``cfg`` as :func:`run_grid` trains it: ``seed`` set, and
     ``data_seed`` too when ``data_seed="seed"``."""
     return replace(cfg, seed=seed, **({"data_seed": seed} if data_seed == "seed" else {}))
+
+
+def run_threads(cfgs: Iterable[TrainConfig], workers: int | str = "auto") -> int:
+    """Torch threads each run of ``cfgs`` trains with under ``run_grid(workers=workers)``."""
+    return _workers(workers, list(cfgs))[1]
 
 
 def _workers(workers: int | str, cfgs: Sequence[TrainConfig]) -> tuple[int, int]:

@@ -80,7 +80,8 @@ def mark_trained(rows: Iterable[Mapping[str, Any]], *, chance: float, factor: fl
 
 def publish(chapter_dir: str | os.PathLike, rows: Sequence[Mapping[str, Any]], *, claims: Sequence[Claim],
             verdicts: pd.DataFrame | None, differences: pd.DataFrame | None, wall_s: float, command: str | None = None,
-            repo: str | os.PathLike | None = None, allow_dirty: bool = False, commit: str | None = None) -> Path:
+            repo: str | os.PathLike | None = None, allow_dirty: bool = False, commit: str | None = None,
+            threads: int | None = None) -> Path:
     """Write a chapter's reference results (layout: module docstring) and return ``chapter_dir``.
 
     ``rows``: the grid's rows (``run_dir`` of finished runs; :func:`mark_trained` applied);
@@ -89,13 +90,14 @@ def publish(chapter_dir: str | os.PathLike, rows: Sequence[Mapping[str, Any]], *
     ``wall_s``: the training time (summed over the runs when the grid spanned sessions); ``command``:
     the chapter's command line. The git tree at
     ``repo`` (None: this checkout) must be clean unless ``allow_dirty`` (reference grids run from a
-    clean worktree); ``commit`` records a given commit instead of reading git."""
+    clean worktree); ``commit`` records a given commit instead of reading git; ``threads``: torch
+    threads per run (:func:`~.grid.run_threads`)."""
     chapter_dir = Path(chapter_dir)
     if not rows:
         raise ValueError("rows is empty: pass the rows of the chapter's finished runs")
     repo = repo if repo is not None else (REPO_ROOT or ".")
     write_provenance(chapter_dir, rows, claims=claims_record(claims), wall_s=wall_s, repo=repo,
-                     allow_dirty=allow_dirty, command=command, commit=commit)
+                     allow_dirty=allow_dirty, command=command, commit=commit, threads=threads)
     table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("run_dir", "skipped", "device")} for r in rows])
     table.to_csv(chapter_dir / ROWS_FILE, index=False)
     pd.DataFrame([c for r in rows for c in _curve_rows(r)]).to_csv(chapter_dir / CURVES_FILE, index=False)

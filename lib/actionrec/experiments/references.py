@@ -95,7 +95,8 @@ def reproduce_command(config_path: str, run_dir: str) -> str:
 
 def write_provenance(chapter_dir: str | os.PathLike, rows: Iterable[Mapping[str, Any]], *,
                      claims: str | Mapping[str, Any] | Sequence[Any], wall_s: float, commit: str | None = None,
-                     repo: str | os.PathLike = ".", allow_dirty: bool = False, command: str | None = None) -> Path:
+                     repo: str | os.PathLike = ".", allow_dirty: bool = False, command: str | None = None,
+                     threads: int | None = None) -> Path:
     """Write ``chapter_dir/provenance.json`` and every run's ``config.json``, ``fingerprint.json`` and
     ``reproduce.txt`` (layout in the module docstring); return the provenance path.
 
@@ -105,7 +106,8 @@ def write_provenance(chapter_dir: str | os.PathLike, rows: Iterable[Mapping[str,
     ``wall_s``: the grid's wall time. ``commit``: None reads HEAD of the git repository at ``repo``
     and refuses a tree with uncommitted changes unless ``allow_dirty`` (reference grids run from a
     clean worktree); a given commit is recorded as is (``dirty`` null). ``command``: the chapter's
-    command line, recorded as is.
+    command line, recorded as is. ``threads``: torch threads each run trained with (None: this
+    process's).
     """
     chapter_dir = Path(chapter_dir)
     dirty = None
@@ -145,7 +147,7 @@ def write_provenance(chapter_dir: str | os.PathLike, rows: Iterable[Mapping[str,
     record = {
         "format": PROVENANCE_FORMAT, "chapter": chapter_dir.name, "commit": commit, "dirty": dirty,
         "claims_sha256": claims_hash(claims), "torch": str(torch.__version__), "python": platform.python_version(),
-        "cpu": cpu_model(), "threads": torch.get_num_threads(), "wall_s": float(wall_s),
+        "cpu": cpu_model(), "threads": threads or torch.get_num_threads(), "wall_s": float(wall_s),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "command": command, "runs": runs,
     }
     path = chapter_dir / PROVENANCE_FILE

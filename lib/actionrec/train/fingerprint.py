@@ -23,10 +23,13 @@ gradient norm and the step statistics to 4 significant digits)``. Two records de
 (:func:`same_fingerprint`) when their hashes are equal or, failing that, when the structures are
 equal, every init statistic agrees to ``INIT_RTOL`` (|Δ sum| and |Δ sum |w|| relative to ``sum |w|``,
 |Δ sum w²| relative to ``sum w²``), the first losses to ``LOSS_TOL`` (absolute) and every gradient
-and buffer statistic to ``STEP_RTOL``. The hash is the fast path on one machine; the tolerances make
-the comparison hold across CPUs and thread counts, where torch's vectorised ``normal_`` and the
-convolution kernels may differ in the last bits and BatchNorm's batch moments are summed in another
-order (rounding each value before hashing would not: any value near a rounding boundary flips).
+and buffer statistic to ``STEP_RTOL``. The record is computed on one thread (the same on a CPU for
+any thread count). The hash is the fast path on one machine; the tolerances make the comparison
+hold across CPUs, where torch's vectorised ``normal_`` and the convolution kernels may differ in the
+last bits and reductions run in another order (rounding each value before hashing would not: any
+value near a rounding boundary flips). ``STEP_RTOL`` is 1 %: one step's gradient statistics of an
+MTNet moved by 0.2 % between one and two threads, while the changes it must see move them by tens
+of percent.
 
 What changes it: a module's class name or attribute path (renaming a parameter's attribute renames
 its state_dict key), a parameter's shape or dtype, the initialisation, the forward computation, the
@@ -34,7 +37,7 @@ loss, the data of the first batch or its order. The gradient and buffer statisti
 first loss cannot: a branch behind a zero-initialised scale, or a scale before a train-mode
 BatchNorm (normalised away in the forward, but it moves the running moments that evaluation uses).
 What does not: renamed functions or local variables, moved code, equal computations. Changes
-within the tolerances (first loss within 1e-4, every gradient and buffer statistic within 0.2 %,
+within the tolerances (first loss within 1e-4, every gradient and buffer statistic within 1 %,
 identical initial weights) go unseen.
 
 The fingerprint is computed on the CPU in float32 (no autocast, default memory format) with the
@@ -76,7 +79,7 @@ LOSS_TOL = 1e-4
 #: Relative tolerance of the per-tensor initial-weight statistics.
 INIT_RTOL = 1e-5
 #: Relative tolerance of the per-parameter gradient and per-buffer statistics of the first step.
-STEP_RTOL = 2e-3
+STEP_RTOL = 1e-2
 
 
 def code_fingerprint(cfg: TrainConfig, *, train_ds: Any = None) -> dict[str, Any]:
@@ -89,7 +92,8 @@ def code_fingerprint(cfg: TrainConfig, *, train_ds: Any = None) -> dict[str, Any
     """
     if not isinstance(cfg, TrainConfig):
         raise ValueError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
-    saved = rng_state()
+    saved, threads = rng_state(), torch.get_num_threads()
+    torch.set_num_threads(1)  # reductions in one order: the same record for any thread count on a CPU
     try:
         if train_ds is None:
             train_ds = build_dataset(cfg.dataset, "train", **split_dataset_kwargs(cfg, "train"))
@@ -112,6 +116,7 @@ def code_fingerprint(cfg: TrainConfig, *, train_ds: Any = None) -> dict[str, Any
         buffers = [_stats(b) for _, b in model.named_buffers() if b.is_floating_point()]
     finally:
         set_rng_state(saved)
+        torch.set_num_threads(threads)
     record = {"version": FINGERPRINT_VERSION, "hash": "", "structure": structure, "init": init.hexdigest()[:16],
               "init_stats": stats, "first_loss": loss, "first_grad_norm": grad_norm, "grad_stats": grads,
               "buffer_stats": buffers, "torch": str(torch.__version__)}
