@@ -99,7 +99,6 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # reused only when its config *and* its code fingerprint match, so changed code retrains.
 
 # %%
-import sys
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -109,9 +108,9 @@ from actionrec import viz
 from actionrec.data.synthactions import ORDERLESS_CEILING
 from actionrec.experiments import params as P
 from actionrec.experiments import published
-from actionrec.experiments.chapter import claims_table, decidable, strip_data, variant_table, verdict_lines
-from actionrec.experiments.grid import train_grid
-from actionrec.experiments.protocol import evaluate
+from actionrec.experiments.chapter import (claims_table, decide, plot_data, reference_command, reference_header,
+                                           rerun_report, variant_table, verdict_text)
+from actionrec.experiments.grid import run_threads, train_grid
 from actionrec.experiments.reversal import has_reversal_pairs
 from actionrec.experiments.setup import base_config, build_runs, data_kwargs, dataset_name, preview_clips
 from actionrec.experiments.summary import summarize, write_results
@@ -190,29 +189,13 @@ display(Markdown(f"**Seeds.** Reference {list(MIXTCONV_BUDGETS['reference']['see
 
 # %%
 ref = published.load(REF, claims=MIXTCONV_KERNEL_CLAIMS)
-if ref is None:
-    display(Markdown(f"*No committed reference results under `{REF}` yet.* They are made by "
-                     "`papermill notebooks/ablation_mixtconv_kernels.ipynb out.ipynb -p budget reference -p rerun True "
-                     "-p publish True` from a clean worktree."))
-else:
-    prov, status = ref["provenance"], ref["status"]
-    display(Markdown(("**STALE:** " + status["reason"] + ". The numbers below were made by other code. "
-                      if status["stale"] else "Current: the code fingerprints match. ")
-                     + f"Made at commit `{prov['commit'][:10]}` on {prov['date']}, {prov['cpu']}, {prov['threads']} "
-                       f"threads per run, torch {prov['torch']}, {prov['wall_s'] / 3600:.1f} h of grid."))
-    display(variant_table(ref["rows"], order=[v for v in PAPER if v in set(ref["rows"]["variant"])],
-                          extra=("gmacs", "params_m")))
-    values, intervals = strip_data(ref["rows"], order=[v for v in PAPER if v in set(ref["rows"]["variant"])])
-    fig = viz.plot_strip(values, intervals, title="Reference: test top-1 per seed")
-    plt.show()
-    display(Markdown("\n\n".join(verdict_lines(ref["verdicts"]))))
-    d = ref["differences"]
-    fig = viz.plot_claims(ref["verdicts"].to_dict("records"),
-                          {c: g["diff"].tolist() for c, g in d.groupby("claim", sort=False)}, title="Reference verdicts")
-    plt.show()
-    val = ref["curves"][ref["curves"]["split"] == "val"]
-    fig = viz.plot_run_curves({v: {s: (g["epoch"].tolist(), (100 * g["top1"]).tolist()) for s, g in vg.groupby("seed")}
-                               for v, vg in val.groupby("variant", sort=False)}, title="Reference: every run's val top-1")
+display(Markdown(reference_header(ref, REF, "ablation_mixtconv_kernels", declared_seeds=MIXTCONV_BUDGETS["reference"]["seeds"])))
+if ref is not None:
+    order = [v for v in PAPER if v in set(ref["rows"]["variant"])]
+    display(variant_table(ref["rows"], order=order, extra=("gmacs", "params_m")))
+    display(Markdown(verdict_text(ref["verdicts"])))
+    viz.plot_protocol(**plot_data(ref["rows"], verdicts=ref["verdicts"], differences=ref["differences"],
+                                  curves=ref["curves"], order=order), title="Reference")
     plt.show()
 
 # %% [markdown]
@@ -294,21 +277,6 @@ else:
 # %%
 if rows:
     display(variant_table(rows, order=names, extra=("gmacs", "params_m", "wall_s")))
-    values, intervals = strip_data(rows, order=names)
-    fig = viz.plot_strip(values, intervals, seeds=run_seeds, title=f"Your run ({budget}): test top-1 per seed")
-    if has_reversal_pairs(dataset):  # SynthActions: an order-blind network gets one class of each reversed pair
-        fig.axes[0].axhline(100 * ORDERLESS_CEILING, color="k", ls="--", lw=1)
-        fig.axes[0].annotate("order-blind ceiling (9/16)", (-0.45, 100 * ORDERLESS_CEILING), ha="left", va="bottom",
-                             fontsize=8)
-    fig.savefig(OUT / "strip.png", dpi=120, bbox_inches="tight")
-    plt.show()
-    curves = {}
-    for r in rows:
-        c = published.load_run_curve(r["run_dir"])
-        curves.setdefault(r["variant"], {})[r["seed"]] = (c["epoch"], c["top1"])
-    fig = viz.plot_run_curves(curves, title="Every run's validation top-1")
-    fig.savefig(OUT / "learning_curves.png", dpi=120, bbox_inches="tight")
-    plt.show()
 
 # %% [markdown]
 # ### The verdicts of your run
@@ -318,22 +286,25 @@ if rows:
 # must resolve the positive control (TSM − TSN); with three seeds the CIs are wide, so for
 # *MixTConv {1,3,5,7} >= TSM* *inconclusive*, with its power line, is the expected answer: the run
 # was too small, not the claim wrong.
+#
+# Below them: every seed's top-1 over the mean and its CI (`strip.png`), each claim's paired differences
+# and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
+# output folder.
 
 # %%
 verdicts = differences = None
 if rows:
-    ok, not_ok = decidable(MIXTCONV_KERNEL_CLAIMS, rows)
-    if ok:
-        verdicts, differences = evaluate(ok, rows, by="variant")
-        display(Markdown("\n\n".join(verdict_lines(verdicts))))
-        fig = viz.plot_claims(verdicts.to_dict("records"),
-                              {c: g["diff"].tolist() for c, g in differences.groupby("claim", sort=False)},
-                              title=f"Verdicts ({budget})")
-        fig.savefig(OUT / "claims.png", dpi=120, bbox_inches="tight")
-        plt.show()
-    if not_ok:
-        display(Markdown("**Not decided at this budget:** " + "; ".join(f"*{c.name}* ({why})" for c, why in not_ok)
-                         + ". `-p budget reference` shows them."))
+    verdicts, differences, text = decide(MIXTCONV_KERNEL_CLAIMS, rows)
+    display(Markdown(text))
+    figs = viz.plot_protocol(**plot_data(rows, verdicts=verdicts, differences=differences, order=names),
+                             seeds=run_seeds, title=f"Your run ({budget})")
+    if has_reversal_pairs(dataset):  # SynthActions: an order-blind network gets one class of each reversed pair
+        ax = figs["strip"].axes[0]
+        ax.axhline(100 * ORDERLESS_CEILING, color="k", ls="--", lw=1)
+        ax.annotate("order-blind ceiling (9/16)", (-0.45, 100 * ORDERLESS_CEILING), ha="left", va="bottom",
+                    fontsize=8)
+    viz.save_figures(figs, OUT)
+    plt.show()
 
 # %% [markdown]
 # ### Rerun against the committed reference
@@ -348,13 +319,11 @@ if rows:
 # %%
 if budget == "reference" and rerun and rows:
     if ref is not None:
-        table, same = published.compare_rerun(ref["rows"], rows, tolerance=tolerance)
-        display(table)
-        display(Markdown(f"**Rerun {'matches' if same else 'does NOT match'} the committed reference** "
-                         f"(tolerance {tolerance:g} points on each variant's mean)."))
+        table, text = rerun_report(ref["rows"], rows, tolerance=tolerance)
+        display(table, Markdown(text))
     if publish:
         path = published.publish(REF, rows, claims=MIXTCONV_KERNEL_CLAIMS, verdicts=verdicts, differences=differences,
-                                 wall_s=wall, command=" ".join(sys.argv))
+                                 threads=run_threads(runs.values()), command=reference_command("ablation_mixtconv_kernels"))
         print(f"published -> {path}")
 
 # %% [markdown]
@@ -422,7 +391,7 @@ if rows:
     write_results(rows, summary, OUT, extra={"verdicts": None if verdicts is None else verdicts.to_dict("records"),
                                              "paper": PAPER, "wall_minutes": wall / 60})
     print(f"table: {OUT / 'results.csv'}\nplots: {OUT / 'strip.png'}, {OUT / 'accuracy_vs_gmacs.png'}, "
-          f"{OUT / 'learning_curves.png'}")
+          f"{OUT / 'run_curves.png'}")
 
 # %% [markdown]
 # ## Reading the result

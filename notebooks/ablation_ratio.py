@@ -92,9 +92,9 @@ from actionrec import viz
 from actionrec.analysis.probes import stream_receptive_fields
 from actionrec.experiments import params as P
 from actionrec.experiments import published
-from actionrec.experiments.chapter import claims_table, decidable, strip_data, variant_table, verdict_lines
+from actionrec.experiments.chapter import (claims_table, decide, plot_data, reference_command, reference_header,
+                                           rerun_report, variant_table, verdict_text)
 from actionrec.experiments.grid import run_threads, train_grid
-from actionrec.experiments.protocol import evaluate
 from actionrec.experiments.setup import base_config, build_runs, data_kwargs, dataset_name, preview_clips, time_vs_macs
 from actionrec.experiments.summary import markdown_table, summarize, write_results
 from actionrec.models.mtnet import MTNET_READING
@@ -167,34 +167,12 @@ display(Markdown(f"**Reference n.** {sized['sentence']}; reference seeds "
 
 # %%
 ref = published.load(REF, claims=MTNET_RATIO_CLAIMS)
-if ref is None:
-    display(Markdown(f"*No committed reference results under `{REF}` yet.* They are made by "
-                     "`papermill notebooks/ablation_ratio.ipynb out.ipynb -p budget reference -p rerun True "
-                     "-p publish True` from a clean worktree."))
-else:
-    prov, status = ref["provenance"], ref["status"]
-    declared, done = MTNET_RATIO_BUDGETS["reference"]["seeds"], sorted(set(ref["rows"]["seed"]))
-    display(Markdown(("**STALE:** " + status["reason"] + ". The numbers below were made by other code. "
-                      if status["stale"] else "Current: the code fingerprints match. ")
-                     + (f"**Partial:** seeds {done} of the {len(declared)} declared; the grid resumes. "
-                        if len(done) < len(declared) else "")
-                     + f"Made at commit `{prov['commit'][:10]}` on {prov['date']}, {prov['cpu']}, {prov['threads']} "
-                       f"threads per run, torch {prov['torch']}, {prov['wall_s'] / 3600:.1f} h of training (summed over runs)."))
+display(Markdown(reference_header(ref, REF, "ablation_ratio", declared_seeds=MTNET_RATIO_BUDGETS["reference"]["seeds"])))
+if ref is not None:
     display(variant_table(ref["rows"], extra=("gmacs", "params_m")))
-    values, intervals = strip_data(ref["rows"])
-    fig = viz.plot_strip(values, intervals, title="Reference: test top-1 per seed")
-    plt.show()
-    if len(ref["verdicts"]):
-        display(Markdown("\n\n".join(verdict_lines(ref["verdicts"]))))
-        d = ref["differences"]
-        fig = viz.plot_claims(ref["verdicts"].to_dict("records"),
-                              {c: g["diff"].tolist() for c, g in d.groupby("claim", sort=False)}, title="Reference verdicts")
-        plt.show()
-    else:
-        display(Markdown("*No claim can be decided yet: the reference does not hold every variant of any claim.*"))
-    val = ref["curves"][ref["curves"]["split"] == "val"]
-    fig = viz.plot_run_curves({v: {s: (g["epoch"].tolist(), (100 * g["top1"]).tolist()) for s, g in vg.groupby("seed")}
-                               for v, vg in val.groupby("variant", sort=False)}, title="Reference: every run's val top-1")
+    display(Markdown(verdict_text(ref["verdicts"])))
+    viz.plot_protocol(**plot_data(ref["rows"], verdicts=ref["verdicts"], differences=ref["differences"],
+                                  curves=ref["curves"]), title="Reference")
     plt.show()
 
 # %% [markdown]
@@ -263,36 +241,25 @@ else:
 # %%
 if rows:
     display(variant_table(rows, extra=("gmacs", "params_m", "wall_s")))
-    values, intervals = strip_data(rows)
-    fig = viz.plot_strip(values, intervals, seeds=run_seeds, title=f"Your run ({budget}): test top-1 per seed")
-    fig.savefig(OUT / "strip.png", dpi=120, bbox_inches="tight")
-    plt.show()
-    curves = {}
-    for r in rows:
-        c = published.load_run_curve(r["run_dir"])
-        curves.setdefault(r["variant"], {})[r["seed"]] = (c["epoch"], c["top1"])
-    fig = viz.plot_run_curves(curves, title="Every run's validation top-1")
-    plt.show()
 
 # %% [markdown]
 # ### The verdicts of your run
 #
 # The claims whose variants this budget ran, decided as above; the others are listed with the reason.
+#
+# Below them: every seed's top-1 over the mean and its CI (`strip.png`), each claim's paired differences
+# and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
+# output folder.
 
 # %%
 verdicts = differences = None
 if rows:
-    ok, not_ok = decidable(MTNET_RATIO_CLAIMS, rows)
-    if ok:
-        verdicts, differences = evaluate(ok, rows, by="variant")
-        display(Markdown("\n\n".join(verdict_lines(verdicts))))
-        fig = viz.plot_claims(verdicts.to_dict("records"),
-                              {c: g["diff"].tolist() for c, g in differences.groupby("claim", sort=False)},
-                              title=f"Verdicts ({budget})")
-        plt.show()
-    if not_ok:
-        display(Markdown("**Not decided at this budget:** " + "; ".join(f"*{c.name}* ({why})" for c, why in not_ok)
-                         + ". `-p budget reference` shows them."))
+    verdicts, differences, text = decide(MTNET_RATIO_CLAIMS, rows)
+    display(Markdown(text))
+    figs = viz.plot_protocol(**plot_data(rows, verdicts=verdicts, differences=differences),
+                             seeds=run_seeds, title=f"Your run ({budget})")
+    viz.save_figures(figs, OUT)
+    plt.show()
     write_results(rows, summarize(rows, by=("variant",), metric="top1"), OUT,
                   extra={"verdicts": None if verdicts is None else verdicts.to_dict("records"), "wall_minutes": wall / 60})
 
@@ -308,15 +275,11 @@ if rows:
 # %%
 if budget == "reference" and rerun and rows:
     if ref is not None:
-        table, same = published.compare_rerun(ref["rows"], rows, tolerance=tolerance)
-        display(table)
-        display(Markdown(f"**Rerun {'matches' if same else 'does NOT match'} the committed reference** "
-                         f"(tolerance {tolerance:g} points on each variant's mean)."))
+        table, text = rerun_report(ref["rows"], rows, tolerance=tolerance)
+        display(table, Markdown(text))
     if publish:
         path = published.publish(REF, rows, claims=MTNET_RATIO_CLAIMS, verdicts=verdicts, differences=differences,
-                                 wall_s=sum(r["wall_s"] or 0.0 for r in rows), threads=run_threads(configs.values()),
-                                 command="papermill notebooks/ablation_ratio.ipynb out.ipynb -p budget reference "
-                                         "-p rerun True -p publish True")
+                                 threads=run_threads(configs.values()), command=reference_command("ablation_ratio"))
         print(f"published -> {path}")
 
 # %%

@@ -106,7 +106,6 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # its config *and* its code fingerprint match.
 
 # %%
-import sys
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -116,9 +115,9 @@ from IPython.display import Markdown, display
 from actionrec import viz
 from actionrec.experiments import params as P
 from actionrec.experiments import published
-from actionrec.experiments.chapter import claims_table, decidable, strip_data, variant_table, verdict_lines
-from actionrec.experiments.grid import train_grid, trial_config
-from actionrec.experiments.protocol import evaluate
+from actionrec.experiments.chapter import (claims_table, decide, plot_data, reference_command, reference_header,
+                                           rerun_report, variant_table, verdict_text)
+from actionrec.experiments.grid import run_threads, train_grid, trial_config
 from actionrec.experiments.setup import base_config, build_runs, data_kwargs, dataset_name, preview_clips, split_dataset
 from actionrec.experiments.summary import summarize, summarize_by, write_results
 from actionrec.models import build_model
@@ -199,28 +198,12 @@ display(Markdown(f"**Reference n.** Seeds {list(SRTG_PLACEMENT_BUDGETS['referenc
 
 # %%
 ref = published.load(REF, claims=SRTG_PLACEMENT_CLAIMS)
-if ref is None:
-    display(Markdown(f"*No committed reference results under `{REF}` yet.* They are made by "
-                     "`papermill notebooks/ablation_srtg_placement.ipynb out.ipynb -p budget reference -p rerun True "
-                     "-p publish True` from a clean worktree."))
-else:
-    prov, status = ref["provenance"], ref["status"]
-    display(Markdown(("**STALE:** " + status["reason"] + ". The numbers below were made by other code. "
-                      if status["stale"] else "Current: the code fingerprints match. ")
-                     + f"Made at commit `{prov['commit'][:10]}` on {prov['date']}, {prov['cpu']}, {prov['threads']} "
-                       f"threads per run, torch {prov['torch']}, {prov['wall_s'] / 3600:.1f} h of grid."))
+display(Markdown(reference_header(ref, REF, "ablation_srtg_placement", declared_seeds=SRTG_PLACEMENT_BUDGETS["reference"]["seeds"])))
+if ref is not None:
     display(variant_table(ref["rows"], extra=("gmacs", "params_m")))
-    values, intervals = strip_data(ref["rows"])
-    fig = viz.plot_strip(values, intervals, title="Reference: test top-1 per seed")
-    plt.show()
-    display(Markdown("\n\n".join(verdict_lines(ref["verdicts"]))))
-    d = ref["differences"]
-    fig = viz.plot_claims(ref["verdicts"].to_dict("records"),
-                          {c: g["diff"].tolist() for c, g in d.groupby("claim", sort=False)}, title="Reference verdicts")
-    plt.show()
-    val = ref["curves"][ref["curves"]["split"] == "val"]
-    fig = viz.plot_run_curves({v: {s: (g["epoch"].tolist(), (100 * g["top1"]).tolist()) for s, g in vg.groupby("seed")}
-                               for v, vg in val.groupby("variant", sort=False)}, title="Reference: every run's val top-1")
+    display(Markdown(verdict_text(ref["verdicts"])))
+    viz.plot_protocol(**plot_data(ref["rows"], verdicts=ref["verdicts"], differences=ref["differences"],
+                                  curves=ref["curves"]), title="Reference")
     plt.show()
 
 # %% [markdown]
@@ -282,16 +265,6 @@ else:
 # %%
 if rows:
     display(variant_table(rows, extra=("gmacs", "params_m", "wall_s")))
-    values, intervals = strip_data(rows)
-    fig = viz.plot_strip(values, intervals, seeds=run_seeds, title=f"Your run ({budget}): test top-1 per seed")
-    fig.savefig(OUT / "strip.png", dpi=120, bbox_inches="tight")
-    plt.show()
-    curves = {}
-    for r in rows:
-        c = published.load_run_curve(r["run_dir"])
-        curves.setdefault(r["variant"], {})[r["seed"]] = (c["epoch"], c["top1"])
-    fig = viz.plot_run_curves(curves, title="Every run's validation top-1")
-    plt.show()
 
 # %% [markdown]
 # ### The verdicts of your run
@@ -300,21 +273,20 @@ if rows:
 # At `budget="quick"` that is the positive control and *r3d: Final beats no SRTG*. Quick trains 3 of
 # the 24 reference epochs on three paired seeds, far from converged: it must resolve the control; the
 # headline's CI is wide, and *inconclusive* there says the run was too small, not that the claim failed.
+#
+# Below them: every seed's top-1 over the mean and its CI (`strip.png`), each claim's paired differences
+# and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
+# output folder.
 
 # %%
 verdicts = differences = None
 if rows:
-    ok, not_ok = decidable(SRTG_PLACEMENT_CLAIMS, rows)
-    if ok:
-        verdicts, differences = evaluate(ok, rows, by="variant")
-        display(Markdown("\n\n".join(verdict_lines(verdicts))))
-        fig = viz.plot_claims(verdicts.to_dict("records"),
-                              {c: g["diff"].tolist() for c, g in differences.groupby("claim", sort=False)},
-                              title=f"Verdicts ({budget})")
-        plt.show()
-    if not_ok:
-        display(Markdown("**Not decided at this budget:** " + "; ".join(f"*{c.name}* ({why})" for c, why in not_ok)
-                         + ". `-p budget reference` shows them."))
+    verdicts, differences, text = decide(SRTG_PLACEMENT_CLAIMS, rows)
+    display(Markdown(text))
+    figs = viz.plot_protocol(**plot_data(rows, verdicts=verdicts, differences=differences),
+                             seeds=run_seeds, title=f"Your run ({budget})")
+    viz.save_figures(figs, OUT)
+    plt.show()
     write_results(rows, summarize(rows, by=("variant",), metric="top1"), OUT,
                   extra={"verdicts": None if verdicts is None else verdicts.to_dict("records"), "wall_minutes": wall / 60})
 
@@ -328,13 +300,11 @@ if rows:
 # %%
 if budget == "reference" and rerun and rows:
     if ref is not None:
-        table, same = published.compare_rerun(ref["rows"], rows, tolerance=tolerance)
-        display(table)
-        display(Markdown(f"**Rerun {'matches' if same else 'does NOT match'} the committed reference** "
-                         f"(tolerance {tolerance:g} points on each variant's mean)."))
+        table, text = rerun_report(ref["rows"], rows, tolerance=tolerance)
+        display(table, Markdown(text))
     if publish:
         path = published.publish(REF, rows, claims=SRTG_PLACEMENT_CLAIMS, verdicts=verdicts, differences=differences,
-                                 wall_s=wall, command=" ".join(sys.argv))
+                                 threads=run_threads(configs.values()), command=reference_command("ablation_srtg_placement"))
         print(f"published -> {path}")
 
 # %% [markdown]
@@ -395,7 +365,7 @@ elif not train_here:
 
 # %%
 hard_rows = rows if any(r.get("gate") == "hard" for r in rows) else (ref["rows"] if ref is not None else [])
-hard_ok, _ = decidable(SRTG_HARD_CHECKS, hard_rows) if len(hard_rows) else ([], [])
+hard_verdicts = decide(SRTG_HARD_CHECKS, hard_rows)[0] if len(hard_rows) else None
 if hard_gate_sentence(rows):
     display(Markdown(hard_gate_sentence(rows)))
     print("per run:", [(r["variant"], r["seed"], f"open {100 * r['gate_open']:.2f}%", f"max |diff| {r['bypass_max_diff']:.3g}")
@@ -410,10 +380,8 @@ elif train_here and gate_cfg is not None:  # no trained hard row: the check at i
                      f"{run_seeds[0]}, {check['clips']} test clips): gates open for {100 * check['open']:.2f}% of (gate, "
                      f"clip) pairs, {100 * check['clips_any_open']:.1f}% of the clips had any gate open; its logits "
                      f"differ from those with every SRTG bypassed by at most {check['max_abs_diff']:.3g}."))
-if hard_ok:
-    hard_verdicts, _ = evaluate(hard_ok, hard_rows, by="variant")
-    display(Markdown(("From the committed reference: " if hard_rows is not rows else "")
-                     + "\n\n".join(verdict_lines(hard_verdicts))))
+if hard_verdicts is not None:
+    display(Markdown(("From the committed reference: " if hard_rows is not rows else "") + verdict_text(hard_verdicts)))
 
 # %% [markdown]
 # ## Reading the result

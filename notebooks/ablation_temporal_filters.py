@@ -107,7 +107,6 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # run is loaded instead of retrained only when its config *and* its code fingerprint match.
 
 # %%
-import sys
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -115,9 +114,9 @@ from IPython.display import Markdown, display
 
 from actionrec import viz
 from actionrec.experiments import params, published, setup
-from actionrec.experiments.chapter import claims_table, decidable, strip_data, variant_table, verdict_lines
-from actionrec.experiments.grid import train_grid
-from actionrec.experiments.protocol import evaluate
+from actionrec.experiments.chapter import (claims_table, decide, plot_data, reference_command, reference_header,
+                                           rerun_report, variant_table, verdict_text)
+from actionrec.experiments.grid import run_threads, train_grid
 from actionrec.experiments.reversal import has_reversal_pairs
 from actionrec.experiments.summary import aggregate_curves, markdown_table, summarize, summarize_by, write_results
 from actionrec.layers.flow_stack import STACKINGS
@@ -198,28 +197,12 @@ display(Markdown(f"**Seeds.** Reference {list(M.TEMPORAL_FILTER_BUDGETS['referen
 
 # %%
 ref = published.load(REF, claims=M.TEMPORAL_FILTER_CLAIMS)
-if ref is None:
-    display(Markdown(f"*No committed reference results under `{REF}` yet.* They are made by "
-                     "`papermill notebooks/ablation_temporal_filters.ipynb out.ipynb -p budget reference -p rerun True "
-                     "-p publish True` from a clean worktree."))
-else:
-    prov, status = ref["provenance"], ref["status"]
-    display(Markdown(("**STALE:** " + status["reason"] + ". The numbers below were made by other code. "
-                      if status["stale"] else "Current: the code fingerprints match. ")
-                     + f"Made at commit `{prov['commit'][:10]}` on {prov['date']}, {prov['cpu']}, {prov['threads']} "
-                       f"threads per run, torch {prov['torch']}, {prov['wall_s'] / 3600:.1f} h of grid."))
+display(Markdown(reference_header(ref, REF, "ablation_temporal_filters", declared_seeds=M.TEMPORAL_FILTER_BUDGETS["reference"]["seeds"])))
+if ref is not None:
     display(variant_table(ref["rows"], extra=("gmacs", "params_m")))
-    values, intervals = strip_data(ref["rows"])
-    fig = viz.plot_strip(values, intervals, title="Reference: test top-1 per seed (error = 100 − top-1)")
-    plt.show()
-    display(Markdown("\n\n".join(verdict_lines(ref["verdicts"]))))
-    d = ref["differences"]
-    fig = viz.plot_claims(ref["verdicts"].to_dict("records"),
-                          {c: g["diff"].tolist() for c, g in d.groupby("claim", sort=False)}, title="Reference verdicts")
-    plt.show()
-    val = ref["curves"][ref["curves"]["split"] == "val"]
-    fig = viz.plot_run_curves({v: {s: (g["epoch"].tolist(), (100 * g["top1"]).tolist()) for s, g in vg.groupby("seed")}
-                               for v, vg in val.groupby("variant", sort=False)}, title="Reference: every run's val top-1")
+    display(Markdown(verdict_text(ref["verdicts"])))
+    viz.plot_protocol(**plot_data(ref["rows"], verdicts=ref["verdicts"], differences=ref["differences"],
+                                  curves=ref["curves"]), title="Reference")
     plt.show()
 
 # %% [markdown]
@@ -309,16 +292,6 @@ else:
 # %%
 if rows:
     display(variant_table(rows, extra=("gmacs", "params_m", "wall_s")))
-    values, intervals = strip_data(rows)
-    fig = viz.plot_strip(values, intervals, seeds=run_seeds, title=f"Your run ({budget}): test top-1 per seed")
-    fig.savefig(OUT / "strip.png", dpi=120, bbox_inches="tight")
-    plt.show()
-    curves = {}
-    for r in rows:
-        c = published.load_run_curve(r["run_dir"])
-        curves.setdefault(r["variant"], {})[r["seed"]] = (c["epoch"], c["top1"])
-    fig = viz.plot_run_curves(curves, title="Every run's validation top-1")
-    plt.show()
 
 # %% [markdown]
 # ### The verdicts of your run
@@ -327,21 +300,20 @@ if rows:
 # Quick runs a short part of the reference schedule on three seeds: its differences are estimates with
 # wide intervals, and only a large effect (the control's) can be resolved at its n; Table 3's gaps
 # (0.1–3 points of error) need the reference.
+#
+# Below them: every seed's top-1 over the mean and its CI (`strip.png`), each claim's paired differences
+# and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
+# output folder.
 
 # %%
 verdicts = differences = None
 if rows:
-    ok, not_ok = decidable(M.TEMPORAL_FILTER_CLAIMS, rows)
-    if ok:
-        verdicts, differences = evaluate(ok, rows, by="variant")
-        display(Markdown("\n\n".join(verdict_lines(verdicts))))
-        fig = viz.plot_claims(verdicts.to_dict("records"),
-                              {c: g["diff"].tolist() for c, g in differences.groupby("claim", sort=False)},
-                              title=f"Verdicts ({budget})")
-        plt.show()
-    if not_ok:
-        display(Markdown("**Not decided at this budget:** " + "; ".join(f"*{c.name}* ({why})" for c, why in not_ok)
-                         + ". `-p budget reference` shows them."))
+    verdicts, differences, text = decide(M.TEMPORAL_FILTER_CLAIMS, rows)
+    display(Markdown(text))
+    figs = viz.plot_protocol(**plot_data(rows, verdicts=verdicts, differences=differences),
+                             seeds=run_seeds, title=f"Your run ({budget})")
+    viz.save_figures(figs, OUT)
+    plt.show()
     write_results(rows, summarize(rows, by=("variant",), metric="top1"), OUT,
                   extra={"verdicts": None if verdicts is None else verdicts.to_dict("records"), "wall_minutes": wall / 60})
 
@@ -356,13 +328,11 @@ if rows:
 # %%
 if budget == "reference" and rerun and rows:
     if ref is not None:
-        table, same = published.compare_rerun(ref["rows"], rows, tolerance=tolerance)
-        display(table)
-        display(Markdown(f"**Rerun {'matches' if same else 'does NOT match'} the committed reference** "
-                         f"(tolerance {tolerance:g} points on each variant's mean)."))
+        table, text = rerun_report(ref["rows"], rows, tolerance=tolerance)
+        display(table, Markdown(text))
     if publish:
-        path = published.publish(REF, rows, claims=M.TEMPORAL_FILTER_CLAIMS, verdicts=verdicts,
-                                 differences=differences, wall_s=wall, command=" ".join(sys.argv))
+        path = published.publish(REF, rows, claims=M.TEMPORAL_FILTER_CLAIMS, verdicts=verdicts, differences=differences,
+                                 threads=run_threads(runs.values()), command=reference_command("ablation_temporal_filters"))
         print(f"published -> {path}")
 
 # %% [markdown]

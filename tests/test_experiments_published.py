@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from actionrec.experiments import published
-from actionrec.experiments.chapter import claims_table, decidable, strip_data, variant_table, verdict_lines
+from actionrec.experiments.chapter import (claims_table, decidable, decide, plot_data, reference_command, reference_header,
+                                           rerun_report, strip_data, variant_table, verdict_lines, verdict_text)
 from actionrec.experiments.grid import run_grid
 from actionrec.experiments.protocol import Claim, evaluate
 from actionrec.train import TrainConfig
@@ -97,3 +98,39 @@ def test_chapter_tables_show_every_seed_and_what_a_budget_cannot_decide():
     line = verdict_lines(verdicts)[0]
     assert line.startswith("**a beats b**: *reversed*") and "n = 3 paired seeds" in line
     assert claims_table(more)["kind"].tolist() == ["superiority", "superiority"]
+
+
+def test_decide_reports_verdicts_and_what_it_cannot_decide():
+    rows = [dict(variant=v, seed=s, top1=0.5 + 0.1 * i + 0.01 * s) for i, v in enumerate(["a", "b"]) for s in range(3)]
+    more = CLAIMS + (Claim("c beats a", "superiority", ("c", "a"), "top1", 1.0, "one point", "x"),)
+    verdicts, diffs, text = decide(more, rows)
+    assert verdicts["claim"].tolist() == ["a beats b"] and len(diffs) == 3
+    assert text.startswith("**a beats b**: *reversed*") and "**Not decided at this budget:** *c beats a*" in text
+    assert "`-p budget reference`" in text and "`-p budget reference`" not in decide(more, rows, reference_hint=False)[2]
+    none, _, text = decide(more[1:], rows)
+    assert none is None and text.startswith("*No claim can be decided yet")
+    assert verdict_text(None) == verdict_text(verdicts.iloc[:0])
+
+
+def test_reference_header_says_missing_stale_partial_and_provenance(grid, tmp_path):
+    header = reference_header(None, tmp_path, "ablation_x")
+    assert "No committed reference" in header and reference_command("ablation_x") in header
+    assert reference_command("ablation_x").startswith("papermill notebooks/ablation_x.ipynb out.ipynb -p budget reference")
+    verdicts, diffs = evaluate(CLAIMS, grid, by="variant")
+    chapter = published.publish(tmp_path / "c", grid, claims=CLAIMS, verdicts=verdicts, differences=diffs, commit="abc123")
+    ref = published.load(chapter, claims=CLAIMS)
+    assert ref["provenance"]["wall_s"] == pytest.approx(sum(r["wall_s"] for r in grid))  # None: summed over runs
+    header = reference_header(ref, chapter, "ablation_x", declared_seeds=range(4))
+    assert header.startswith("Current") and "**Partial:** seeds [0, 1] of the 4 declared" in header and "`abc123`" in header
+    assert "Partial" not in reference_header(ref, chapter, "ablation_x", declared_seeds=range(2))
+    changed = (Claim("a beats b", "superiority", ("a", "b"), "top1", 2.0, "two points", "+2 points"),)
+    assert reference_header(published.load(chapter, claims=changed), chapter, "ablation_x").startswith("**STALE:**")
+    data = plot_data(ref["rows"], verdicts=ref["verdicts"], differences=ref["differences"], curves=ref["curves"])
+    assert list(data["values"]) == ["a", "b"] and [c["claim"] for c in data["claims"]] == ["a beats b"]
+    assert len(data["differences"]["a beats b"]) == 2 and sorted(data["curves"]["a"]) == [0, 1]
+    epochs, top1 = data["curves"]["a"][0]
+    assert epochs == [1, 2] and len(top1) == 2
+    fresh = plot_data(grid, order=["b", "a"])  # from each run's metrics.jsonl, no verdicts
+    assert list(fresh["values"]) == ["b", "a"] and fresh["claims"] == [] and fresh["curves"]["a"][1] == data["curves"]["a"][1]
+    table, text = rerun_report(ref["rows"], grid, tolerance=0.5)
+    assert text.startswith("**Rerun matches the committed reference**") and len(table) == 6

@@ -31,3 +31,14 @@ def test_claims_plot_one_row_per_claim_coloured_by_verdict():
 def test_run_curves_one_panel_per_variant_one_line_per_seed():
     fig = viz.plot_run_curves({"a": {0: ([1, 2], [10, 20]), 1: ([1, 2], [12, 22])}, "b": {0: ([1, 2], [5, 6])}})
     assert [len(ax.lines) for ax in fig.axes] == [2, 1] and fig.axes[0].get_title() == "a (n=2)"
+
+
+def test_protocol_figures_by_name_and_saved(tmp_path):
+    args = dict(values={"a": [50.0, 52.0]}, intervals={"a": (51.0, 40.0, 62.0)})
+    assert list(viz.plot_protocol(**args, claims=[], curves={})) == ["strip"]
+    claims = [dict(claim="x", diff=2.0, ci_low=1.0, ci_high=3.0, delta=1.0, verdict="holds")]
+    figs = viz.plot_protocol(**args, claims=claims, differences={"x": [1.0, 3.0]}, curves={"a": {0: ([1, 2], [1, 2])}},
+                             seeds=[0, 1], title="Mine")
+    assert list(figs) == ["strip", "claims", "run_curves"] and figs["strip"].axes[0].get_title().startswith("Mine: ")
+    paths = viz.save_figures(figs, tmp_path)
+    assert [p.name for p in paths] == ["strip.png", "claims.png", "run_curves.png"] and all(p.stat().st_size for p in paths)

@@ -79,7 +79,8 @@ def mark_trained(rows: Iterable[Mapping[str, Any]], *, chance: float, factor: fl
 
 
 def publish(chapter_dir: str | os.PathLike, rows: Sequence[Mapping[str, Any]], *, claims: Sequence[Claim],
-            verdicts: pd.DataFrame | None, differences: pd.DataFrame | None, wall_s: float, command: str | None = None,
+            verdicts: pd.DataFrame | None, differences: pd.DataFrame | None, wall_s: float | None = None,
+            command: str | None = None,
             repo: str | os.PathLike | None = None, allow_dirty: bool = False, commit: str | None = None,
             threads: int | None = None) -> Path:
     """Write a chapter's reference results (layout: module docstring) and return ``chapter_dir``.
@@ -87,7 +88,8 @@ def publish(chapter_dir: str | os.PathLike, rows: Sequence[Mapping[str, Any]], *
     ``rows``: the grid's rows (``run_dir`` of finished runs; :func:`mark_trained` applied);
     ``claims`` with the ``verdicts`` / ``differences`` :func:`~.protocol.evaluate` made of them (None:
     no claim could be decided yet, e.g. a partial grid; empty tables are written);
-    ``wall_s``: the training time (summed over the runs when the grid spanned sessions); ``command``:
+    ``wall_s``: the training time (None: the runs' ``wall_s`` summed, as for a grid that spanned
+    sessions); ``command``:
     the chapter's command line. The git tree at
     ``repo`` (None: this checkout) must be clean unless ``allow_dirty`` (reference grids run from a
     clean worktree); ``commit`` records a given commit instead of reading git; ``threads``: torch
@@ -96,6 +98,8 @@ def publish(chapter_dir: str | os.PathLike, rows: Sequence[Mapping[str, Any]], *
     if not rows:
         raise ValueError("rows is empty: pass the rows of the chapter's finished runs")
     repo = repo if repo is not None else (REPO_ROOT or ".")
+    if wall_s is None:
+        wall_s = float(sum(r.get("wall_s") or 0.0 for r in rows))
     write_provenance(chapter_dir, rows, claims=claims_record(claims), wall_s=wall_s, repo=repo,
                      allow_dirty=allow_dirty, command=command, commit=commit, threads=threads)
     table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("run_dir", "skipped", "device")} for r in rows])

@@ -62,20 +62,22 @@ SYNTH_RECIPE: dict[str, Any] = dict(difficulty="medium", clip=(16, 32, 32), trai
 
 def recipe_config(model: str, model_kwargs: Mapping[str, Any], *, budget: str = "reference", device: str = "auto",
                   flow: str | None = None, flow_cache_dir: str | os.PathLike | None = None, frames: int | None = None,
-                  lr: float | None = None, batch_size: int | None = None) -> TrainConfig:
+                  lr: float | None = None, batch_size: int | None = None, epochs: int | None = None) -> TrainConfig:
     """The TrainConfig of ``model(**model_kwargs)`` trained on SynthActions by :data:`SYNTH_RECIPE` at
     ``budget`` (:func:`~actionrec.experiments.setup.base_config`: AdamW, weight decay 0.05, cosine,
     50 warm-up steps; val = a quarter of the training clips). Seed and data seed are set per trial by
     the grid (``run_grid(..., data_seed="seed")``). ``flow`` / ``flow_cache_dir``: RGB + optical flow
     clips for two-stream networks (:func:`~actionrec.experiments.setup.data_kwargs`). A model family
     that needs it overrides ``frames`` (e.g. TSN's 8 segments), ``lr`` or ``batch_size`` (its own
-    sweep, stated in its chapter); the recipe's values otherwise."""
+    sweep, stated in its chapter), and a chapter whose quick budget would not fit its 10 minutes
+    ``epochs``; the recipe's values otherwise."""
     check_choice("budget", budget, BUDGETS)
     r = SYNTH_RECIPE
     clip = [frames if frames is not None else r["clip"][0], *r["clip"][1:]]
     kw = data_kwargs("synthactions", clip, difficulty=r["difficulty"], flow=flow, flow_cache_dir=flow_cache_dir)
     return base_config(model=model, model_kwargs=dict(model_kwargs), dataset="synthactions", dataset_kwargs=kw,
-                       train_samples=r["train_samples"], test_samples=r["test_samples"], epochs=r["epochs"][budget],
+                       train_samples=r["train_samples"], test_samples=r["test_samples"],
+                       epochs=epochs or r["epochs"][budget],
                        batch_size=batch_size or r["batch_size"], lr=lr or r["lr"], device=device)
 
 

@@ -7,18 +7,21 @@ tables), in points::
     {variant: [value per seed]}, {variant: (mean, lo, hi)}        ─→ plot_strip
     [{claim, diff, ci_low, ci_high, delta, verdict}], {claim: [d]} ─→ plot_claims
     {variant: {seed: (x, y)}}                                      ─→ plot_run_curves
+    all three (``actionrec.experiments.chapter.plot_data``)         ─→ plot_protocol: {name: figure}
 
-Each returns its figure; nothing calls ``plt.show``.
+Each returns its figure(s); nothing calls ``plt.show``.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_strip", "plot_claims", "plot_run_curves"]
+__all__ = ["plot_strip", "plot_claims", "plot_run_curves", "plot_protocol", "save_figures"]
 
 _VERDICT_COLOURS = {"holds": "C2", "reversed": "C3", "no effect larger than δ": "C0", "inconclusive": "0.5"}
 
@@ -95,3 +98,28 @@ def plot_run_curves(curves: Mapping[str, Mapping[Any, tuple[Sequence[float], Seq
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_protocol(values: Mapping[str, Sequence[float]], intervals: Mapping[str, tuple[float, float, float]],
+                  claims: Sequence[Mapping[str, Any]] = (), differences: Mapping[str, Sequence[float]] | None = None,
+                  curves: Mapping[str, Mapping[Any, tuple[Sequence[float], Sequence[float]]]] | None = None, *,
+                  seeds: Sequence[Any] | None = None, title: str = "", ylabel: str = "test top-1 (%)") -> dict[str, Any]:
+    """A chapter's protocol figures, each titled ``title: ...``: ``"strip"`` (:func:`plot_strip`),
+    ``"claims"`` (:func:`plot_claims`, when there are ``claims``) and ``"run_curves"``
+    (:func:`plot_run_curves`, when there are ``curves``). Returns ``{name: figure}``."""
+    head = f"{title}: " if title else ""
+    figs = {"strip": plot_strip(values, intervals, seeds=seeds, ylabel=ylabel, title=f"{head}{ylabel} per seed")}
+    if claims:
+        figs["claims"] = plot_claims(claims, differences, title=f"{head}verdicts")
+    if curves:
+        figs["run_curves"] = plot_run_curves(curves, title=f"{head}every run's validation top-1")
+    return figs
+
+
+def save_figures(figs: Mapping[str, Any], out_dir: str | os.PathLike, *, dpi: int = 120) -> list[Path]:
+    """Write each figure of ``figs`` to ``out_dir/<name>.png``; returns the paths."""
+    paths = []
+    for name, fig in figs.items():
+        paths.append(Path(out_dir) / f"{name}.png")
+        fig.savefig(paths[-1], dpi=dpi, bbox_inches="tight")
+    return paths
