@@ -63,8 +63,8 @@
 # stream learned. The paper reports **error**; the claims are decided on test top-1, and error =
 # 100 − top-1, so a top-1 difference is the same error difference with the sign reversed.
 #
-# **Budgets.** `budget="quick"` (the default, about ten minutes on a 2-core CPU) trains the
-# reference recipe for a short part of its schedule on the headline pair (residual ⊙ ← and ⊕ ←) and
+# **Budgets.** `budget="quick"` (the default, under ten minutes on a 2-core CPU) trains the
+# reference recipe for 2 of its 24 epochs on the headline pair (residual ⊙ ← and ⊕ ←) and
 # the positive control, three seeds: it estimates effects with their CIs and says which claims it
 # cannot resolve. `budget="reference"` renders the committed reference results; with `-p rerun
 # True` it retrains them (hours on a CPU; runs resume) and compares its rows with the committed

@@ -104,20 +104,22 @@ def test_runs_are_built_with_the_recipe(chapter, budget, tmp_path):
     runs = runs_of(budget, flow_cache_dir=tmp_path / "flow", device="cpu")
     assert list(runs) == list(budgets[budget]["variants"])
     r = TWO_STREAM_RECIPE
+    epochs = {"quick": 2, "reference": SYNTH_RECIPE["epochs"]["reference"]}[budget]  # quick: 2 epochs fit 10 minutes
+    assert budgets[budget].get("epochs", SYNTH_RECIPE["epochs"][budget]) == epochs
     for v, (cfg, extra) in runs.items():
-        assert extra["variant"] == v and cfg.epochs == SYNTH_RECIPE["epochs"][budget]
+        assert extra["variant"] == v and cfg.epochs == epochs
         if v == ORDER_BLIND:
             assert cfg == recipe_config("frame_avg2d", {"width": r["control_width"]}, budget=budget, device="cpu",
-                                        frames=r["frames"])
+                                        frames=r["frames"], epochs=epochs)
             continue
         kw = (fusion_model_kwargs(v, width=r["width"], flow_channels=r["flow_channels"]) if chapter == "fusion" else
               temporal_filter_model_kwargs(v, width=r["width"], flow_channels=r["flow_channels"]))
         assert cfg == recipe_config("two_stream_small", kw, budget=budget, device="cpu", flow=r["flow"],
-                                    flow_cache_dir=tmp_path / "flow", frames=r["frames"])
+                                    flow_cache_dir=tmp_path / "flow", frames=r["frames"], epochs=epochs)
         assert cfg.dataset_kwargs["modality"] == "rgb+flow" and cfg.dataset_kwargs["frames"] == 8
         assert extra.get("config", v) == v
         # the control sees the same clips (only the flow channels differ), so seed k is paired across both
-        control = recipe_config("frame_avg2d", {}, budget=budget, frames=r["frames"])
+        control = recipe_config("frame_avg2d", {}, budget=budget, frames=r["frames"], epochs=epochs)
         same = ("train_samples", "val_samples", "test_samples", "batch_size", "epochs", "lr", "data_seed")
         assert all(getattr(cfg, f) == getattr(control, f) for f in same)
         assert {k: cfg.dataset_kwargs[k] for k in control.dataset_kwargs} == control.dataset_kwargs

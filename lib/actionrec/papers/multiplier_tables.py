@@ -180,22 +180,24 @@ TWO_STREAM_RECIPE: dict[str, Any] = dict(width=0.125, flow_channels=8, flow_stac
                                          flow="farneback", control_width=0.25)
 
 #: Variants (:data:`FUSION_PAPER` keys and :data:`ORDER_BLIND`) and seeds of each budget of the fusion
-#: chapter. Quick: the headline pair (residual ⊙ ← vs ⊕ ←) and the positive control, 3 seeds.
+#: chapter. Quick: the headline pair (residual ⊙ ← vs ⊕ ←) and the positive control, 3 seeds, 2 of the
+#: recipe's epochs (3 took 10.1 min on the 2-core CPU, over the quick budget's 10: benchmarks/README.md).
 #: Reference: every Table 2 row and the control, seeds 0-5: n = 6, the protocol's minimum, until a pilot
 #: on disjoint seeds (100+) sizes it when the reference runs are made (issue 16).
-FUSION_BUDGETS: dict[str, dict[str, tuple]] = {
-    "quick": {"variants": ("residual_mul_m2a", "residual_add_m2a", ORDER_BLIND), "seeds": (0, 1, 2)},
+FUSION_BUDGETS: dict[str, dict[str, Any]] = {
+    "quick": {"variants": ("residual_mul_m2a", "residual_add_m2a", ORDER_BLIND), "seeds": (0, 1, 2), "epochs": 2},
     "reference": {"variants": (*FUSION_PAPER, ORDER_BLIND), "seeds": tuple(range(6))},
 }
 
 #: Variants (:data:`TEMPORAL_FILTER_PAPER` keys and :data:`ORDER_BLIND`) and seeds of each budget of
 #: the temporal-filter chapter. Quick: the headline pair († [0,1,0] with temporal max-pooling vs no
-#: filters) and the positive control, 3 seeds (‡ [0,1,0] with pooling, the paper's best row, costs about
+#: filters) and the positive control, 3 seeds, 2 of the recipe's epochs (3 took 9.7 min, too close to the
+#: quick budget's 10) (‡ [0,1,0] with pooling, the paper's best row, costs about
 #: 1.6x the step time: its shortcut filters act on the 4x wider block outputs). Reference: the Table 3 rows the claims name (every
 #: [0,1,0] placement, † [⅓,⅓,⅓], both pooled rows, no filters; not § / ‡ [⅓,⅓,⅓]) and the control,
 #: seeds 0-5: n = 6, the protocol's minimum, until a pilot on disjoint seeds (100+) sizes it (issue 16).
-TEMPORAL_FILTER_BUDGETS: dict[str, dict[str, tuple]] = {
-    "quick": {"variants": ("every-centre-pool", "none", ORDER_BLIND), "seeds": (0, 1, 2)},
+TEMPORAL_FILTER_BUDGETS: dict[str, dict[str, Any]] = {
+    "quick": {"variants": ("every-centre-pool", "none", ORDER_BLIND), "seeds": (0, 1, 2), "epochs": 2},
     "reference": {"variants": ("none", "last-centre", "every-centre", "every+shortcut-centre", "every-avg",
                                "every-centre-pool", "every+shortcut-centre-pool", ORDER_BLIND),
                   "seeds": tuple(range(6))},
@@ -219,7 +221,7 @@ TEMPORAL_FILTER_CUSTOM: dict[str, Any] = dict(
     batch_size=16, lr=0.01, flow_method="farneback", dataset="synthactions", data_root="", split=1, difficulty="easy")
 
 
-def _budget_variants(budget: str, budgets: dict[str, dict[str, tuple]], variants: Sequence[str] | None,
+def _budget_variants(budget: str, budgets: dict[str, dict[str, Any]], variants: Sequence[str] | None,
                      valid: Sequence[str]) -> list[str]:
     check_choice("budget", budget, BUDGETS)
     names = list(budgets[budget]["variants"] if variants is None else variants)
@@ -229,9 +231,10 @@ def _budget_variants(budget: str, budgets: dict[str, dict[str, tuple]], variants
     return names
 
 
-def _control_config(budget: str, device: str) -> TrainConfig:
+def _control_config(budget: str, device: str, epochs: int | None) -> TrainConfig:
     r = TWO_STREAM_RECIPE
-    return recipe_config("frame_avg2d", {"width": r["control_width"]}, budget=budget, device=device, frames=r["frames"])
+    return recipe_config("frame_avg2d", {"width": r["control_width"]}, budget=budget, device=device, frames=r["frames"],
+                         epochs=epochs)
 
 
 def fusion_runs(budget: str, *, flow_cache_dir, variants: Sequence[str] | None = None, device: str = "auto",
@@ -243,14 +246,16 @@ def fusion_runs(budget: str, *, flow_cache_dir, variants: Sequence[str] | None =
     :data:`ORDER_BLIND` is ``frame_avg2d`` on the same clips' RGB (seed k of both renders the same clips)."""
     r = TWO_STREAM_RECIPE
     runs = {}
-    for v in _budget_variants(budget, FUSION_BUDGETS, variants, [*FUSION_PAPER, "late", ORDER_BLIND]):
+    names = _budget_variants(budget, FUSION_BUDGETS, variants, [*FUSION_PAPER, "late", ORDER_BLIND])
+    epochs = FUSION_BUDGETS[budget].get("epochs")  # None: the recipe's
+    for v in names:
         if v == ORDER_BLIND:
-            runs[v] = (_control_config(budget, device), {"variant": v})
+            runs[v] = (_control_config(budget, device, epochs), {"variant": v})
             continue
         kw = fusion_model_kwargs(v, width=r["width"], flow_channels=r["flow_channels"], direct_path=direct_path,
                                  flow_stacking=r["flow_stacking"])
         runs[v] = (recipe_config("two_stream_small", kw, budget=budget, device=device, flow=r["flow"],
-                                 flow_cache_dir=flow_cache_dir, frames=r["frames"]), {"variant": v})
+                                 flow_cache_dir=flow_cache_dir, frames=r["frames"], epochs=epochs), {"variant": v})
     return runs
 
 
@@ -263,12 +268,14 @@ def temporal_filter_runs(budget: str, *, flow_cache_dir, variants: Sequence[str]
     (flow cached under ``flow_cache_dir``); :data:`ORDER_BLIND` is ``frame_avg2d`` on the same clips' RGB."""
     r = TWO_STREAM_RECIPE
     runs = {}
-    for v in _budget_variants(budget, TEMPORAL_FILTER_BUDGETS, variants, [*TEMPORAL_FILTER_PAPER, ORDER_BLIND]):
+    names = _budget_variants(budget, TEMPORAL_FILTER_BUDGETS, variants, [*TEMPORAL_FILTER_PAPER, ORDER_BLIND])
+    epochs = TEMPORAL_FILTER_BUDGETS[budget].get("epochs")  # None: the recipe's
+    for v in names:
         if v == ORDER_BLIND:
-            runs[v] = (_control_config(budget, device), {"variant": v, "config": None})
+            runs[v] = (_control_config(budget, device, epochs), {"variant": v, "config": None})
             continue
         kw = temporal_filter_model_kwargs(v, width=r["width"], flow_channels=r["flow_channels"],
                                           filter_units=filter_units, flow_stacking=r["flow_stacking"])
         runs[v] = (recipe_config("two_stream_small", kw, budget=budget, device=device, flow=r["flow"],
-                                 flow_cache_dir=flow_cache_dir, frames=r["frames"]), {"variant": v, "config": v})
+                                 flow_cache_dir=flow_cache_dir, frames=r["frames"], epochs=epochs), {"variant": v, "config": v})
     return runs
