@@ -285,7 +285,10 @@ if rows:
 # reason. Quick trains 3 of the 24 reference epochs on three paired seeds, far from converged: it
 # must resolve the positive control (TSM − TSN); with three seeds the CIs are wide, so for
 # *MixTConv {1,3,5,7} >= TSM* *inconclusive*, with its power line, is the expected answer: the run
-# was too small, not the claim wrong.
+# was too small, not the claim wrong. In 3 epochs a seed can stay on the plateau at chance that every
+# network here starts on (the "trained" column counts it): on the default seeds TSN and TSM both
+# stall on seed 2, and the control then stays inconclusive too (`benchmarks/README.md`, section
+# *SynthActions recipe*). The reference's 24 epochs leave the plateau behind.
 #
 # Below them: every seed's top-1 over the mean and its CI (`strip.png`), each claim's paired differences
 # and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
