@@ -273,6 +273,9 @@ if rows:
 # At `budget="quick"` that is the positive control and *r3d: Final beats no SRTG*. Quick trains 3 of
 # the 24 reference epochs on three paired seeds, far from converged: it must resolve the control; the
 # headline's CI is wide, and *inconclusive* there says the run was too small, not that the claim failed.
+# In 3 epochs a seed can stay on the plateau at chance that every network here starts on (the
+# "trained" column counts it; `benchmarks/README.md`, section *SynthActions recipe*): a
+# gated or multi-scale network that stalls there says nothing yet about its unit.
 #
 # Below them: every seed's top-1 over the mean and its CI (`strip.png`), each claim's paired differences
 # and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
