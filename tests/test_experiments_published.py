@@ -107,6 +107,8 @@ def test_decide_reports_verdicts_and_what_it_cannot_decide():
     assert verdicts["claim"].tolist() == ["a beats b"] and len(diffs) == 3
     assert text.startswith("**a beats b**: *reversed*") and "**Not decided at this budget:** *c beats a*" in text
     assert "`-p budget reference`" in text and "`-p budget reference`" not in decide(more, rows, reference_hint=False)[2]
+    one, _, text = decide(CLAIMS, [r for r in rows if r["seed"] == 0])  # one paired seed: no interval, no MDE
+    assert one["verdict"].tolist() == ["inconclusive"] and "CI no interval" in text and "not estimable yet" in text
     none, _, text = decide(more[1:], rows)
     assert none is None and text.startswith("*No claim can be decided yet")
     assert verdict_text(None) == verdict_text(verdicts.iloc[:0])

@@ -102,9 +102,10 @@ def verdict_lines(verdicts: pd.DataFrame) -> list[str]:
     lines = []
     for _, v in verdicts.iterrows():
         ci = "no interval" if v["ci_low"] != v["ci_low"] else f"[{v['ci_low']:+.2f}, {v['ci_high']:+.2f}]"
+        mde = f"{v['mde']:.2f} points" if v["mde"] == v["mde"] else "not estimable yet"
         line = (f"**{v['claim']}**: *{v['verdict']}* — {v['pair']}: {v['diff']:+.2f} points, {100 * v['level']:.1f}% CI "
                 f"{ci} (Holm), δ = {v['delta']:g}, n = {v['n']} paired seeds, detectable effect "
-                f"{v['mde']:.2f} points. Paper: {v['paper']}.")
+                f"{mde}. Paper: {v['paper']}.")
         if v["verdict"] == INCONCLUSIVE and isinstance(v["power_line"], str) and v["power_line"]:
             line += f" {v['power_line']}."
         if isinstance(v["note"], str) and v["note"]:
