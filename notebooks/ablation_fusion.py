@@ -20,7 +20,7 @@
 #
 # A two-stream network runs one CNN on RGB frames (**appearance**) and one on stacks of $L$
 # optical-flow fields (**motion**), and classically only averages their predictions at the end
-# (*late fusion*). *Spatiotemporal Multiplier Networks* (Feichtenhofer, Pinz & Wildes, CVPR 2017)
+# (*late fusion*). *Spatiotemporal Multiplier Networks* (Feichtenhofer, Pinz & Wildes, CVPR 2017 {cite}`feichtenhofer2017multiplier`)
 # let the streams talk inside the network: in front of the first residual unit of every stage a
 # **cross-stream connection** feeds one stream's features into the other. With $x^a_l$, $x^m_l$ the
 # two streams' inputs at depth $l$, $\mathcal F$ the appearance unit's residual branch and
@@ -70,7 +70,7 @@
 # True` it retrains them (hours on a CPU; runs resume) and compares its rows with the committed
 # ones. `budget="custom"` trains what the parameters below say (real datasets, a GPU, other sizes).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 budget = "quick"  # "quick" (about 10 min on a 2-core CPU) | "reference" (the committed results) | "custom" (the parameters below)
 rerun = False  # budget "reference": retrain the reference grid and compare it with the committed rows
 publish = False  # with rerun: write the results to book/results/ablation_fusion (a clean git tree: run from a worktree)
@@ -105,7 +105,7 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # `out_dir/runs/<variant>-<tag>/seed_<k>` (the tag hashes every other setting); a finished run is
 # reused only when its config *and* its code fingerprint match.
 
-# %%
+# %% tags=["hide-input"]
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -177,7 +177,7 @@ print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "refere
 # two-stream network against an order-blind RGB network, which cannot exceed 9/16 on SynthActions'
 # time-reversed classes) checks that the setting can resolve anything at all.
 
-# %%
+# %% tags=["hide-input"]
 display(claims_table(M.FUSION_CLAIMS))
 display(Markdown(f"**Seeds.** Reference {list(M.FUSION_BUDGETS['reference']['seeds'])} (n = 6, the protocol's "
                  f"minimum, until a pilot on disjoint seeds sizes it), quick {list(M.FUSION_BUDGETS['quick']['seeds'])}. "
@@ -190,7 +190,7 @@ display(Markdown(f"**Seeds.** Reference {list(M.FUSION_BUDGETS['reference']['see
 # Converged runs of every Table 2 row and the control at the reference recipe, committed with their
 # provenance; a reference whose fingerprints no longer match the code is marked **stale**.
 
-# %%
+# %% tags=["hide-input"]
 ref = published.load(REF, claims=M.FUSION_CLAIMS)
 display(Markdown(reference_header(ref, REF, "ablation_fusion", declared_seeds=M.FUSION_BUDGETS["reference"]["seeds"])))
 if ref is not None:
@@ -227,7 +227,7 @@ if ref is not None:
 # `two_stream_small` at width 0.125 (one bottleneck per stage per stream); the control is a
 # frame-averaging 2D network (`frame_avg2d`, width 0.25) on the same clips' RGB.
 
-# %%
+# %% tags=["hide-input"]
 T, H, W = clip
 data_kwargs = setup.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
                                 flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow (real videos: estimated, cached)
@@ -277,7 +277,7 @@ plt.show()
 # the same order. A run whose test top-1 stays below twice chance counts as *not trained* ("k/n
 # trained"): it stays in the statistics, never dropped.
 
-# %%
+# %% tags=["hide-input"]
 rows, wall = [], 0.0
 if train_here:
     configs, extras = setup.build_runs(two_stream, num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs
@@ -297,7 +297,7 @@ else:
 # Mean, 95% CI (Student's $t$ over seeds), SD and every seed's value (error = 100 − top-1); *max late
 # gain*: the largest rise of val top-1 over a run's last quarter of epochs (still learning?).
 
-# %%
+# %% tags=["hide-input"]
 if rows:
     display(variant_table(rows, extra=("gmacs", "params_m", "wall_s")))
 
@@ -311,7 +311,7 @@ if rows:
 # and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
 # output folder.
 
-# %%
+# %% tags=["hide-input"]
 verdicts = differences = None
 if rows:
     verdicts, differences, text = decide(M.FUSION_CLAIMS, rows)
@@ -330,7 +330,7 @@ if rows:
 # `budget="reference"`, `rerun=True`: each variant's retrained mean top-1 beside the committed one
 # (passes within `tolerance` points); `publish=True` writes `book/results/ablation_fusion/` (clean tree).
 
-# %%
+# %% tags=["hide-input"]
 if budget == "reference" and rerun and rows:
     if ref is not None:
         table, text = rerun_report(ref["rows"], rows, tolerance=tolerance)
@@ -365,7 +365,7 @@ rows_all = rows + single
 # so only roughly comparable) and the cost of one clip. These columns describe; the verdicts above
 # decide.
 
-# %%
+# %% tags=["hide-input"]
 if ts_rows:
     order = [v for v in [*M.FUSION_PAPER, "late", "appearance", "motion"] if v in {r["variant"] for r in rows_all}]
     summary = summarize(rows_all, by=("variant",), metric="top1")

@@ -19,9 +19,9 @@
 # # MixTConv: which temporal kernel sizes should a 2D network mix?
 #
 # A TSN-style network runs a 2D CNN on each of $T$ frames and averages the per-frame logits: it
-# sees the *set* of frames, never their order. TSM (Lin et al., ICCV 2019) makes it temporal at no
+# sees the *set* of frames, never their order. TSM (Lin et al., ICCV 2019 {cite}`lin2019tsm`) makes it temporal at no
 # cost by shifting 1/8 of the channels one frame back and 1/8 one frame forward before each residual
-# block's first convolution. **MixTConv** (Shan et al., 2020) replaces the fixed shift by learnable
+# block's first convolution. **MixTConv** (Shan et al., 2020 {cite}`shan2020mixtconv`) replaces the fixed shift by learnable
 # depthwise 1-D temporal convolutions: the $C$ channels are split into $g$ groups, group $m$ is
 # convolved over time with its own kernel size $k_m$ (eq. 1) and the outputs are concatenated (eq. 2):
 #
@@ -65,7 +65,7 @@
 # committed ones. `budget="custom"` trains what the parameters below say (real datasets, a GPU,
 # other sizes, another MixTConv init).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 budget = "quick"  # "quick" (about 10 min on a 2-core CPU) | "reference" (the committed results) | "custom" (the parameters below)
 rerun = False  # budget "reference": retrain the reference grid and compare it with the committed rows
 publish = False  # with rerun: write the results to book/results/ablation_mixtconv_kernels (a clean git tree: run from a worktree)
@@ -98,7 +98,7 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # `out_dir/runs/<variant>-<tag>/seed_<k>` (the tag hashes every other setting); a finished run is
 # reused only when its config *and* its code fingerprint match, so changed code retrains.
 
-# %%
+# %% tags=["hide-input"]
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -173,7 +173,7 @@ print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "refere
 # differences (0.3–1.1 points, one run each) may lie below what n = 6 seeds can detect here; each
 # verdict prints its detectable effect beside the paper's.
 
-# %%
+# %% tags=["hide-input"]
 display(claims_table(MIXTCONV_KERNEL_CLAIMS))
 display(Markdown(f"**Seeds.** Reference {list(MIXTCONV_BUDGETS['reference']['seeds'])} (n = 6, the protocol's minimum, "
                  f"until a pilot on seeds 100+ sizes it), quick {list(MIXTCONV_BUDGETS['quick']['seeds'])}. Recipe: "
@@ -187,7 +187,7 @@ display(Markdown(f"**Seeds.** Reference {list(MIXTCONV_BUDGETS['reference']['see
 # (commit, code fingerprints, claims hash, CPU, threads, wall time). A reference whose fingerprints
 # no longer match the code is marked **stale** (`make check-references`).
 
-# %%
+# %% tags=["hide-input"]
 ref = published.load(REF, claims=MIXTCONV_KERNEL_CLAIMS)
 display(Markdown(reference_header(ref, REF, "ablation_mixtconv_kernels", declared_seeds=MIXTCONV_BUDGETS["reference"]["seeds"])))
 if ref is not None:
@@ -214,7 +214,7 @@ if ref is not None:
 # recipe's batch has shown it needs another (`benchmarks/README.md`, section
 # *ablation_mixtconv_kernels*).
 
-# %%
+# %% tags=["hide-input"]
 T, H, W = clip
 if budget == "custom":
     train_kwargs = data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split,
@@ -257,7 +257,7 @@ display(mixtconv_init_table(num_classes=preview.num_classes, num_segments=T, wid
 # differ). A run whose test top-1 stays below twice chance counts as *not trained*: it is counted
 # ("k/n trained") and stays in the statistics, never dropped.
 
-# %%
+# %% tags=["hide-input"]
 rows, wall = [], 0.0
 if train_here:
     runs, extras = build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
@@ -274,7 +274,7 @@ else:
 # Mean, 95% CI (Student's $t$ over seeds), SD and every seed's value; *max late gain* is the largest
 # rise of val top-1 over the last quarter of a run's epochs (a run still learning shows it).
 
-# %%
+# %% tags=["hide-input"]
 if rows:
     display(variant_table(rows, order=names, extra=("gmacs", "params_m", "wall_s")))
 
@@ -294,7 +294,7 @@ if rows:
 # and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
 # output folder.
 
-# %%
+# %% tags=["hide-input"]
 verdicts = differences = None
 if rows:
     verdicts, differences, text = decide(MIXTCONV_KERNEL_CLAIMS, rows)
@@ -319,7 +319,7 @@ if rows:
 # `publish=True` then writes the results under `book/results/ablation_mixtconv_kernels/` (from a
 # clean tree).
 
-# %%
+# %% tags=["hide-input"]
 if budget == "reference" and rerun and rows:
     if ref is not None:
         table, text = rerun_report(ref["rows"], rows, tolerance=tolerance)
@@ -389,7 +389,7 @@ if mix is not None:
 else:
     display(Markdown("*(No trained ks1357 run here.)*"))
 
-# %%
+# %% tags=["hide-input"]
 if rows:
     write_results(rows, summary, OUT, extra={"verdicts": None if verdicts is None else verdicts.to_dict("records"),
                                              "paper": PAPER, "wall_minutes": wall / 60})

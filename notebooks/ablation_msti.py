@@ -18,7 +18,7 @@
 # %% [markdown]
 # # MSTI: multi-scale spatial *and* temporal kernels, and attention across the scales
 #
-# The MSTI tube (Wu et al., IJCAI 2020) is a bottleneck residual unit whose middle convolution looks
+# The MSTI tube (Wu et al., IJCAI 2020 {cite}`wu2020msti`) is a bottleneck residual unit whose middle convolution looks
 # at several scales at once. The reduced features are cut into $N = 4$ channel groups; in the
 # *spatial* branch group 1 gets a 1×1×1 conv and group $i > 1$ a 1×3×3 conv of its own input *plus
 # the previous group's output* (eq. 1–2), so the four outputs see 1, 3, 5 and 7 pixels; the *temporal*
@@ -71,7 +71,7 @@
 # them (hours on a CPU; runs resume) and compares its rows with the committed ones.
 # `budget="custom"` trains what the parameters below say (real datasets, a GPU, other sizes).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 budget = "quick"  # "quick" (up to 10 min on a 2-core CPU) | "reference" (the committed results) | "custom" (the parameters below)
 rerun = False  # budget "reference": retrain the reference grid and compare it with the committed rows
 publish = False  # with rerun: write the results to book/results/ablation_msti (a clean git tree: run from a worktree)
@@ -105,7 +105,7 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # loaded instead of retrained only when its config *and* its code fingerprint match (model, initial
 # weights, first training step), so re-running only redraws, and changed code retrains.
 
-# %%
+# %% tags=["hide-input"]
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -171,7 +171,7 @@ print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "refere
 # all. Several of Table 2's steps are small (the smallest, MS(S) − MS(T) on HMDB-51, is 0.5 points,
 # below δ): where the paper's effect is smaller than the run could detect, the verdict says so.
 
-# %%
+# %% tags=["hide-input"]
 display(claims_table(MSTI_CLAIMS))
 display(Markdown(f"**Seeds.** Reference {list(MSTI_BUDGETS['reference']['seeds'])} (n = 6, the protocol's minimum; "
                  "a pilot on seeds 100+ sizes it when the reference runs are made), quick "
@@ -185,7 +185,7 @@ display(Markdown(f"**Seeds.** Reference {list(MSTI_BUDGETS['reference']['seeds']
 # provenance (commit, code fingerprints, claims hash, CPU, threads, wall time). A reference whose
 # fingerprints no longer match the code is marked **stale** (`make check-references`).
 
-# %%
+# %% tags=["hide-input"]
 ref = published.load(REF, claims=MSTI_CLAIMS)
 display(Markdown(reference_header(ref, REF, "ablation_msti", declared_seeds=MSTI_BUDGETS["reference"]["seeds"])))
 if ref is not None:
@@ -216,7 +216,7 @@ if ref is not None:
 # learning-rate probe preferred for P3D-B on a smaller setting (`benchmarks/README.md`, section
 # *ablation_msti*).
 
-# %%
+# %% tags=["hide-input"]
 T, H, W = clip
 if budget == "custom":
     train_kwargs = data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
@@ -257,7 +257,7 @@ if msti_blind_warning(support, (H, W)):
 # the same order. A run whose test top-1 stays below twice chance counts as *not trained*: it is
 # counted ("k/n trained") and stays in the statistics, never dropped.
 
-# %%
+# %% tags=["hide-input"]
 rows, wall = [], 0.0
 if train_here:
     # reversal=True: how many test clips of a time-reversed pair were called their reverse (SynthActions)
@@ -273,7 +273,7 @@ else:
 # Mean, 95% CI (Student's $t$ over seeds), SD and every seed's value; *max late gain* is the largest
 # rise of val top-1 over the last quarter of a run's epochs (a run still learning shows it).
 
-# %%
+# %% tags=["hide-input"]
 if rows:
     display(variant_table(rows, extra=("gmacs", "params_m", "wall_s")))
 
@@ -292,7 +292,7 @@ if rows:
 # and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
 # output folder.
 
-# %%
+# %% tags=["hide-input"]
 verdicts = differences = None
 if rows:
     verdicts, differences, text = decide(MSTI_CLAIMS, rows)
@@ -313,7 +313,7 @@ if rows:
 # means much less: the check passes when every variant's mean is within `tolerance` points.
 # `publish=True` then writes the results under `book/results/ablation_msti/` (from a clean tree).
 
-# %%
+# %% tags=["hide-input"]
 if budget == "reference" and rerun and rows:
     if ref is not None:
         table, text = rerun_report(ref["rows"], rows, tolerance=tolerance)

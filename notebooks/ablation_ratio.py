@@ -18,7 +18,7 @@
 # %% [markdown]
 # # MTNet: how many channels should look further in time?
 #
-# *Right on Time* (Stergiou & Poppe, AAAI 2021) replaces each 3D convolution with an **MTConv**: the
+# *Right on Time* (Stergiou & Poppe, AAAI 2021 {cite}`stergiou2021mtnet`) replaces each 3D convolution with an **MTConv**: the
 # channels are split by a ratio $r$ into a *short* stream at full resolution and a *long* stream
 # that lives at half the resolution in time and space, so the same $3\times3\times3$ kernel covers
 # twice the duration there (eq. 1–2):
@@ -47,7 +47,7 @@
 # them (hours on a CPU; runs resume) and compares its rows with the committed ones.
 # `budget="custom"` trains what the parameters below say (real datasets, a GPU, other sizes).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 budget = "quick"  # "quick" (up to 10 min on a 2-core CPU) | "reference" (the committed results) | "custom" (the parameters below)
 rerun = False  # budget "reference": retrain the reference grid and compare it with the committed rows
 publish = False  # with rerun: write the results to book/results/ablation_ratio (a clean git tree: run from a worktree)
@@ -84,7 +84,7 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # its config *and* its code fingerprint match (model, initial weights, first training step), so
 # re-running only redraws, and changed code retrains.
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
@@ -140,6 +140,19 @@ print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "refere
       + f"; results -> {OUT}; committed reference: {REF}")
 
 # %% [markdown]
+# ## The mechanism: two receptive fields per layer
+#
+# Below, a stack of three MTConvs ($r = 0.5$, all weights positive) and the gradient of one centre
+# output of each stream with respect to the input clip, summed over channels and height: the
+# *measured* receptive field over time × width. The long stream's kernel, applied at half
+# resolution, covers about twice the frames and pixels of the short one.
+
+# %%
+fig = viz.plot_stream_receptive_fields(stream_receptive_fields(num_layers=3, frames=clip[0], size=clip[1]),
+                                       num_layers=3)
+plt.show()
+
+# %% [markdown]
 # ## The claims, declared before the runs
 #
 # Each claim names its variants, its kind, δ (the smallest difference in points that matters here,
@@ -151,7 +164,7 @@ print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "refere
 # classes) checks that the setting can resolve anything at all. The reference's number of seeds came
 # from a pilot on disjoint seeds:
 
-# %%
+# %% tags=["hide-input"]
 display(claims_table(MTNET_RATIO_CLAIMS))
 sized = mtnet_ratio_reference_n()
 display(Markdown(f"**Reference n.** {sized['sentence']}; reference seeds "
@@ -165,7 +178,7 @@ display(Markdown(f"**Reference n.** {sized['sentence']}; reference seeds "
 # provenance (commit, code fingerprints, claims hash, CPU, threads, wall time). A reference whose
 # fingerprints no longer match the code is marked **stale** (`make check-references`).
 
-# %%
+# %% tags=["hide-input"]
 ref = published.load(REF, claims=MTNET_RATIO_CLAIMS)
 display(Markdown(reference_header(ref, REF, "ablation_ratio", declared_seeds=MTNET_RATIO_BUDGETS["reference"]["seeds"])))
 if ref is not None:
@@ -192,7 +205,7 @@ if ref is not None:
 # "added back", identity at $a^* = 0$), because the direct product did not learn SynthActions in our
 # runs (`actionrec.layers.squeeze_recursion`; `benchmarks/README.md`, section *ablation_ratio*).
 
-# %%
+# %% tags=["hide-input"]
 T, H, W = clip
 if budget == "custom":
     train_kwargs = data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
@@ -221,7 +234,7 @@ plt.show()
 # the same order. A run whose test top-1 stays below twice chance counts as *not trained*: it is
 # counted ("k/n trained") and stays in the statistics, never dropped.
 
-# %%
+# %% tags=["hide-input"]
 rows, wall = [], 0.0
 if train_here:
     configs, extras = build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
@@ -238,7 +251,7 @@ else:
 # Mean, 95% CI (Student's $t$ over seeds), SD and every seed's value; *max late gain* is the largest
 # rise of val top-1 over the last quarter of a run's epochs (a run still learning shows it).
 
-# %%
+# %% tags=["hide-input"]
 if rows:
     display(variant_table(rows, extra=("gmacs", "params_m", "wall_s")))
 
@@ -251,7 +264,7 @@ if rows:
 # and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
 # output folder.
 
-# %%
+# %% tags=["hide-input"]
 verdicts = differences = None
 if rows:
     verdicts, differences, text = decide(MTNET_RATIO_CLAIMS, rows)
@@ -272,7 +285,7 @@ if rows:
 # means much less: the check passes when every variant's mean is within `tolerance` points.
 # `publish=True` then writes the results under `book/results/ablation_ratio/` (from a clean tree).
 
-# %%
+# %% tags=["hide-input"]
 if budget == "reference" and rerun and rows:
     if ref is not None:
         table, text = rerun_report(ref["rows"], rows, tolerance=tolerance)
@@ -289,19 +302,6 @@ if summary:
                                      title=f"MTNet-{depth} on {dataset_name(dataset)} ({T}×{H}×{W}): top-1 vs GMACs")
     fig.savefig(OUT / "accuracy_vs_gmacs.png", dpi=120, bbox_inches="tight")
     plt.show()
-
-# %% [markdown]
-# ## The mechanism: two receptive fields per layer
-#
-# Below, a stack of three MTConvs ($r = 0.5$, all weights positive) and the gradient of one centre
-# output of each stream with respect to the input clip, summed over channels and height: the
-# *measured* receptive field over time × width. The long stream's kernel, applied at half
-# resolution, covers about twice the frames and pixels of the short one.
-
-# %%
-fig = viz.plot_stream_receptive_fields(stream_receptive_fields(num_layers=3, frames=clip[0], size=clip[1]),
-                                       num_layers=3)
-plt.show()
 
 # %% [markdown]
 # ## Which MTNet? Three readings of the text, settled by Table 3
@@ -400,7 +400,7 @@ for g, t in timing.items():
 # could gain), and `benchmarks/README.md`, section *ablation_ratio*, has the numbers, including a
 # run of this notebook at `-p width 0.75`.
 
-# %%
+# %% tags=["hide-input"]
 if rows:
     write_results(rows, summary, OUT, extra={"architecture": {"reading": MTNET_READING, "table3": chosen["sentence"]},
                                              "verdicts": None if verdicts is None else verdicts.to_dict("records"),

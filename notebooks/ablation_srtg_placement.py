@@ -18,7 +18,7 @@
 # %% [markdown]
 # # SRTG: where in a residual block should the temporal gate sit?
 #
-# *Learn to cycle* (Stergiou & Poppe, ICPR 2020) adds to a 3D-CNN block a **Squeeze and Recursion**
+# *Learn to cycle* (Stergiou & Poppe {cite}`stergiou2020srtg`) adds to a 3D-CNN block a **Squeeze and Recursion**
 # path — the features averaged over $H, W$ give one vector per frame, an LSTM runs over those
 # vectors — and a **temporal gate** that fuses the LSTM's output $a^*$ back into the features only
 # when the two sequences are *cycle-consistent*: every frame's soft nearest neighbour in the other
@@ -70,7 +70,7 @@
 # them (hours on a CPU; runs resume) and compares its rows with the committed ones.
 # `budget="custom"` trains what the parameters below say (real datasets, a GPU, other sizes).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 budget = "quick"  # "quick" (about 10 min on a 2-core CPU) | "reference" (the committed results) | "custom" (the parameters below)
 rerun = False  # budget "reference": retrain the reference grid and compare it with the committed rows
 publish = False  # with rerun: write the results to book/results/ablation_srtg_placement (a clean git tree: run from a worktree)
@@ -105,7 +105,7 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # tag hashes every setting, gate and Top's fusion site included); a finished run is reused only when
 # its config *and* its code fingerprint match.
 
-# %%
+# %% tags=["hide-input"]
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -181,7 +181,7 @@ print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "refere
 # the setting can resolve anything at all. Where Table 1's own effect is smaller than what the seeds
 # can detect, the verdict says so.
 
-# %%
+# %% tags=["hide-input"]
 display(claims_table(SRTG_PLACEMENT_CLAIMS))
 display(Markdown(f"**Reference n.** Seeds {list(SRTG_PLACEMENT_BUDGETS['reference']['seeds'])} "
                  f"(n = {len(SRTG_PLACEMENT_BUDGETS['reference']['seeds'])}, the protocol's minimum, until a pilot on "
@@ -196,7 +196,7 @@ display(Markdown(f"**Reference n.** Seeds {list(SRTG_PLACEMENT_BUDGETS['referenc
 # reference recipe, committed with their provenance; a reference whose fingerprints no longer match
 # the code is marked **stale** (`make check-references`).
 
-# %%
+# %% tags=["hide-input"]
 ref = published.load(REF, claims=SRTG_PLACEMENT_CLAIMS)
 display(Markdown(reference_header(ref, REF, "ablation_srtg_placement", declared_seeds=SRTG_PLACEMENT_BUDGETS["reference"]["seeds"])))
 if ref is not None:
@@ -217,7 +217,7 @@ if ref is not None:
 # point, below the seed noise); how it was found and why its runs converge: `benchmarks/README.md`,
 # *SynthActions recipe*. The networks are 18-layer ResNets at an eighth of the width (8..64 channels).
 
-# %%
+# %% tags=["hide-input"]
 T, H, W = clip
 if budget == "custom":
     train_kwargs = data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
@@ -246,7 +246,7 @@ plt.show()
 # the same order. A run whose test top-1 stays below twice chance counts as *not trained* ("k/n
 # trained"): it stays in the statistics, never dropped.
 
-# %%
+# %% tags=["hide-input"]
 rows, wall = [], 0.0
 if train_here:
     configs, extras = build_runs(variants, num_classes=preview.num_classes, input_shape=(3, T, H, W))  # + GMACs, params
@@ -262,7 +262,7 @@ else:
 # Mean, 95% CI (Student's $t$ over seeds), SD and every seed's value; *max late gain*: the largest
 # rise of val top-1 over a run's last quarter of epochs (still learning?).
 
-# %%
+# %% tags=["hide-input"]
 if rows:
     display(variant_table(rows, extra=("gmacs", "params_m", "wall_s")))
 
@@ -281,7 +281,7 @@ if rows:
 # and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
 # output folder.
 
-# %%
+# %% tags=["hide-input"]
 verdicts = differences = None
 if rows:
     verdicts, differences, text = decide(SRTG_PLACEMENT_CLAIMS, rows)
@@ -300,7 +300,7 @@ if rows:
 # (same CPU kernels and threads repeat bit for bit; elsewhere runs drift, means much less): passes
 # within `tolerance` points; `publish=True` writes `book/results/ablation_srtg_placement/` (clean tree).
 
-# %%
+# %% tags=["hide-input"]
 if budget == "reference" and rerun and rows:
     if ref is not None:
         table, text = rerun_report(ref["rows"], rows, tolerance=tolerance)

@@ -20,7 +20,7 @@
 #
 # The streams of a two-stream ResNet are 2D networks: each frame goes through on its own (the
 # motion stream sees a short stack of flow fields around it) and the per-frame predictions are
-# averaged. *Spatiotemporal Multiplier Networks* (Feichtenhofer, Pinz & Wildes, CVPR 2017, Sec. 3.3)
+# averaged. *Spatiotemporal Multiplier Networks* (Feichtenhofer, Pinz & Wildes, CVPR 2017, Sec. 3.3 {cite}`feichtenhofer2017multiplier`)
 # give them longer temporal support by inserting **temporal filters**: 1×1×T′ convolutions across
 # all C channels of a stage's features,
 #
@@ -70,7 +70,7 @@
 # reference results; with `-p rerun True` it retrains them (hours on a CPU; runs resume) and compares
 # its rows with the committed ones. `budget="custom"` trains what the parameters below say.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 budget = "quick"  # "quick" (about 10 min on a 2-core CPU) | "reference" (the committed results) | "custom" (the parameters below)
 rerun = False  # budget "reference": retrain the reference grid and compare it with the committed rows
 publish = False  # with rerun: write the results to book/results/ablation_temporal_filters (a clean git tree: run from a worktree)
@@ -106,7 +106,7 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # `out_dir/runs/<configuration>-<tag>/seed_<k>`, where the tag hashes every other setting; a finished
 # run is loaded instead of retrained only when its config *and* its code fingerprint match.
 
-# %%
+# %% tags=["hide-input"]
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -179,7 +179,7 @@ print(f"budget {budget!r}" + (" (retraining the reference)" if budget == "refere
 # filters against an order-blind RGB network, which cannot exceed 9/16 on SynthActions'
 # time-reversed classes) checks that the setting can resolve anything at all.
 
-# %%
+# %% tags=["hide-input"]
 display(claims_table(M.TEMPORAL_FILTER_CLAIMS))
 display(Markdown(f"**Seeds.** Reference {list(M.TEMPORAL_FILTER_BUDGETS['reference']['seeds'])} (n = 6, the protocol's "
                  f"minimum, until a pilot on disjoint seeds sizes it), quick "
@@ -195,7 +195,7 @@ display(Markdown(f"**Seeds.** Reference {list(M.TEMPORAL_FILTER_BUDGETS['referen
 # their provenance (commit, code fingerprints, claims hash, CPU, threads, wall time). A reference
 # whose fingerprints no longer match the code is marked **stale** (`make check-references`).
 
-# %%
+# %% tags=["hide-input"]
 ref = published.load(REF, claims=M.TEMPORAL_FILTER_CLAIMS)
 display(Markdown(reference_header(ref, REF, "ablation_temporal_filters", declared_seeds=M.TEMPORAL_FILTER_BUDGETS["reference"]["seeds"])))
 if ref is not None:
@@ -234,7 +234,7 @@ if ref is not None:
 # same weights everywhere else: the filters draw no random numbers), so the rows "none" and
 # "… [0,1,0]" differ only by what the filters learn. Avg init changes the function from the start.
 
-# %%
+# %% tags=["hide-input"]
 T, H, W = clip
 data_kwargs = setup.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split, flow=flow_method,
                                 flow_cache_dir=OUT / "flow_cache")  # RGB + per-frame flow (real videos: estimated, cached)
@@ -268,7 +268,7 @@ plt.show()
 # in the same order. A run whose test top-1 stays below twice chance counts as *not trained*: it is
 # counted ("k/n trained") and stays in the statistics, never dropped.
 
-# %%
+# %% tags=["hide-input"]
 rows, wall = [], 0.0
 if train_here:
     runs, extras = setup.build_runs(two_stream, num_classes=preview.num_classes, input_shape=(5, T, H, W))  # + GMACs
@@ -289,7 +289,7 @@ else:
 # late gain* is the largest rise of val top-1 over the last quarter of a run's epochs (a run still
 # learning shows it).
 
-# %%
+# %% tags=["hide-input"]
 if rows:
     display(variant_table(rows, extra=("gmacs", "params_m", "wall_s")))
 
@@ -305,7 +305,7 @@ if rows:
 # and CI against ±δ (`claims.png`) and every run's validation curve (`run_curves.png`), saved in the
 # output folder.
 
-# %%
+# %% tags=["hide-input"]
 verdicts = differences = None
 if rows:
     verdicts, differences, text = decide(M.TEMPORAL_FILTER_CLAIMS, rows)
@@ -325,7 +325,7 @@ if rows:
 # `tolerance` points. `publish=True` then writes the results under
 # `book/results/ablation_temporal_filters/` (from a clean tree).
 
-# %%
+# %% tags=["hide-input"]
 if budget == "reference" and rerun and rows:
     if ref is not None:
         table, text = rerun_report(ref["rows"], rows, tolerance=tolerance)
@@ -365,7 +365,7 @@ if ts_rows:
 # (Table 3; "—" where the paper has no such row) and the cost of one clip. These columns describe;
 # the verdicts above decide.
 
-# %%
+# %% tags=["hide-input"]
 if ts_rows:
     summary = summarize(ts_rows, by=("config",), metric="top1")
     by_c = {e["config"]: e for e in summary}

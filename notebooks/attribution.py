@@ -24,12 +24,12 @@
 # the frames inside that window. This chapter asks the trained networks directly, with three
 # attribution methods from [captum](https://captum.ai):
 #
-# * **Integrated Gradients** (Sundararajan et al., 2017): $\mathrm{IG}_i(x) = (x_i - x'_i)\int_0^1
+# * **Integrated Gradients** (Sundararajan et al., 2017 {cite}`sundararajan2017ig`): $\mathrm{IG}_i(x) = (x_i - x'_i)\int_0^1
 #   \partial F(x' + \alpha(x - x'))/\partial x_i\, d\alpha$, the part of the logit $F(x) - F(x')$
 #   owed to input element $i$ (the attributions sum to it: *completeness*). Baseline $x' = 0$: a
 #   mean-grey clip in the RGB channels and *no motion* in the flow channels.
-# * **Saliency** (Simonyan et al., 2014): $|\partial F/\partial x_i|$, the local sensitivity.
-# * **Grad-CAM** (Selvaraju et al., 2017) on the last convolutional stage:
+# * **Saliency** (Simonyan et al., 2014 {cite}`simonyan2014saliency`): $|\partial F/\partial x_i|$, the local sensitivity.
+# * **Grad-CAM** (Selvaraju et al., 2017 {cite}`selvaraju2017gradcam`) on the last convolutional stage:
 #   $\mathrm{relu}(\sum_c \alpha_c A_c)$, $\alpha_c$ the class gradient averaged over the stage's
 #   positions, upsampled to the clip (`LayerGradCam` + `LayerAttribution.interpolate`).
 #
@@ -46,8 +46,11 @@
 #   and motion (flow) channels**, and Grad-CAM can be read at each stream's last stage.
 # * **MTNet-32** (r = 0.875) on RGB only — the configuration of the MTNet ratio ablation, whose run
 #   is reused when it exists; optionally **r3d-18**.
+#
+# **In brief (numbers of this run).** {glue:text}`attr_window` {glue:text}`attr_modality` The code
+# cells that only set up, train, load or write files are collapsed.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 models = ["two_stream", "mtnet32"]  # networks to explain: "two_stream" (RGB + flow), "mtnet32", "r3d_18" (RGB)
 methods = ["integrated_gradients", "saliency", "gradcam"]  # captum methods
 gradcam_stage = 4  # stage (1-4) whose output Grad-CAM reads; 4 is the last convolutional stage
@@ -79,14 +82,15 @@ smoke = False  # tiny run for the tests (< 40 s)
 # run of it (equal config, seed included) here and among the runs other chapters train with the
 # same settings; only what is found nowhere is trained, into `out_dir/runs` (so a rerun skips it).
 
-# %%
+# %% tags=["hide-input"]
 import json
 import time
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
+from myst_nb import glue
 
 from actionrec import viz
 from actionrec.analysis import attribution as A
@@ -147,7 +151,7 @@ t_start = time.time()
 # its completeness error, printed below, small). The measured training and attribution times and
 # the chapter's wall-clock are in `benchmarks/README.md`, section *attribution*.
 
-# %%
+# %% tags=["hide-input"]
 T, H, W = clip
 configs = {m: two_stream_config(width=ts_width, flow_channels=flow_channels, epochs=ts_epochs, train_samples=train_samples,
                                 batch_size=batch_size, lr=lr, clip=clip, seed=seed, difficulty=difficulty, device=device)
@@ -267,7 +271,7 @@ if "two_stream" in NETS:
 # `results.csv`: one row per (network, method) of the summary table; `results.json` adds the per-clip
 # records, the window profiles, the appearance/motion split, the accuracies and the configuration.
 
-# %%
+# %% tags=["hide-input"]
 fields = ["model", "method", "n", "mass", "mass_ci", "share", "ratio", "frac_clips_above"]
 write_csv(OUT / "results.csv", [{k: f"{e[k]:.6g}" if isinstance(e[k], float) else e[k] for k in fields} for e in summary],
           fields)  # 6 significant digits
@@ -285,16 +289,22 @@ out = dict(
 print(f"wrote {OUT / 'results.csv'}, {OUT / 'results.json'} and "
       f"{', '.join(sorted(p.name for p in OUT.glob('*.png')))}")
 
+# %% tags=["remove-cell"]
+glue("attr_window", A.window_sentence(summary), display=False)  # the chapter's summary at the top
+ig_split = next((r for r in split_rows if r["method"] == "integrated_gradients"), None)
+glue("attr_modality", "Two-stream net: " + A.modality_sentence(ig_split, SHARE.mean()) if ig_split is not None else
+     "(No two-stream network in `models`: no appearance / motion split.)", display=False)
+
 # %% [markdown]
 # ## Explorer
 #
 # Pick a test clip, a network and a method: the clip with the attribution overlaid, and its
 # per-frame importance against the action window (for the two-stream net's input methods also the
-# RGB and flow channels separately). Everything was computed above; the figure below the controls
-# appears once a control is moved (in a static rendering such as the book, the controls do
-# nothing), the one after it is the default selection.
+# RGB and flow channels separately). Everything was computed above. In JupyterLab (a live kernel)
+# the figure below the controls appears once a control is moved, and the default selection is
+# drawn after the player.
 
-# %%
+# %% tags=["hide-input", "remove-output"]
 explore = lambda index, net, method: viz.shown(viz.plot_clip_attribution(**A.attribution_view(VIEW, index, net, method)))
 method_names = sorted({k[1] for k in ATTR})
 controls = dict(
@@ -305,12 +315,33 @@ controls = dict(
 display(viz.make_explorer(explore, controls))  # draws on a change only (nbclient#312): the default is drawn below
 
 # %% [markdown]
-# The default selection, drawn statically (this is what the book shows):
+# **In the book, without a kernel**, the controls cannot redraw anything, so **clip × method** for
+# the first network of `models` is precomputed and played below (drag the slider, or ▶ to play it;
+# `actionrec.viz.static_explorer`): the first six test clips (two in a smoke run), each with every
+# method, one after the other. Method is the control the summary above averages over, and the clip
+# is what it averages away; the section "One clip" shows every network and method, for clip
+# `example` only.
 
-# %%
+# %% tags=["hide-input"]
+t0 = time.time()
+player_net = list(NETS)[0]
+player_methods = sorted(method for m, method in ATTR if m == player_net)  # two-stream: Grad-CAM of each stream
+player_frames = viz.sweep(dict(index=example, net=player_net, method=player_methods[0]),
+                          index=idx[:2] if smoke else idx[:6], method=player_methods)
+player = viz.static_explorer(lambda index, net, method: viz.plot_clip_attribution(**A.attribution_view(
+    VIEW, index, net, method)), player_frames, label=lambda sel: f"{sel['net']}: clip {sel['index']}, {sel['method']}")
+display(HTML(player))
+player_s = time.time() - t0
+
+# %% [markdown] tags=["remove-cell"]
+# The default selection, drawn statically (what JupyterLab shows until a control is moved; the book
+# shows the player above instead):
+
+# %% tags=["remove-cell"]
 fig = explore(example, list(NETS)[0], method_names[0])
 fig.savefig(OUT / "explorer_default.png", dpi=80, bbox_inches="tight")
-print(f"notebook wall time: {time.time() - t_start:.0f} s")
+print(f"notebook wall time: {time.time() - t_start:.0f} s (the book's player: {len(player_frames)} frames, "
+      f"{len(player) / 1e3:.0f} kB, {player_s:.1f} s)")
 
 # %% [markdown]
 # ## Reading the result

@@ -18,7 +18,7 @@
 # %% [markdown]
 # # Gradient gating: what multiplying by the motion stream does to the gradients
 #
-# *Spatiotemporal Multiplier Networks* (Feichtenhofer, Pinz & Wildes, CVPR 2017) connect a two-stream
+# *Spatiotemporal Multiplier Networks* (Feichtenhofer, Pinz & Wildes, CVPR 2017 {cite}`feichtenhofer2017multiplier`) connect a two-stream
 # ResNet by feeding the motion stream into the residual units of the appearance stream (Sec. 3.2).
 # With $x^a_l, x^m_l$ the inputs of the $l$-th units of the two streams, $f$ = ReLU and
 # $\mathcal F$ the appearance unit's residual branch, the **additive** connection (eq. 2) and the
@@ -53,7 +53,7 @@
 #    appearance gradient, how much gradient it sends to the motion stream, and whether it is wider
 #    open where something moves.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 fusion = "residual_mul"  # connection of the trained network: "residual_mul" (⊙, eq. 5) | "residual_add" (⊕, eq. 2)
 direction = "m2a"  # "m2a" (motion gates appearance: the paper) | "a2m" | "bi"
 width = 0.125  # channel multiplier of both ResNet streams (planes 64..512 -> 8..64)
@@ -82,7 +82,7 @@ smoke = False  # tiny run for the tests (< 40 s)
 # tag hashes every other setting) with the weights after every epoch in its `snapshots/` folder;
 # a finished run is loaded instead of retrained.
 
-# %%
+# %% tags=["hide-input"]
 import json
 import time
 
@@ -225,7 +225,7 @@ display(Markdown(
 # `actionrec.experiments.grid.fit_with_snapshots` trains with `actionrec.train.fit`, stopping after
 # every epoch (fit's exact resume) to keep the weights; the run is the ordinary run of this config.
 
-# %%
+# %% tags=["hide-input"]
 T, H, W = clip
 cfg = two_stream_config(width=width, flow_channels=flow_channels, fusion=fusion, direction=direction, epochs=epochs,
                         train_samples=train_samples, batch_size=batch_size, lr=lr, clip=clip, seed=seed,
@@ -314,7 +314,7 @@ plt.show()
 # `results.csv`: one row per (epoch, connection) with the statistics above; `results.json` adds the
 # section 1 check, the run's accuracies and the configuration.
 
-# %%
+# %% tags=["hide-input"]
 fields = ["epoch", "val_top1", "connection", "receiver", "stage", *GATE_STAT_KEYS]
 write_csv(OUT / "results.csv", [{k: f"{r[k]:.6g}" if isinstance(r[k], float) else r[k] for k in fields} for r in history],
           fields)  # 6 significant digits

@@ -20,21 +20,21 @@
 #
 # Three papers of this book widen the *temporal* receptive field of a layer in different ways:
 #
-# * **MTConv** (MTNet, Stergiou & Poppe 2021) runs part of the channels as a *long stream* at half
+# * **MTConv** (MTNet, Stergiou & Poppe 2021 {cite}`stergiou2021mtnet`) runs part of the channels as a *long stream* at half
 #   resolution: "with the same kernel size as the short stream, the receptive field is twice as large";
-# * **MSTI** (Wu et al. 2020) splits a block's channels into four groups chained by a *stepped*
+# * **MSTI** (Wu et al. 2020 {cite}`wu2020msti`) splits a block's channels into four groups chained by a *stepped*
 #   structure, so group $i$ sees $2i-1$ pixels (spatial branch) or frames (temporal branch): four
 #   scales, 1/3/5/7, inside **one** block;
-# * **MixTConv** (Shan et al. 2020) gives each channel group its own depthwise temporal kernel
+# * **MixTConv** (Shan et al. 2020 {cite}`shan2020mixtconv`) gives each channel group its own depthwise temporal kernel
 #   (1/3/5/7 frames, optionally dilated): mixed temporal kernels in **one** layer. The official code
-#   initialises each group with shifts like TSM's (Lin et al. 2019), which let a channel see frame
+#   initialises each group with shifts like TSM's (Lin et al. 2019 {cite}`lin2019tsm`), which let a channel see frame
 #   $t-1$ or $t+1$ instead of $t$; in the 5- and 7-frame groups those channels start as sums of 2 and
 #   3 neighbouring frames.
 #
 # This chapter *measures* those fields. The **theoretical** receptive field of a chain of layers
 # with kernels $k_l$, strides $s_l$ and dilations $d_l$ follows the recursion
 # $r_l = r_{l-1} + (k_l - 1)\, d_l\, j_{l-1}$, $j_l = j_{l-1} s_l$ ($r_0 = j_0 = 1$). The
-# **effective** receptive field (Luo et al., NIPS 2016) is the gradient of one centre output
+# **effective** receptive field (Luo et al., NIPS 2016 {cite}`luo2016erf`) is the gradient of one centre output
 # $y_{t_0 h_0 w_0}$ with respect to the input clip, $|\partial y / \partial x_{c,t,h,w}|$ summed
 # over channels: a $(T, H, W)$ map (`actionrec.analysis.receptive.effective_rf`). With every weight set to
 # $1/\text{fan-in}$ and a positive input nothing cancels, so the map's support *is* the
@@ -47,9 +47,18 @@
 # 3. MSTI's four spatial and four temporal scales (and what the CAW blocks add);
 # 4. MixTConv's kernels (plain and dilated) and TSM's shift;
 # 5. deep layers of small networks **before and after training** on SynthActions;
-# 6. an explorer (ipywidgets) to pick the mechanism, group/stream, depth and weights.
+# 6. an explorer (ipywidgets) to pick the mechanism, group/stream, depth and weights (in the book,
+#    which has no kernel: a player over precomputed depths).
+#
+# **In brief (numbers of this run).** {glue:text}`rf_checks`. MTNet's long stream sees
+# ×{glue:text}`mt_ratio:.2f` the short stream's frames (its support: the paper's "twice as large"), and
+# ×{glue:text}`mt_ratio_eff:.2f` counting only the frames with at least {glue:text}`rf_threshold`% of the
+# peak frame's gradient (random weights). In a random 3×3×3 stack that effective spread grows as
+# depth^{glue:text}`stack_slope:.2f` (Luo et al.: $\sqrt{L}$) while the support grows as $2L+1$. Trained
+# briefly on SynthActions, the stage-{glue:text}`rf_stage` spread of the networks moved as follows:
+# {glue:text}`rf_moves`. The code cells that only set up, train, load or write files are collapsed.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-input"]
 models = ["r3d_18", "msti_net_small", "mtnet32", "mstnet_small"]  # networks trained for section 5
 stage = 3  # stage (1-4) whose output is the "deep layer" of the before/after figures
 max_depth = 8  # the plain 3x3x3 stack is measured at depths 1..max_depth
@@ -77,7 +86,7 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # trains. Trained runs live in `out_dir/runs/<model>-<tag>/seed_<k>` (the tag hashes every setting);
 # finished runs are loaded instead of retrained.
 
-# %%
+# %% tags=["hide-input"]
 import functools
 import math
 import time
@@ -86,7 +95,8 @@ from dataclasses import replace
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
+from myst_nb import glue
 
 from actionrec import viz
 from actionrec.analysis import probes as PR
@@ -319,7 +329,7 @@ display(Markdown(
 # *change* in the fields, which is visible long before the networks are good; the measured step
 # times and the chapter's wall-clock are in `benchmarks/README.md`, section *receptive_fields*.
 
-# %%
+# %% tags=["hide-input"]
 T, H, W = clip
 data_kwargs = setup.data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
 base = setup.base_config(dataset=dataset, dataset_kwargs=data_kwargs, train_samples=train_samples, epochs=epochs,
@@ -332,7 +342,7 @@ variants = {m: (replace(base, model=m, model_kwargs=dict(width=width, **MODEL_KW
 configs, extras = setup.build_runs(variants)
 runs, train_wall = grid.train_grid(configs, seeds, OUT / "runs", extras=extras)  # one run per core
 
-# %%
+# %% tags=["hide-input"]
 test_set = setup.split_dataset(base, "test")  # the clips the runs were tested on (real videos: one view each)
 X = torch.stack([test_set[i][0] for i in range(min(probe_clips, len(test_set)))])  # (N, 3, T, H, W)
 NETS = {}  # (model, seed) -> {"before": net, "after": net}
@@ -428,7 +438,7 @@ else:
 # `summary.csv`: the change of the spread per (network, layer, stream), mean ± 95% CI over seeds;
 # `results.json`: both, plus the mechanism probes' measured extents, the MixTConv taps and the sentences.
 
-# %%
+# %% tags=["hide-input"]
 summary = summarize(rows, by=("model", "layer", "stream"), metric="d_spread_frames")
 mechanisms = {
     "stack": stack_rows,
@@ -451,11 +461,10 @@ print(f"wrote {OUT / 'results.csv'}, {OUT / 'summary.csv'}, {OUT / 'results.json
 #
 # Pick a mechanism (or a trained network), a group / stream, a depth (layers of the conv or MTConv
 # stack; the stage of a trained network) and the weights (positive: the exact support; random:
-# the effective field; before / after training). The figure below the controls appears once a
-# control is moved; the one after that cell is the default selection (in a static rendering such
-# as the book, the controls do nothing).
+# the effective field; before / after training). In JupyterLab (a live kernel) the figure below the
+# controls appears once a control is moved, and the default selection is drawn after the player.
 
-# %%
+# %% tags=["hide-input", "remove-output"]
 TRAINED = {f"trained: {m}": m for m in models}
 members_of = functools.partial(TF.field_members, trained=TRAINED, frames=PROBE_T, size=PROBE_S)
 weights_of = functools.partial(TF.field_weights, trained=TRAINED)
@@ -473,19 +482,43 @@ display(viz.make_explorer(explore, controls, rows=[["what", "member"], ["depth",
                           linked={"what": {"member": members_of, "weights": weights_of}}))  # draws on a change only
 
 # %% [markdown]
-# The default selection, drawn statically (this is what the book shows):
+# **In the book, without a kernel**, the controls cannot redraw anything, so a sweep over **depth**
+# is precomputed and played below (drag the slider, or ▶ to play it; `actionrec.viz.static_explorer`):
+# the effective field (random weights) of the 3×3×3 stack at depths 1 to `max_depth` and of MTConv's
+# long stream at depths 1–4, then each trained network's stage outputs 1–4 after training (the first
+# seed). Depth is the control the figures above show only at a few values (the stack at three
+# depths, the trained networks at stage `stage`); the other probe families do not depend on depth,
+# and all their groups are drawn in sections 3 and 4. A smoke run plays the first and the last
+# depth only, and one trained network.
 
-# %%
+# %% tags=["hide-input"]
+t0 = time.time()
+stages = [1, 4] if smoke else [1, 2, 3, 4]  # MTConv layers, trained networks' stages
+player_depths = {"conv stack": [1, max_depth] if smoke else list(range(1, max_depth + 1)), "MTConv": stages,
+                 **{what: stages for what in list(TRAINED)[:1 if smoke else None]}}
+player_frames = [sel for what, depths in player_depths.items() for sel in viz.sweep(  # the last member: long stream
+    dict(what=what, member=members_of(what)[-1], depth=1, weights=weights_of(what)[-1]), depth=depths)]  # random/after
+player = viz.static_explorer(lambda **sel: viz.plot_field_view(**view(**sel)), player_frames,
+                             label=lambda sel: f"{sel['what']}, depth {sel['depth']}: {sel['weights']}")
+display(HTML(player))
+player_s = time.time() - t0
+
+# %% [markdown] tags=["remove-cell"]
+# The default selection, drawn statically (what JupyterLab shows until a control is moved; the book
+# shows the player above instead):
+
+# %% tags=["remove-cell"]
 fig = explore("MixTConv", "k=7", 3, "positive (support)")
 fig.savefig(OUT / "explorer_default.png", dpi=90, bbox_inches="tight")
-print(f"notebook wall time: {time.time() - t_start:.0f} s")
+print(f"notebook wall time: {time.time() - t_start:.0f} s (the book's player: {len(player_frames)} frames, "
+      f"{len(player) / 1e3:.0f} kB, {player_s:.1f} s)")
 
 # %% [markdown]
 # ## Reading the result
 #
 # First the checks of sections 1–4 in one line (computed from the maps):
 
-# %%
+# %% tags=["hide-input"]
 checks = {"3×3×3 stack": stack_check, "MTConv": RF.theory_check(mt["positive"], mt_maps["positive"]),
           **{f"MSTI {b}": RF.theory_check(msti[b], msti_maps[b]) for b in ("spatial", "temporal", "both")},
           **{f: RF.theory_check(mix_sets[f], mix_maps[f]) for f in ("MixTConv", "MixTConv dilated")}}
@@ -498,6 +531,16 @@ display(Markdown(
     f"×{mt_claim['ratio_width']:.2f} its pixels (support), ×{mt_claim_eff['ratio_frames']:.2f} / "
     f"×{mt_claim_eff['ratio_width']:.2f} at {TAG}% of the peak with random weights; the random 3×3×3 stack's "
     f"spread grows as depth^{slope:.2f}."))
+
+# %% tags=["remove-cell"]
+glue("rf_checks", f"All {n_probes} positive-weight probes of {len(checks)} mechanisms have exactly their analytic "
+     "support" if not bad else f"The probes of {', '.join(bad)} differ from their analytic support", display=False)
+glue("mt_ratio", float(mt_claim["ratio_frames"]), display=False)
+glue("mt_ratio_eff", float(mt_claim_eff["ratio_frames"]), display=False)
+glue("rf_threshold", TAG, display=False)
+glue("stack_slope", float(slope), display=False)
+glue("rf_stage", int(stage), display=False)
+glue("rf_moves", "; ".join(f"{k}: {', '.join(v)}" for k, v in moved.items() if v) or "no change", display=False)
 
 # %% [markdown]
 #

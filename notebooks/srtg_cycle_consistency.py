@@ -18,7 +18,7 @@
 # %% [markdown]
 # # SRTG: when does a cycle-consistency gate open?
 #
-# *Learn to cycle* (Stergiou & Poppe, 2020) adds to a 3D-CNN block a **Squeeze and Recursion** path:
+# *Learn to cycle* (Stergiou & Poppe, 2020 {cite}`stergiou2020srtg`) adds to a 3D-CNN block a **Squeeze and Recursion** path:
 # the features $a$ averaged over $H, W$ give one vector per frame, $\mathrm{pool}(a)_t \in \mathbb{R}^C$,
 # and a 2-layer LSTM turns that sequence into $a^*_t$. A **temporal gate** fuses $a^*$ back into the
 # features only when the two sequences are *cycle-consistent* (Sec. 3.2). For every frame $t$ of one
@@ -43,9 +43,21 @@
 # 2. **A trained network.** An r3d-18 with an SRTG in every residual block, trained on SynthActions:
 #    pooled features vs LSTM outputs as trajectories, the matrices of one layer, and per-layer gate
 #    statistics, for the clips as they are and played backwards, shuffled, slowed down and sped up.
-# 3. **An explorer** (ipywidgets) to pick a clip, a layer, a perturbation and $\tau$ and watch the gate.
+# 3. **An explorer** (ipywidgets) to pick a clip, a layer, a perturbation and $\tau$ and watch the gate
+#    (in the book, which has no kernel: a player over precomputed perturbations and $\tau$).
 
-# %% tags=["parameters"]
+# %% [markdown]
+# **In brief (numbers of this run).** On the toy, the gate opens for *{glue:text}`toy_open`* only, and
+# one misplaced frame is enough to close it. In the trained network (test top-1
+# {glue:text}`net_top1:.1f`%), the hard gate opens for {glue:text}`open_min:.1f`–{glue:text}`open_max:.1f`%
+# of the test clips depending on the layer; recomputing the decision at any $\tau$ of the sweep gives at
+# best {glue:text}`best_open:.1f`% ({glue:text}`best_open_layer`). Playing the clips backwards moves the
+# classifier's top-1 to {glue:text}`reverse_top1:.1f`% and the layers' open rates by at most
+# {glue:text}`reverse_open_shift:.1f` points (the gate compares a clip's features with the LSTM's reading
+# of the same features, so a perturbation moves it only through the LSTM). The code cells that only set
+# up, train, load or write files are collapsed.
+
+# %% tags=["parameters", "hide-input"]
 placement = "final"  # where the SRTG sits in every block of r3d-18: "start" | "mid" | "res" | "final"
 gate = "soft"  # "soft" (differentiable; its LSTMs learn) | "hard" (the paper: open iff cycle-consistent)
 width = 0.25  # channel multiplier of the ResNet widths (64..512 -> 16..128)
@@ -73,13 +85,14 @@ smoke = False  # tiny run for the tests (< 1 minute)
 # trains. The run lives in `out_dir/runs/r3d_18-<placement>-<gate>-<tag>/seed_<seed>` (the tag hashes
 # every other setting); a finished run is loaded instead of retrained.
 
-# %%
+# %% tags=["hide-input"]
 import math
 import time
 
 import matplotlib.pyplot as plt
 import torch
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
+from myst_nb import glue
 
 from actionrec import viz
 from actionrec.analysis.cycle import (cycle_sweep, cycle_view, gate_table, gate_table_sentence, record_gates,
@@ -156,6 +169,16 @@ fig.tight_layout()
 fig.savefig(OUT / "toy_cycles.png", dpi=90, bbox_inches="tight")
 plt.show()
 
+# %% tags=["remove-cell"]
+toy_back = {name: cycle_consistency(A_toy[None], B[None]).consistent_frames[0] for name, B in toy_cases.items()}  # (T,)
+glitch = next(name for name in toy_cases if name.startswith("one glitch"))
+speed = next(name for name in toy_cases if name.startswith("speed"))
+glue("toy_frames", len(A_toy), display=False)
+glue("toy_open", ", ".join(name for name, r in toy_rows.items() if r["open"]) or "no case", display=False)
+glue("toy_glitch_back", int(toy_back[glitch].sum()), display=False)
+glue("toy_glitch_errors", ", ".join(str(t) for t in (~toy_back[glitch]).nonzero().flatten().tolist()), display=False)
+glue("toy_speed_back", ", ".join(str(t) for t in toy_back[speed].nonzero().flatten().tolist()) or "none", display=False)
+
 # %% [markdown]
 # What the rows show:
 #
@@ -163,13 +186,14 @@ plt.show()
 #   The soft score is below 1 only because each softmax leaks some weight to the neighbouring frames.
 # * **One glitch**: frame 7 of $B$ sits near $a_3$, so $b_7$'s softmax peaks on column 3 of the
 #   right-hand matrix, and $a_7$, whose partner has gone, splits its weight between $b_6$ and $b_8$
-#   and lands on one of them: one red column, a *temporal cyclic error* at $t = 7$ as in Fig. 4, and
-#   the all-or-nothing gate closes although 11 of 12 frames are fine.
+#   and lands on one of them: one red column, a *temporal cyclic error* at $t$ = {glue:text}`toy_glitch_errors`
+#   as in Fig. 4, and the all-or-nothing gate closes although {glue:text}`toy_glitch_back` of
+#   {glue:text}`toy_frames` frames are fine.
 # * **Time-reversed / shuffled**: every frame has a perfect partner, but at the wrong time: the
 #   matrices are clean permutations off the diagonal and (almost) every frame is an error.
 # * **Speed ×2**: each $a_t$ is matched to $b_{t/2}$ (the first pass) — the matrix A→B has two
-#   bands, B→A lands on $2t$ — so only $t = 0$ cycles back. Cycle consistency is about *when*, not
-#   about *which points*: the same path at another speed is rejected.
+#   bands, B→A lands on $2t$ — so only $t$ = {glue:text}`toy_speed_back` cycles back. Cycle consistency
+#   is about *when*, not about *which points*: the same path at another speed is rejected.
 # * **LSTM-like**: $B$ is a small cluster that moves in $A$'s direction but lags behind it (a running
 #   mean) and covers a fraction of its range. All soft matches from $A$ fall inside the cluster (the
 #   red lines converge) and land a few frames off, because of the lag; from $B$, every $b_t$ is
@@ -208,7 +232,7 @@ plt.show()
 # stays at its initialisation. The hard decision is recorded either way (`SRTGate.last.open`), and
 # that is what the tables call "open".
 
-# %%
+# %% tags=["hide-input"]
 T, H, W = clip
 train_kwargs = data_kwargs(dataset, clip, difficulty=difficulty, data_root=data_root, split=split)
 cfg = base_config(model="r3d_18", model_kwargs=srtg_model_kwargs(placement, width=width, gate=gate),
@@ -375,13 +399,24 @@ fig.tight_layout()
 fig.savefig(OUT / "perturbation_panels.png", dpi=80, bbox_inches="tight")
 plt.show()
 
+# %% tags=["remove-cell"]
+open_rates = [float(100 * r["open"]) for r in table]  # the chapter's summary at the top, from this run
+glue("net_top1", float(100 * top1), display=False)
+glue("open_min", min(open_rates), display=False)
+glue("open_max", max(open_rates), display=False)
+glue("best_open", float(100 * best_open[0]), display=False)
+glue("best_open_layer", best_open[1].removesuffix(".srtg"), display=False)
+glue("reverse_top1", float(100 * perturbed["reverse"]["top1"]), display=False)
+glue("reverse_open_shift", max(float(abs(100 * (perturbed["reverse"]["stats"][n]["open"] - stats[n]["open"])))
+                               for n in gate_names), display=False)
+
 # %% [markdown]
 # ### Results files
 #
 # `results.csv` holds one row per (perturbation, layer) with the gate statistics above;
 # `results.json` adds the run's accuracies, the toy's decisions and the configuration.
 
-# %%
+# %% tags=["hide-input"]
 records = [dict(perturbation=name, top1=p["top1"], **row) for name, p in perturbed.items()
            for row in (table if name == "none" else gate_table(p["recs"], p["stats"]))]
 write_csv(OUT / "results.csv", records)
@@ -402,12 +437,12 @@ print(f"wrote {OUT / 'results.csv'}, {OUT / 'results.json'} and "
 # Pick a test clip, a gate, a perturbation and the temperature. The clip (perturbed) is run through
 # the trained network; the chosen gate's $\mathrm{pool}(a)$ and $a^*$ are taken from that forward pass
 # and their cycle consistency is recomputed at the chosen $\tau$ (the network itself still runs
-# at its own temperature, so only this gate's decision changes with the slider). The figure below
-# the controls appears once a control is moved; the one after that cell is the default selection
-# (in a static rendering such as the book, the controls do nothing; `actionrec.viz.make_explorer`
-# explains why the explorer draws nothing when it is created).
+# at its own temperature, so only this gate's decision changes with the slider). In JupyterLab (a
+# live kernel) the figure below the controls appears once a control is moved, and the default
+# selection is drawn after the player (`actionrec.viz.make_explorer` explains why the explorer draws
+# nothing when it is created).
 
-# %%
+# %% tags=["hide-input", "remove-output"]
 import ipywidgets as widgets
 
 controls = dict(
@@ -421,13 +456,34 @@ draw = lambda **sel: viz.plot_gate_explorer(gate_explorer_view(model, X_test, Y_
 display(viz.make_explorer(draw, controls, rows=[["clip_index", "gate_name"], ["perturbation", "temperature"]]))
 
 # %% [markdown]
-# The default selection, drawn statically (this is what the book shows):
+# **In the book, without a kernel**, the controls cannot redraw anything, so the selections that
+# answer this chapter's last two questions are precomputed and played below (drag the slider, or ▶
+# to play them; `actionrec.viz.static_explorer`): every perturbation × every $\tau$ of the
+# `temperatures` parameter (by default the slider's range, one value per decade; a smoke run plays
+# two perturbations), for test clip `example` at gate `layer`, the clip and the gate of the per-clip
+# figures above. These are the two controls whose effect the section-2 figures only show averaged
+# over all clips (the sweep) or at $\tau = 1$ (the perturbation panels); another clip or layer is one
+# papermill run away (`-p example 3 -p layer layer3.0`).
 
-# %%
+# %% tags=["hide-input"]
+t0 = time.time()
+player_frames = viz.sweep(dict(clip_index=example, gate_name=layer_gate, perturbation="none", temperature=1.0),
+                          perturbation=list(PERTURBATIONS[:2] if smoke else PERTURBATIONS), temperature=temperatures)
+player = viz.static_explorer(draw, player_frames,
+                             label=lambda sel: f"{sel['perturbation']}, τ = {sel['temperature']:g}")
+display(HTML(player))
+player_s = time.time() - t0
+
+# %% [markdown] tags=["remove-cell"]
+# The default selection, drawn statically (what JupyterLab shows until a control is moved; the book
+# shows the player above instead):
+
+# %% tags=["remove-cell"]
 fig = draw(clip_index=example, gate_name=layer_gate, perturbation="none", temperature=1.0)
 fig.savefig(OUT / "explorer_default.png", dpi=80, bbox_inches="tight")
 plt.show()
-print(f"notebook wall time: {time.time() - t_start:.0f} s")
+print(f"notebook wall time: {time.time() - t_start:.0f} s (the book's player: {len(player_frames)} frames, "
+      f"{len(player) / 1e3:.0f} kB, {player_s:.1f} s)")
 
 # %% [markdown]
 # ## Reading the result

@@ -247,9 +247,10 @@ class Runner:
         return self.done[cmd]
 
 
-@pytest.fixture(scope="module")
-def runner(tmp_path_factory):
-    return Runner(tmp_path_factory.mktemp("documented"))
+@pytest.fixture
+def runner(docs_runner):
+    """The session's :class:`Runner` (``conftest.docs_runner``: the browser test reads the book it builds)."""
+    return docs_runner
 
 
 def test_every_documented_command_is_run_or_skipped_with_a_reason():

@@ -18,7 +18,8 @@ What ``count_macs`` counts, per clip:
             + 3 h          elementwise products f*c_prev, i*g, o*tanh(c)
 
   with ``in`` the layer's input size (``input_size`` for layer 0, ``h * directions`` above).
-  Biases and sigmoid/tanh are not counted.
+  Biases and sigmoid/tanh are not counted. (Why by hand, for SRTG's overhead and for the GFLOPs of
+  MTNet's Table 3: :ref:`readings-srtg-overhead`, :ref:`readings-mtnet-complexity`.)
 
 By default the model runs on PyTorch's ``meta`` device (shapes only, no memory, no arithmetic)
 through ``torch.func.functional_call``, so the model itself is not touched. ``count_macs`` reports

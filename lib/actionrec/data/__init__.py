@@ -37,6 +37,7 @@ def _video_builder(name: str) -> Callable[..., Dataset]:
     return build
 
 
+#: Every dataset by name: ``builder(split, **kwargs)``.
 DATASETS: dict[str, Callable[..., Dataset]] = {
     "synthactions": _synthactions,
     **{name: _video_builder(name) for name in ("ucf101", "hmdb51", "kinetics", "ssv2", "folder")},

@@ -36,9 +36,9 @@ processes); a file that cannot be read back or does not match its key is reporte
 ``MODALITIES`` names what a dataset item holds (the clip, clip + per-frame flow, or flow alone),
 shared by SynthActions and the real-video datasets.
 
-Departures from the paper: Farneback by default (OpenCV without the contrib modules has no TV-L1);
-flow is kept as raw 8-bit arrays (lossless) instead of JPEG; quantisation maps 0 to 128 (the
-paper's tools map [-20, 20] linearly onto [0, 255], i.e. 0 to 127.5).
+Departures from the paper (:ref:`readings-multiplier-training`): Farneback by default (OpenCV without
+the contrib modules has no TV-L1); flow is kept as raw 8-bit arrays (lossless) instead of JPEG;
+quantisation maps 0 to 128 (the paper's tools map [-20, 20] linearly onto [0, 255], i.e. 0 to 127.5).
 """
 
 from __future__ import annotations

@@ -33,12 +33,12 @@ superiority        lo > 0 → holds; hi < 0 → reversed;                       
 non_inferiority    lo > −δ → holds; hi < −δ → reversed; else inconclusive       2 · P_t(d̄ > −δ)
 (a, b): a ≥ b − δ
 equivalence        −δ < lo and hi < δ → holds (TOST);                           2 · max(P_t(d̄ > −δ),
-(a, b): |a−b| < δ  lo > δ or hi < −δ → reversed; else inconclusive                      P_t(d̄ < δ))
+(a, b): −δ<a−b<δ   lo > δ or hi < −δ → reversed; else inconclusive                      P_t(d̄ < δ))
 ordering           adjacent pairs (v1, v2), (v2, v3), … by the superiority      max over the pairs
 (v1, v2, …): v1 >  rule: all hold → holds; any reversed → reversed; every CI
 v2 > …             inside (−δ, δ) → no effect larger than δ; else inconclusive
 best_of            (c, v) for every other v by the non-inferiority rule: all    max over the pairs
-(c, v2, …): c is   hold → holds (c is within δ of, or better than, every other);
+(c, v2, …): c is   hold → holds (c within δ of, or better than, every other);
 best               any reversed → reversed (some v beats c by more than δ);
                    else inconclusive
 worst_of           (v, c) for every other v by the superiority rule: all hold   max over the pairs

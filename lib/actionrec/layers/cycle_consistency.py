@@ -33,9 +33,8 @@ Everything is computed in float32 (float64 kept) with autocast off, so it is saf
 ``torch.autocast``; distances are exact at 0 and the softmax cannot overflow (numerics, ties and
 what ``soft_score`` measures: :func:`cycle_consistency`).
 
-Departure from the official code: its softmax is ``exp(d) / exp(sum d)`` (not normalised; overflows),
-and an in-place ``scatter_`` zeroes the difference tensor so its gate never opens
-(NOTES.md). We implement eq. 4-5 as written.
+Departure from the official code, whose softmax is not normalised and whose gate never opens: eq.
+4-5 as written (:ref:`readings-srtg-gate`).
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ paper [28], whose eq. 1 interleaves x and y: ``I_τ(u, v, 2k-1) = d^x_{τ+k-1}``
     "centred"   t - L//2 + j,  j = 0 .. L-1               t-5 .. t+4    st-resnet (official code of the paper)
     "forward"   t + j,         j = 0 .. L-1               t   .. t+9    Simonyan & Zisserman, eq. 1 (τ = t)
 
-Default ``"centred"``: the paper's text names only L and [28]; its official code
-(feichtenhofer/st-resnet, ``cnn_get_im_flow_batch.m``) reads the flow files at offsets -5 .. 4
-(``frameOffsets = -L/2 : L/2-1``) around the sampled RGB frame, so appearance frame t is gated by
-the motion stack centred on t. ``"forward"`` is S&Z's eq. 1 (their stack at τ starts at τ).
+Default ``"centred"`` (:ref:`readings-multiplier-flow-stacking`): the paper's text names only L and
+[28]; its official code (feichtenhofer/st-resnet, ``cnn_get_im_flow_batch.m``) reads the flow files at
+offsets -5 .. 4 (``frameOffsets = -L/2 : L/2-1``) around the sampled RGB frame, so appearance frame t is
+gated by the motion stack centred on t. ``"forward"`` is S&Z's eq. 1 (their stack at τ starts at τ).
 
 Clip ends. Indices are clamped to ``[0, T-1]``, so a stack that reaches past the clip repeats its
 first / last flow. ``"centred"`` clamps at both ends: frame t holds ``max(0, L//2 - t)`` extra
@@ -47,6 +47,7 @@ from ..utils.checks import check_choice, check_int
 
 __all__ = ["STACKINGS", "stack_indices", "stack_flow"]
 
+#: Which L flows frame t's stack holds (module docstring; default ``"centred"``).
 STACKINGS = ("centred", "forward")
 
 

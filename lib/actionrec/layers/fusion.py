@@ -18,7 +18,8 @@ receiving stream and decides what that unit's two paths see. With ``x_r`` the re
 
 "residual" kinds keep the receiver's identity path un-gated (the paper's point: the identity
 shortcut of ResNets survives); "direct" kinds put the fused signal on the skip path, which is what
-breaks it (Sec. 5.1, Table 2 rows 1-2). Which paths a direct connection feeds (``direct_path``):
+breaks it (Sec. 5.1, Table 2 rows 1-2). Which paths a direct connection feeds (``direct_path``;
+:ref:`readings-multiplier-direct-path`):
 
 - ``"skip"`` (default): only the skip path, ``g + F(x_r)`` -- the mirror image of the residual
   kinds, which feed only the branch. The reading of Sec. 5.1's text: "straightforward connection of
@@ -76,11 +77,14 @@ from ..utils.checks import check_choice, check_int
 __all__ = ["CrossStreamConnection", "cross_stream", "FUSION_KINDS", "DIRECTIONS", "DIRECT_PATHS", "GATES",
            "canonical_direction"]
 
+#: The connection kinds (Table 2, Fig. 2; module docstring).
 FUSION_KINDS = ("residual_mul", "residual_add", "direct_mul", "direct_add")
+#: Motion into appearance (←), appearance into motion (→), both (↔).
 DIRECTIONS = ("m2a", "a2m", "bi")
 _DIRECTION_ALIASES = {"<-": "m2a", "->": "a2m", "<->": "bi", "←": "m2a", "→": "a2m", "↔": "bi"}
 GATES = ("relu", "identity")  # the sender's nonlinearity f
-DIRECT_PATHS = ("skip", "both")  # the paths a direct connection feeds: skip only (g + F(x_r)) or both (g + F(g))
+#: The paths a direct connection feeds: skip only (``g + F(x_r)``, default) or both (``g + F(g)``).
+DIRECT_PATHS = ("skip", "both")
 
 
 def canonical_direction(direction: str) -> str:

@@ -44,11 +44,12 @@ Departures from the official code: it hard-codes four groups (``x.split([c // 4]
 raises unless 4 divides C) with kernels 1/3/5/7 (and, in ``shankyle/MixTConv``, ``GroupConv1d``:
 one kernel 3, 5 or 7 on all channels, the same init; our ``kernels=(k,)``); we take any odd kernels and dilations (the init's taps sit in index space, so with
 dilation ``d`` they read frames ``t ± d ...``; for ``k >= 9`` the one-sided sum covers all
-``(k - 1)/2`` taps, as for 5 and 7) and any C (remainder to the first group, MixConv's rule). The
-placement (before each bottleneck's first 1x1 conv, residual branch only: ``make_operations``,
-``ms_group1douter``) is ``models/tsn.py``'s. Departure from NOTES.md, which calls the official init
+``(k - 1)/2`` taps, as for 5 and 7) and any C (remainder to the first group, MixConv's rule;
+:ref:`readings-mixtconv-groups`). The placement (before each bottleneck's first 1x1 conv, residual
+branch only: ``make_operations``, ``ms_group1douter``) is ``models/tsn.py``'s
+(:ref:`readings-mixtconv-placement`). Departure from NOTES.md, which calls the official init
 "TSM-like" and says MixTConv starts as TSM: the official code shows otherwise (above); its init is
-the default, TSM's is ``init="tsm"``.
+the default, TSM's is ``init="tsm"`` (:ref:`readings-mixtconv-init`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from .temporal_shift import check_fold_div, check_tsn_input
 
 __all__ = ["MixTConv", "mixtconv_split", "INITS"]
 
+#: The inits of :class:`MixTConv` (module docstring; default ``"official"``).
 INITS = ("official", "tsm", "identity", "random")
 
 

@@ -27,9 +27,10 @@ MSTI tube (Fig. 1, :class:`MSTITube`), the residual unit of MSTI-Net (``expansio
      │  conv (1,1,1) P→4P → bn ─┐
      └─ shortcut: identity | avgpool(stride) → conv (1,1,1) C_in→4P → bn ─(+) → relu → (B, 4P, T/st, H/ss, W/ss)
 
-Table 2 variants (``variant=``; :data:`BRANCHES`). Sec. 4.2 takes P3D-B, "the only parallel
-structure in all three P3Ds", as the baseline and reports each multi-scale row *above* it, so every
-row keeps P3D-B's two parallel branches and makes branches multi-scale one step at a time:
+Table 2 variants (``variant=``; :data:`BRANCHES`; :ref:`readings-msti-variants`). Sec. 4.2 takes P3D-B,
+"the only parallel structure in all three P3Ds", as the baseline and reports each multi-scale row
+*above* it, so every row keeps P3D-B's two parallel branches and makes branches multi-scale one step at
+a time:
 
     variant        spatial branch          temporal branch         CAW      middle weights (eq. 3)
     p3d_b  P3D-B   conv (1,3,3)            conv (3,1,1)            -        9 + 3 = 12 P^2 (P3DBBlock)
@@ -46,13 +47,14 @@ no spatial conv in the unit), the other reading of MS(S) / MS(T) (``shared/paper
 fix one); kept for comparison. Shapes: ``(B, C_in, T, H, W) -> (B, 4P, ceil(T/st), ceil(H/ss),
 ceil(W/ss))``, ``stride = (st, ss, ss)``.
 
-Departures / choices the paper leaves open (details in the class docstrings):
+Departures / choices the paper leaves open (details in the class docstrings; :mod:`actionrec.papers.readings`):
   * bn → relu after every K_i and after each plain conv (Sec. 4.1); no bias, bn or relu between
     eq. 4 and 5; no bn/relu on X*.
   * The W of eq. 4-6 (per group, no bias, no SE reduction) act on pooled vectors (exact, tested):
-    ``O(C~^2)`` MACs; the paper's 46.3 GFLOPs may or may not count them at full size (CAWBlock).
+    ``O(C~^2)`` MACs; the paper's 46.3 GFLOPs may or may not count them at full size (CAWBlock;
+    :ref:`readings-msti-caw`).
   * Stride: average pool (kernel = stride, ResNet-D) before the reduce conv and the projection
-    shortcut, not a strided K_i or 1x1x1 conv (:class:`MSTITube`).
+    shortcut, not a strided K_i or 1x1x1 conv (:class:`MSTITube`; :ref:`readings-msti-stride`).
   * P3D-B: bn → relu after each of its two parallel convs, then the sum (:class:`P3DBBlock`); the
     plain branch of MS(S) / MS(T) is that same conv → bn → relu.
   * Sec. 4.2's ablation backbone (8 convs) is not described; the variants swap MSTI-Net's unit.
@@ -81,6 +83,7 @@ BRANCHES = {
     "ms_s_only": ("ms", None, False),  # not a Table 2 row: the stepped spatial branch alone
     "ms_t_only": (None, "ms", False),  # not a Table 2 row: the stepped temporal branch alone
 }
+#: The unit variants (the keys of :data:`BRANCHES`).
 VARIANTS = tuple(BRANCHES)
 SPATIAL = (1, 3, 3)
 TEMPORAL = (3, 1, 1)

@@ -8,10 +8,10 @@ Channel split (eq. 1), for a layer of ``C`` channels and ratio ``0.5 <= r <= 1``
     C_s = floor(r * C)      short stream, full resolution      (B, C_s, T,   H,   W)
     C_l = C - C_s           long stream, half resolution       (B, C_l, T/2, H/2, W/2)
 
-(the paper writes ``C_l = floor((1 - r) C)``; we take the remainder so no channel is lost.) Sizes
-halve with ``ceil``, so a size-1 dimension stays 1. An MTConv takes and returns the pair
-``(x_s, x_l)``; where the pair is split and joined is the network's choice (MTNet: once, after the
-stem and in the head, or around every block; ``models/mtblocks.py``).
+(the paper writes ``C_l = floor((1 - r) C)``; we take the remainder so no channel is lost: reading
+:ref:`readings-mtnet-channel-split`.) Sizes halve with ``ceil``, so a size-1 dimension stays 1. An
+MTConv takes and returns the pair ``(x_s, x_l)``; where the pair is split and joined is the network's
+choice (MTNet: once, after the stem and in the head, or around every block; ``models/mtblocks.py``).
 
 Data flow (eq. 2), for stride ``s`` and kernel ``k``::
 
@@ -24,21 +24,21 @@ Data flow (eq. 2), for stride ``s`` and kernel ``k``::
 long stream's output grid (``ceil(ceil(T/2)/s) == ceil(T/2s)``). ``act=False`` drops both relus
 (the last MTConv of a block, before the residual add).
 
-Sub-streams (Fig. 3c/d, Table 2): ``groups = g`` splits into ``g_s = round(g r)`` grouped
-sub-streams in the short stream and ``g_l = g - g_s`` in the long one (at least 1 each when that
-stream exists; ``g = 1`` means no grouping). The s->l lateral uses ``g_l`` groups; when ``g_l``
-does not divide both ``C_s`` and ``C_l`` (e.g. r = 0.625, g = 8: 5x3 sub-streams with C_s = 5C/8),
-the lateral falls back to ``gcd(g_l, C_s, C_l)`` groups (documented departure; the paper does not
-say). Short and long convs must divide exactly or a ``ValueError`` names r, g and the channels.
+Sub-streams (Fig. 3c/d, Table 2): ``groups = g`` splits into ``g_s = round(g r)`` grouped sub-streams in
+the short stream and ``g_l = g - g_s`` in the long one (at least 1 each when that stream exists;
+``g = 1`` means no grouping). The s->l lateral uses ``g_l`` groups; when ``g_l`` does not divide both
+``C_s`` and ``C_l`` (e.g. r = 0.625, g = 8: 5x3 sub-streams with C_s = 5C/8), the lateral falls back to
+``gcd(g_l, C_s, C_l)`` groups (the paper does not say; reading :ref:`readings-mtnet-lateral-groups`).
+Short and long convs must divide exactly or a ``ValueError`` names r, g and the channels.
 
 ``r = 1`` has no long stream (``x_l`` is ``None``) and the module is exactly ``conv3d -> bn ->
 relu`` (tested with copied weights). Implementation (exact pooling kernels, commuted average
 laterals, 1x1x1 convs as matmuls on ``channels_last_3d``): :class:`MTConv`.
 
-Departures from the official code (``network/MTnet.py`` of the SRTG repository): its lateral pools
-the short stream's *output* (after ``conv_s``), halves T by picking frames by cosine similarity and
-shares one BN between ``conv_l`` and the lateral; we follow eq. 2 (``pool(a_s^{[i-1]})``, own BNs).
-SoftPool is computed per channel (see ``softpool.py``).
+Departures from the official code (``network/MTnet.py`` of the SRTG repository): the lateral follows eq.
+2 (``pool(a_s^{[i-1]})``, its own BN), not the official pooling of the short stream's output
+(:ref:`readings-mtnet-lateral`); SoftPool is computed per channel (:ref:`readings-mtnet-softpool`). The
+readings and departures, with their evidence: :mod:`actionrec.papers.readings`.
 """
 
 from __future__ import annotations

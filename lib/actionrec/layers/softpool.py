@@ -31,10 +31,8 @@ any other stride an exact unfold + softmax path (:func:`soft_pool3d`).
 size 1 (needed by MTNet's long stream on small clips); a partial window is a softmax over the
 elements it holds.
 
-Departures from the official code (NOTES.md): the official SoftPool repository's CPU path shares
-one weight map across channels and differs from its CUDA kernel (its issues #4, #31, #61); the
-official MTNet code never calls SoftPool at all. We compute eq. 3 per channel, the same operator on
-every device, and do not clamp the output.
+Departure from the official code: eq. 3 per channel, the same operator on every device, unclamped
+(the official SoftPool's CPU path shares one weight map across channels; :ref:`readings-mtnet-softpool`).
 
 Shapes: input ``(B, C, T, H, W)`` -> output ``(B, C, T', H', W')`` with the usual pooling sizes
 (``floor`` or, with ``ceil_mode``, ``ceil`` of ``(L - k) / s + 1``).

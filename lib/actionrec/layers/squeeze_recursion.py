@@ -12,12 +12,9 @@ Data flow::
       -> fuse ("residual", default): x + x * a_star   out     (B, C, T, H, W), a_star broadcast over H, W
          fuse ("mul", official code):  x * a_star
 
-Fusion, a departure from the official code. The official MTNet/SRTG code multiplies the features
-by the recurrent output directly (``fusion="mul"``, no sigmoid; the GRU/LSTM output lies in
-(-1, 1)). SRTG's text only says the recurrent information is "added back to the network"
-(Sec. 3.2). We default to ``"residual"`` (``x · (1 + a*)``: x plus the recurrent-modulated features,
-the identity at a* = 0), which reads the paper's "added back" literally and keeps the multiplicative
-interaction, and keep ``"mul"`` selectable to reproduce the official behaviour.
+Fusion, a departure from the official code (:ref:`readings-srtg-sr-fusion`): ``"residual"`` (default,
+``x · (1 + a*)``, the identity at a* = 0: SRTG's "added back to the network" read literally);
+``"mul"`` (``x · a*``, no sigmoid) reproduces the official MTNet/SRTG code.
 
 ``recur`` exposes ``(pooled, a_star)`` so SRTG's cycle-consistency gate can compare them before
 deciding to fuse.
@@ -33,7 +30,8 @@ from ..utils.checks import check_choice, check_int
 __all__ = ["SqueezeRecursion", "MODES", "FUSIONS"]
 
 MODES = ("gru", "lstm")  # MTNet, SRTG
-FUSIONS = ("residual", "mul")  # x + x * a* (default), x * a* (official code)
+#: How ``a*`` is fused: ``x + x * a*`` (default) or ``x * a*`` (official code).
+FUSIONS = ("residual", "mul")
 
 
 class SqueezeRecursion(nn.Module):

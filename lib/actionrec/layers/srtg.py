@@ -38,16 +38,16 @@ final convolution")::
 Where a strided convolution lies between the two (T = ceil(T_s / 2)), each frame of ``pooled`` and
 ``a*`` becomes the mean of the frames it covers (``F.adaptive_avg_pool1d``: pairs of frames for an
 even ``T_s``), so the gate compares and fuses at the fused tensor's time resolution. The paper does
-not say how the two resolutions are matched; this is our choice.
-What each forward decided (``module.last``, a :class:`GateRecord`), how the gain is applied and how
-gradients flow under each gate: :class:`SRTGate`.
+not say how the two resolutions are matched; this is our reading
+(:ref:`readings-srtg-time-match`). What each forward decided (``module.last``, a
+:class:`GateRecord`), how the gain is applied and how gradients flow under each gate: :class:`SRTGate`.
 
-Departures from the official code (NOTES.md): its gate can never open (an in-place ``scatter_``
-makes the difference tensor all zeros and the mask is then set to 0 everywhere), and its softmax is
-``exp(d) / exp(sum d)`` (not normalised; overflows). We implement the paper's eq. 4-5 and
-the open-iff-consistent gate; the tests show it opens on consistent inputs and closes on
-time-reversed or shuffled ones. Fusion defaults to ``"residual"`` (``x * (1 + a*)``), see
-``squeeze_recursion.py`` for why; ``fusion="mul"`` reproduces the official multiplication.
+Departures from the official code, whose gate can never open: the paper's eq. 4-5 and the
+open-iff-consistent gate, which the tests show opening on consistent inputs and closing on
+time-reversed or shuffled ones (:ref:`readings-srtg-gate`); the soft gate is ours
+(:ref:`readings-srtg-soft-gate`); fusion defaults to ``"residual"``
+(``x * (1 + a*)``; ``fusion="mul"`` is the official multiplication,
+:ref:`readings-srtg-sr-fusion`).
 """
 
 from __future__ import annotations
@@ -64,8 +64,10 @@ from .squeeze_recursion import SqueezeRecursion
 
 __all__ = ["SRTGate", "GateRecord", "SqueezeRecursion", "GATES", "PLACEMENTS", "srt_gates", "gate_stats", "pool_time"]
 
+#: The gate modes (module docstring): the paper's ``"hard"``, our ``"soft"``, always ``"open"`` / ``"closed"``.
 GATES = ("hard", "soft", "open", "closed")
-PLACEMENTS = ("start", "top", "mid", "end", "res", "final")  # where a residual block holds its gate (Fig. 2b)
+#: Where a residual block holds its gate (Fig. 2b).
+PLACEMENTS = ("start", "top", "mid", "end", "res", "final")
 
 
 def pool_time(seq: torch.Tensor, frames: int) -> torch.Tensor:
@@ -80,7 +82,7 @@ def pool_time(seq: torch.Tensor, frames: int) -> torch.Tensor:
 class GateRecord(NamedTuple):
     """What an :class:`SRTGate` decided in its last forward (all tensors detached).
 
-    Fields:
+    Attributes:
         open: ``(B,)`` bool, the paper's decision (:class:`SRTGate` for ``"soft"``/``"open"``/``"closed"``).
         score: ``(B,)`` float, weight of the fused features in the output, in [0, 1].
         consistency: the :class:`CycleConsistency` of ``(pooled, a_star)``, or ``None``.

@@ -33,7 +33,8 @@ of a stage's n residual units carry them (``filter_units``)::
     "first"       unit 1 (unit 0 in a one-unit stage)                 1 + 1 + 1 + 1 = 4 per stream
     "all"         every middle unit: 1 .. n-2 (unit 1 when n <= 3)    1 + 2 + 4 + 1 = 8 per stream
 
-Default ``"first"``, one filtered unit per stage, by the text and the official code:
+Default ``"first"``, one filtered unit per stage, by the text and the official code
+(:ref:`readings-multiplier-filter-units`):
 
 - Sec. 4: "we compare injecting temporal kernels into the skip path of every conv block (‡), into
   *a residual unit* at every conv block (†), or only into *a residual unit* at the last conv block
@@ -55,7 +56,7 @@ symbols mark where in such a unit a filter sits; the text and the code put it in
 Departures from the official MatConvNet code: replicate padding in time instead of zero padding
 (MatConvNet pads with zeros), so that "avg" is an identity on temporally constant features at the
 clip's ends as well; "centre" is an exact identity with either padding. ``padding_mode="zeros"``
-restores the official behaviour.
+restores the official behaviour (:ref:`readings-multiplier-filter-padding`).
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ __all__ = [
 
 INITS = ("avg", "centre")
 PADDING_MODES = ("replicate", "zeros")
+#: Where the filters sit (Table 1's §, †, ‡; module docstring).
 PLACEMENTS = ("last", "every", "every+shortcut")
-FILTER_UNITS = ("first", "all")  # which units of a stage carry the stage's filters (module docstring)
+#: Which units of a stage carry the stage's filters (module docstring; default ``"first"``).
+FILTER_UNITS = ("first", "all")
 _PLACEMENT_ALIASES = {"§": "last", "†": "every", "‡": "every+shortcut", "center": "centre"}
 
 

@@ -26,6 +26,7 @@ from .two_stream import two_stream_r50, two_stream_r152, two_stream_small
 
 __all__ = ["MODELS", "ALIASES", "build_model", "canonical_name"]
 
+#: Every network by name: a keyword-only builder.
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "mtnet_32": mtnet_32,
     "mtnet_48": mtnet_48,
@@ -55,7 +56,8 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "two_stream_small": two_stream_small,
 }
 
-ALIASES: dict[str, str] = {  # old name -> name in MODELS
+#: Names earlier runs were configured with -> the name in :data:`MODELS`.
+ALIASES: dict[str, str] = {
     "mtnet32": "mtnet_32",
     "mtnet48": "mtnet_48",
     "mtnet64": "mtnet_64",

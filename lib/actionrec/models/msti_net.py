@@ -37,7 +37,8 @@ Init: Kaiming normal (fan_out, relu) for all convs incl. the CAW 1x1x1 convs, bn
 Departures / open choices: the stride of a stage's first unit is an average pool before its
 reduce (1,1,1) conv (see ``layers/msti.py``); the stem conv has padding (1,3,3) and the max-pool padding 1 (the paper gives
 neither; these give Table 1's output sizes). Sec. 4.2 runs the ablation on an 8-conv backbone we do
-not have the details of; our ablation swaps the unit type inside this network instead.
+not have the details of; our ablation swaps the unit type inside this network instead
+(:ref:`readings-msti-network`).
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ With ``r = 1`` (no long stream) split and join are the identity, so both stream 
 same network, and a repeat block is a plain residual 3D block (tested). Departures from the
 official code (``alexandrosstergiou/Squeeze-and-Recursion-Temporal-Gates``, ``network/MTnet.py``):
 it puts the multiplexer (1x1x1 in→width→in, width = planes / g, no add) and a GRU pair in *every*
-block and no SoftPool; we follow the paper's text (multiplexer in downsample blocks, MF-Net widths).
+block and no SoftPool; we follow the paper's text (multiplexer in downsample blocks, MF-Net widths;
+:ref:`readings-mtnet-official-blocks`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ laterals), each ``+ shortcut → relu`` per stream. Repeats (n1..n4, :data:`MTNE
 from Table 1 (mtnet.txt lines 90-107; one downsample block per stage is listed separately):
 MTNet-32 (2,2,2,2), -48 (2,2,5,3), -64 (3,4,6,3), -132 (3,4,23,3), -200 (3,8,36,3); the table's
 channel counts are both streams combined. The names do not follow from a simple layer count of this
-layout (4 x (3 + 2 n_i) MTConvs + stem + fc gives 30/38/46/80/114); we follow the table.
+layout (4 x (3 + 2 n_i) MTConvs + stem + fc gives 30/38/46/80/114); we follow the table
+(:ref:`readings-mtnet-depths`).
 
 Squeeze-and-Recursion, one per stream (hidden = that stream's channels), the features multiplied
 by the GRU output without a sigmoid, as the official code does (``recurrent="gru"`` | ``"lstm"`` |
@@ -43,26 +44,19 @@ Readings (the paper's text allows each; builder keywords, blocks in ``models/mtb
   re-joins the streams (long upsampled and concatenated; the next block splits again; residuals
   on the joined tensor): "at the layer level, not as two pathways throughout a network".
 
-The default is chosen by Table 3's parameter counts, with rules fixed before counting
-(``benchmarks/complexity.py``: 700 classes, r = 0.875, width 1, the seven rows, score = max |ours /
-paper - 1|; ``--readings`` prints all eight). The best score, 38.1 %, is sr="stage" with
-downsample="bottleneck" (38.08 % vs 38.10 % for the multiplexer: 6k parameters apart, Table 3
-cannot tell them apart) and either stream reading (an exact tie: a g-grouped 1x1x1 shortcut on the
-joined tensor holds as many weights as the per-stream 7 + 1 grouped pair, and that row decides).
-The tie goes to "persist", the official code's layout (blocks take and return the stream pair) and
-Table 1's, which lists the long stream's output size. No reading is within +-10 % on all rows:
-"stage" is -23 % / -38 % on the g = 8 rows (MTNet-64 / -132) and -14 % / -20 % on MTNet-132 / -200,
-"block" +42 % / +39 % on the g = 8 rows and +34 % on MTNet-32. Table 3 itself is not consistent with one reading: its
-increment from MTNet-64 to -132 (17 stage-3 repeat blocks, 2.49M each) matches "block" (2.48M)
-and not "stage" (1.86M), but "block" then exceeds its MTNet-32/-48/-64 and g = 8 rows by 16-42 %.
+The default is the reading closest to Table 3's parameter counts, scored by rules fixed before
+counting (``benchmarks/complexity.py``; ``--readings`` prints all eight). Persist and merge tie
+exactly there (a g-grouped 1x1x1 shortcut on the joined tensor holds as many weights as the
+per-stream 7 + 1 grouped pair); the tie goes to "persist", the official code's layout and Table 1's.
+The scores, and why no reading fits every row: :ref:`readings-mtnet-table3-reading`.
 
 Departures from the official code (``alexandrosstergiou/Squeeze-and-Recursion-Temporal-Gates``,
 ``network/MTnet.py``, read for this): it counts the downsample block among Table 1's repeats, puts a
 multiplexer (in→width→in, no add) and a GRU pair in every block, divides the block width by g,
 halves the long stream's T by picking frames by cosine similarity, and never calls SoftPool. We
-follow the paper's text and tables (NOTES.md); SoftPool is used in the downsample blocks.
-``zero_init_residual=True`` (default) starts every block as the identity; the paper says only
-"standard Kaiming initialization".
+follow the paper's text and tables; SoftPool is used in the downsample blocks
+(:ref:`readings-mtnet-official-blocks`). ``zero_init_residual=True`` (default) starts every block as
+the identity; the paper says only "standard Kaiming initialization" (:ref:`readings-mtnet-zero-init`).
 """
 
 from __future__ import annotations
@@ -100,7 +94,8 @@ __all__ = [
 
 #: The default reading of the three choices the paper leaves open (module docstring: which and why).
 MTNET_READING = {"sr": "stage", "downsample": "bottleneck", "streams": "persist"}
-MTNET_DEPTHS = {32: (2, 2, 2, 2), 48: (2, 2, 5, 3), 64: (3, 4, 6, 3), 132: (3, 4, 23, 3), 200: (3, 8, 36, 3)}  # Table 1
+#: Repeat blocks per stage after each stage's downsample block (Table 1), by network depth.
+MTNET_DEPTHS = {32: (2, 2, 2, 2), 48: (2, 2, 5, 3), 64: (3, 4, 6, 3), 132: (3, 4, 23, 3), 200: (3, 8, 36, 3)}
 
 
 def _memory_format(t: torch.Tensor) -> torch.memory_format:

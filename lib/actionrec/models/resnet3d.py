@@ -34,14 +34,14 @@ input", Sec. 3.3)::
     res        | the shortcut's output (projection)| = LSTM input                          | P, T_out   | 4P, T_out
     final      | add → relu (the block's output)   | = LSTM input                          | P, T_out   | 4P, T_out
 
-Top (``srtg_top_fusion``): "Activations of the first convolution are used by the LSTM, with fused
-features being used by the final convolution" (Sec. 3.3) is the default ``"conv3"``: the LSTM reads
-conv1's output, the gate compares and fuses on conv2's output, the input of conv3, so Top and Mid
-fuse at the same tensor and differ only in the LSTM input, as the sentence above says. Where conv2
-strides in time (the first block of stages 2-4) the LSTM runs over T_in frames and its output and
-``pool(a)`` are average-pooled over time to T_out (:func:`actionrec.layers.srtg.pool_time`) before the
-gate. ``"conv2"`` ("top conv2" above) is the official code's Top: LSTM input and fusion both at
-conv1's output, the fused features feeding conv2.
+Top (``srtg_top_fusion``, :ref:`readings-srtg-top`): "Activations of the first convolution are used by
+the LSTM, with fused features being used by the final convolution" (Sec. 3.3) is the default
+``"conv3"``: the LSTM reads conv1's output, the gate compares and fuses on conv2's output, the input of
+conv3, so Top and Mid fuse at the same tensor and differ only in the LSTM input, as the sentence above
+says. Where conv2 strides in time (the first block of stages 2-4) the LSTM runs over T_in frames and its
+output and ``pool(a)`` are average-pooled over time to T_out (:func:`actionrec.layers.srtg.pool_time`)
+before the gate. ``"conv2"`` ("top conv2" above) is the official code's Top: LSTM input and fusion both
+at conv1's output, the fused features feeding conv2.
 
 Checked against Sec. 3.3 and the official code (``network/srtg_resnet.py``; Fig. 2b's drawing is not in
 our copy of the text): Mid, End, Final agree with both (the official Simple block names our Mid
@@ -49,15 +49,15 @@ our copy of the text): Mid, End, Final agree with both (the official Simple bloc
 input before the shortcut splits off (both paths); we gate the residual branch only, so the shortcut
 keeps the raw x (the text: "the very first process in the block"; it does not name the shortcut).
 Res: the official code gates the shortcut only in blocks with a projection; we gate it in every
-block ("applied to the residual connection").
+block ("applied to the residual connection"; :ref:`readings-srtg-start-res`).
 
-Shapes: any clip of at least 16x32x32 (each strided size becomes ceil(n / 2); 16x32x32 ends at
-2x2x2). Departures: (2+1)D mid channels per conv (Tran et al.), not per block as torchvision, so its
-r(2+1)d weights do not load (its r3d_18 weights would, ``strict=False`` for gates); the stem is
-torchvision's / Tran et al.'s (3,7,7) without max-pool, as the SRTG code's r3d, not Hara et al.'s
-(7,7,7) + max-pool; Start and Res as above. The official code's gate never opens (NOTES.md); its
-``srtg_*`` factories build SR networks with ``gates=False`` (the LSTM output always fused, our
-``gate="open"``; NOTES.md says plain r3d nets), Final in every block. Here each block holds a
+Shapes: any clip of at least 16x32x32 (each strided size becomes ceil(n / 2); 16x32x32 ends at 2x2x2).
+Departures: (2+1)D mid channels per conv (Tran et al.), not per block as torchvision, so its r(2+1)d
+weights do not load (its r3d_18 weights would, ``strict=False`` for gates); the stem is torchvision's /
+Tran et al.'s (3,7,7) without max-pool, as the SRTG code's r3d, not Hara et al.'s (7,7,7) + max-pool
+(:ref:`readings-srtg-backbones`); Start and Res as above. The official code's gate never opens
+(NOTES.md); its ``srtg_*`` factories build SR networks with ``gates=False`` (the LSTM output always
+fused, our ``gate="open"``; NOTES.md says plain r3d nets), Final in every block. Here each block holds a
 working gate (``layers/srtg.py``).
 """
 
@@ -100,7 +100,8 @@ __all__ = [
 ]
 
 GateMakers = Mapping[str, Callable[[int], nn.Module]]  # {placement: channels -> gate}, at most one entry
-TOP_FUSIONS = ("conv3", "conv2")  # Top's fusion site: conv3's input (the paper) | conv2's input (official code)
+#: Top's fusion site: conv3's input (the paper, default) or conv2's input (official code).
+TOP_FUSIONS = ("conv3", "conv2")
 
 
 def _shortcut(in_channels: int, out_channels: int, stride: int) -> Optional[nn.Module]:
@@ -307,7 +308,8 @@ class VideoResNet(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-RESNET3D_DEPTHS = {  # depth: (block, blocks per stage) (Hara et al. Table 1 / He et al.)
+#: depth -> (block, blocks per stage) (Hara et al. Table 1 / He et al.).
+RESNET3D_DEPTHS = {
     18: (SimpleBlock, (2, 2, 2, 2)),
     34: (SimpleBlock, (3, 4, 6, 3)),
     50: (Bottleneck, (3, 4, 6, 3)),

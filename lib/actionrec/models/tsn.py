@@ -1,11 +1,12 @@
 """TSN-style 2D ResNets over N segments, with an optional temporal operation (TSN, TSM, MSTNet).
 
-Papers: Wang et al., "Temporal Segment Networks" (ECCV 2016; N segments, one frame each, a shared
-2D CNN, consensus = average); Lin, Gan & Han, "TSM" (ICCV 2019; the shift in the residual branch,
+Papers: Wang et al., "Temporal Segment Networks" (ECCV 2016; N segments, one frame each, a shared 2D
+CNN, consensus = average); Lin, Gan & Han, "TSM" (ICCV 2019; the shift in the residual branch,
 "blockres"); Shan et al., "MixTConv" (2020, ``mixtconv.txt``; MSTNet = the TSN ResNet-50 with a
-:class:`~actionrec.layers.mixtconv.MixTConv` before each bottleneck's first 1x1 conv). Decisions in
-``shared/papers/NOTES.md``. Backbone: He et al.'s ResNet-50 in torchvision's layout (stride on the
-3x3 conv, "v1.5"); parameter counts in the builders' docstrings.
+:class:`~actionrec.layers.mixtconv.MixTConv` before each bottleneck's first 1x1 conv,
+:ref:`readings-mixtconv-placement`). Decisions in ``shared/papers/NOTES.md``. Backbone: He et al.'s
+ResNet-50 in torchvision's layout (stride on the 3x3 conv, "v1.5"); parameter counts in the builders'
+docstrings.
 
 Network (sizes for 8 segments of 224x224, width 1, ResNet-50)::
 
@@ -32,7 +33,8 @@ batch) and raises a ValueError at forward when the clip's T differs (build with 
 TSN (no temporal op) accepts any T. Any H, W >= 32 (tested at 32x32). Small CPU backbone
 (``*_small``), width and init: :class:`TSN`.
 
-Departures: ImageNet pre-training (used by both papers) is not loaded (no torchvision here).
+Departures (:ref:`readings-mixtconv-training`): ImageNet pre-training (used by both papers) is not
+loaded (no torchvision here).
 TSM/MixTConv use dropout 0.5 (0.8 in TSN) before the fc; our default is 0.0 (pass ``dropout``).
 The head averages per-segment logits, i.e. fc of the per-segment features then mean over T, as TSN.
 """

@@ -34,7 +34,8 @@ in unit 1, the Table 1 row marked with the symbols (unit 0 in a one-unit stage; 
 Per-stream losses (Sec. 5.1), fully convolutional testing (Sec. 4.2), parameters:
 :class:`STMultiplierNet`.
 
-Readings where the paper is ambiguous (options; defaults by the evidence in the layers' docstrings):
+Readings where the paper is ambiguous (options; defaults by the evidence in the layers' docstrings and
+:mod:`actionrec.papers.readings`):
 
 - ``direct_path`` (:mod:`actionrec.layers.fusion`): ``"skip"`` (default) -- a direct connection
   feeds the skip path only, ``g + F(x_a)`` (Sec. 5.1: "directly multiplying the shortcut paths",
@@ -51,11 +52,12 @@ Departures: no ImageNet pre-training (no torchvision here; the paper initialises
 it and replicates conv1's filters for the flow stack); the cross-stream connections sit at each
 stage's first unit (NOTES) while Table 1 can be read as the unit after it (``fusion_unit=1``; the
 official ``STMulNet.m`` multiplies the motion output of res2a..res5a into the residual branch of
-res2b..res5b, the units it also filters); ResNet-152 uses He et al.'s (3, 8, 36, 3) -- the paper's
-"N = 6, M = 32" would give 34 units in conv4_x, which matches no ResNet-152; the official code's flow
-input is mean-subtracted JPEG codes, ours is flow in pixels, stacked from the clip's own per-frame
-flow and so clamped at the clip's ends (the official code samples its stacks inside the video);
-dropout defaults to 0 (paper: 0.8 in the motion stream; ``motion_dropout``).
+res2b..res5b, the units it also filters; :ref:`readings-multiplier-fusion-unit`); ResNet-152 uses
+He et al.'s (3, 8, 36, 3) -- the paper's "N = 6, M = 32" would give 34 units in conv4_x, which
+matches no ResNet-152 (:ref:`readings-multiplier-r152`); the official code's flow input is
+mean-subtracted JPEG codes, ours is flow in pixels, stacked from the clip's own per-frame flow and
+so clamped at the clip's ends (the official code samples its stacks inside the video); dropout
+defaults to 0 (paper: 0.8 in the motion stream; ``motion_dropout``; :ref:`readings-multiplier-training`).
 """
 
 from __future__ import annotations

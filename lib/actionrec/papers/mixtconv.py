@@ -29,13 +29,14 @@ other frames, and how far).
 
 The MixTConv rows start from :data:`MIXTCONV_INIT` (``"official"``: the official code's
 ``MsGroupConv1d.weight_init``, ``actionrec.layers.mixtconv``), which is what the paper's table was
-trained from; ``mixtconv_model(..., init="tsm")`` runs them from TSM's shift in every group instead.
+trained from; ``mixtconv_model(..., init="tsm")`` runs them from TSM's shift in every group instead
+(:ref:`readings-mixtconv-init`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd

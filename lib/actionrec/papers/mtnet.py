@@ -18,8 +18,8 @@ Table 3 (params and GFLOPs of the seven networks it lists) settles which of the 
 readings the paper's text allows the networks follow: :data:`MTNET_TABLE3` holds it, and
 :func:`mtnet_readings_table` counts every candidate reading (``actionrec.models.mtnet``) against
 its params with the rules fixed before any count was made (``benchmarks/complexity.py``: class
-count 700, Table 3's absolute g = 8 rows, score = max |relative error| over the seven rows);
-:func:`best_mtnet_reading` names the winner.
+count 700, Table 3's absolute g = 8 rows, score = max ``|relative error|`` over the seven rows);
+:func:`best_mtnet_reading` names the winner (:ref:`readings-mtnet-table3-reading`).
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def mtnet_readings_table(*, num_classes: int = MTNET_TABLE3_CLASSES, r: float = 
 
 
 def best_mtnet_reading(table: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The reading of ``table`` (:func:`mtnet_readings_table`) with the smallest max |error|, with a
+    """The reading of ``table`` (:func:`mtnet_readings_table`) with the smallest max ``|error|``, with a
     ``sentence`` naming it, its worst row, whether every row is within +-10 %, and whether it is the
     default reading (:data:`~actionrec.models.mtnet.MTNET_READING`). Readings whose scores are equal
     (to 1e-9) tie, and the tie goes to the one listed first by :func:`mtnet_readings` (each option's

@@ -6,17 +6,18 @@ Top and End for Bottleneck blocks) of r3d / r(2+1)d ResNets and reports top-1. I
 placement beats the same network without SRTG, the gain is larger the later the gate sits, and
 Final is best.
 
-Which gate the placement rows run (:data:`SRTG_PLACEMENT_GATE`). The paper's gate ("hard": fuse iff
-pool(a) and a* are cycle-consistent) passes nothing while it is closed, and then a placement row is
-the network without SRTG plus unused LSTMs, which get no gradient. The authors' gates stayed closed
-for the first 30-50 epochs (issue #2 of alexandrosstergiou/Squeeze-and-Recursion-Temporal-Gates), i.e.
-they trained with the LSTM output fused (Fig. 2a's *inactive* gate); their ``srtg_*`` networks are
-built with ``gates=False`` and their released HACS models are named ``srtg_r3d_*_gates_False``. So
-the placement rows run ``gate="open"`` (fused on every clip: the same fusion at every placement, so
-the rows differ in placement only; ``"soft"``, ours, has no source and its weight depends on T).
-The paper-literal hard gate is one extra row (:data:`SRTG_HARD_ROW`); its open rate and its
-equivalence to the network with every SRTG bypassed are measured by :func:`hard_gate_check`
-(:func:`add_gate_open_rates` for grid rows, :func:`hard_gate_sentence`).
+Which gate the placement rows run (:data:`SRTG_PLACEMENT_GATE`; :ref:`readings-srtg-placement-gate`).
+The paper's gate ("hard": fuse iff pool(a) and a* are cycle-consistent) passes nothing while it is
+closed, and then a placement row is the network without SRTG plus unused LSTMs, which get no gradient.
+The authors' gates stayed closed for the first 30-50 epochs (issue #2 of
+alexandrosstergiou/Squeeze-and-Recursion-Temporal-Gates), i.e. they trained with the LSTM output fused
+(Fig. 2a's *inactive* gate); their ``srtg_*`` networks are built with ``gates=False`` and their released
+HACS models are named ``srtg_r3d_*_gates_False``. So the placement rows run ``gate="open"`` (fused on
+every clip: the same fusion at every placement, so the rows differ in placement only; ``"soft"``, ours,
+has no source and its weight depends on T). The paper-literal hard gate is one extra row
+(:data:`SRTG_HARD_ROW`); its open rate and its equivalence to the network with every SRTG bypassed are
+measured by :func:`hard_gate_check` (:func:`add_gate_open_rates` for grid rows,
+:func:`hard_gate_sentence`).
 
 **Protocol** (issue 15; :mod:`actionrec.experiments.protocol`). :data:`SRTG_PLACEMENT_CLAIMS` declares
 the chapter's claims (variants ``f"{backbone}-{placement}"``, metric test top-1) with δ and Table 1's

@@ -14,14 +14,16 @@
 * :mod:`.two_stream`: ``plot_flow_panels``, ``plot_unit_maps``, ``plot_gate_history``, ``plot_gate_maps``
 * :mod:`.attribution`: ``plot_window_mass``, ``plot_window_profiles``
 * :mod:`.protocol`: ``plot_strip``, ``plot_claims``, ``plot_run_curves``, ``plot_protocol``, ``save_figures``
-* :mod:`.explorer`: ``make_explorer`` (the notebooks' ipywidgets explorer), ``shown``
+* :mod:`.explorer`: ``make_explorer`` (the notebooks' ipywidgets explorer), ``shown``; ``static_explorer``
+  (its kernel-free counterpart for the book: precomputed selections in matplotlib's JS player), ``sweep``,
+  ``selection_label``
 """
 
 from .attribution import plot_window_mass, plot_window_profiles
 from .clips import SYNTH_MEAN, SYNTH_STD, animate_clip, clip_grid, plot_clip_attribution, show_clip, to_frames, to_numpy
 from .cycle import (plot_cycle_errors, plot_cycle_matrices, plot_cycle_panel, plot_cycle_trajectories,
                     plot_gate_explorer, plot_gate_stats, plot_perturbation_gates, plot_temperature_sweep)
-from .explorer import make_explorer, shown
+from .explorer import make_explorer, selection_label, shown, static_explorer, sweep
 from .kernels import plot_beyond_one_frame, plot_filter_taps, plot_mixtconv_taps
 from .protocol import plot_claims, plot_protocol, plot_run_curves, plot_strip, save_figures
 from .receptive import (plot_depth_extent, plot_field_view, plot_rf, plot_rf_grid, plot_spread_by_stage,
@@ -37,5 +39,6 @@ __all__ = ["SYNTH_MEAN", "SYNTH_STD", "to_numpy", "to_frames", "show_clip", "cli
            "plot_field_view", "plot_cycle_trajectories", "plot_cycle_matrices", "plot_cycle_errors", "plot_cycle_panel",
            "plot_temperature_sweep", "plot_gate_stats", "plot_perturbation_gates", "plot_gate_explorer",
            "plot_mixtconv_taps", "plot_filter_taps", "plot_beyond_one_frame", "plot_flow_panels", "plot_unit_maps",
-           "plot_gate_history", "plot_gate_maps", "plot_window_mass", "plot_window_profiles", "make_explorer", "shown", "plot_strip",
+           "plot_gate_history", "plot_gate_maps", "plot_window_mass", "plot_window_profiles", "make_explorer", "shown",
+           "static_explorer", "sweep", "selection_label", "plot_strip",
            "plot_claims", "plot_run_curves", "plot_protocol", "save_figures"]
