@@ -269,3 +269,21 @@ def test_clip_grid_accepts_cached_tensordataset_and_pairs():
     fig2 = viz.clip_grid([cached[0], cached[1]], classes=CLASSES)  # (clip, label) pairs
     assert fig2.axes[1].get_title(loc="left") == f"1: {CLASSES[1]}"
     plt.close("all")
+
+
+def test_temporal_preset_draws_its_own_durations_and_speeds():
+    # "temporal" keeps medium's pixels and widens the duration and speed ranges; the other presets keep
+    # WINDOW_RANGE / SPEED_RANGE, so their clips do not change.
+    from actionrec.data.synthactions import DIFFICULTIES
+    cfg = DIFFICULTIES["temporal"]
+    assert {k: v for k, v in cfg.items() if k not in ("window", "speed")} == \
+        {k: v for k, v in DIFFICULTIES["medium"].items() if k not in ("window", "speed")}
+    assert all(DIFFICULTIES[d]["window"] == WINDOW_RANGE and DIFFICULTIES[d]["speed"] == SPEED_RANGE
+               for d in ("easy", "medium", "hard"))
+    ds = SynthActions("train", 400, seed=1, frames=16, size=32, difficulty="temporal")
+    metas = [ds.meta(i) for i in range(400)]
+    wl = np.array([m["window_length"] for m in metas])
+    assert cfg["window"][0] <= wl.min() < WINDOW_RANGE[0] and wl.max() <= cfg["window"][1]
+    sp = np.array([m["speed"] for m in metas if m["periodic"]])
+    assert cfg["speed"][0] <= sp.min() < SPEED_RANGE[0] and sp.max() <= cfg["speed"][1]
+    assert "difficulty='temporal'" in repr(ds)

@@ -14,14 +14,17 @@ sensor-noise frames), and renders batches of items vectorised over the batch::
       -> quantise (uint8 truncation), optionally normalise     (B, 3, T, H, W) float32 | (B, T, H, W, 3) uint8
 
 Temporal variation: a clip spans ``CLIP_SECONDS`` = 2 s whatever ``frames`` is (frame t is at time
-``t / (frames - 1) * CLIP_SECONDS``). The action occupies a window of ``window_length ~ U(0.3, 1)``
+``t / (frames - 1) * CLIP_SECONDS``). The action occupies a window of ``window_length ~ U(window)``
 of the clip starting at ``window_start ~ U(0, 1 - length)`` (symmetric holds before and after).
-Periodic actions: ``speed ~ logU(0.5, 2)`` times the base rate, uniform initial phase. One-shot
-actions fill their window: ``speed = ONE_SHOT_SECONDS / duration``, in [0.6, 2].
+Periodic actions: ``speed ~ logU(speed)`` times the base rate, uniform initial phase. One-shot
+actions fill their window: ``speed = ONE_SHOT_SECONDS / duration``. ``window`` and ``speed`` are
+the preset's: (0.3, 1) and (0.5, 2) (``WINDOW_RANGE``, ``SPEED_RANGE``; one-shot speeds in
+[0.6, 2]) for easy / medium / hard; ``"temporal"`` is medium's pixels with (0.1, 1) and (0.35, 2).
 
 The reverse class renders the same draw with every time-dependent quantity reversed (progress,
 camera pan, sensor-noise frames), so ``clip(reverse, u)[t] == clip(forward, u)[T - 1 - t]``.
-``difficulty`` (``DIFFICULTIES``) scales clutter, pan, noise and size/colour variation. Normalised
+``difficulty`` (``DIFFICULTIES``) scales clutter, pan, noise and size/colour variation (easy < medium <
+hard), or, for ``"temporal"``, the range of durations and speeds. Normalised
 output is ``(uint8 / 255 - MEAN) / STD`` with ``MEAN = 0.5, STD = 0.25`` for R, G and B.
 """
 
@@ -54,12 +57,20 @@ DIFFICULTIES: dict[str, dict] = {
         pan=0.0,  # camera pan over the clip / frame width (vertical: a third of that)
         noise=0.01,  # sensor noise std
         thickness=(0.95, 1.05),  # limb thickness multiplier
+        window=WINDOW_RANGE,  # fraction of the clip the action occupies, uniform (its duration)
+        speed=SPEED_RANGE,  # periodic actions: log-uniform multiplier of the base rate
     ),
     "medium": dict(height=(0.45, 0.75), contrast=(0.3, 0.5), saturation=0.55, texture=0.12, texture_res=5,
-                   blobs=3, sticks=0, pan=0.15, noise=0.03, thickness=(0.85, 1.15)),
+                   blobs=3, sticks=0, pan=0.15, noise=0.03, thickness=(0.85, 1.15), window=WINDOW_RANGE,
+                   speed=SPEED_RANGE),
     "hard": dict(height=(0.38, 0.8), contrast=(0.25, 0.45), saturation=0.7, texture=0.2, texture_res=7,
-                 blobs=6, sticks=2, pan=0.3, noise=0.06, thickness=(0.75, 1.25)),
+                 blobs=6, sticks=2, pan=0.3, noise=0.06, thickness=(0.75, 1.25), window=WINDOW_RANGE,
+                 speed=SPEED_RANGE),
 }
+# "temporal": medium's pixels, harder time. Actions last from a tenth of the clip (0.2 s, under two
+# frame intervals at 16 frames) to all of it, and periodic ones run at 0.35-2x their base rate (the
+# fast end stays at medium's, below aliasing): what changes is how long and how fast, not what is seen.
+DIFFICULTIES["temporal"] = dict(DIFFICULTIES["medium"], window=(0.1, 1.0), speed=(0.35, 2.0))
 
 NOISE_BANK_FRAMES = 128
 # Layout of an item's uniform draw u (one rng.random call, the same length for every class,
@@ -104,8 +115,9 @@ class ClipRenderer:
         """Clip parameters from uniform draws ``u`` (B, draw_size), vectorised over the batch."""
         cfg = self.cfg
         periodic = CLASS_PERIODIC[labels]
-        wl = WINDOW_RANGE[0] + (WINDOW_RANGE[1] - WINDOW_RANGE[0]) * u[:, U_WLEN]
-        speed_p = SPEED_RANGE[0] * (SPEED_RANGE[1] / SPEED_RANGE[0]) ** u[:, U_SPEED]
+        (wlo, whi), (slo, shi) = cfg["window"], cfg["speed"]
+        wl = wlo + (whi - wlo) * u[:, U_WLEN]
+        speed_p = slo * (shi / slo) ** u[:, U_SPEED]
         speed = np.where(periodic, speed_p, ONE_SHOT_SECONDS / (wl * CLIP_SECONDS))
         cycles = np.where(periodic, CLASS_RATE[labels] * speed_p * wl * CLIP_SECONDS, 1.0)
         lo, hi = cfg["height"]
