@@ -283,7 +283,7 @@ def test_temporal_preset_draws_its_own_durations_and_speeds():
     ds = SynthActions("train", 400, seed=1, frames=16, size=32, difficulty="temporal")
     metas = [ds.meta(i) for i in range(400)]
     wl = np.array([m["window_length"] for m in metas])
-    assert cfg["window"][0] <= wl.min() < WINDOW_RANGE[0] and wl.max() <= cfg["window"][1]
+    assert cfg["window"][0] <= wl.min() < WINDOW_RANGE[0] and wl.max() <= cfg["window"][1] < WINDOW_RANGE[1]
     sp = np.array([m["speed"] for m in metas if m["periodic"]])
     assert cfg["speed"][0] <= sp.min() < SPEED_RANGE[0] and sp.max() <= cfg["speed"][1]
     assert "difficulty='temporal'" in repr(ds)
