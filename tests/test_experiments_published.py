@@ -125,6 +125,14 @@ def test_reference_header_says_missing_stale_partial_and_provenance(grid, tmp_pa
     header = reference_header(ref, chapter, "ablation_x", declared_seeds=range(4))
     assert header.startswith("Current") and "**Partial:** seeds [0, 1] of the 4 declared" in header and "`abc123`" in header
     assert "Partial" not in reference_header(ref, chapter, "ablation_x", declared_seeds=range(2))
+    same = {"a": tiny(), "b": tiny(model="frame_avg2d")}
+    assert published.recipe_changes(chapter, same) == {} and "Another recipe" not in reference_header(
+        ref, chapter, "ablation_x", declared_configs=same)
+    other = {"a": tiny(epochs=3, dataset_kwargs={"frames": 8, "size": 12}), "c": tiny()}  # nested: by its own name
+    assert published.recipe_changes(chapter, other) == {"a": {"epochs": (2, 3), "size": (16, 12)}}
+    header = reference_header(ref, chapter, "ablation_x", declared_configs=other)
+    assert ("**Another recipe:** these runs were trained with epochs 2, size 16; the chapter now declares "
+            "epochs 3, size 12") in header and header.startswith("Current")
     changed = (Claim("a beats b", "superiority", ("a", "b"), "top1", 2.0, "two points", "+2 points"),)
     assert reference_header(published.load(chapter, claims=changed), chapter, "ablation_x").startswith("**STALE:**")
     data = plot_data(ref["rows"], verdicts=ref["verdicts"], differences=ref["differences"], curves=ref["curves"])

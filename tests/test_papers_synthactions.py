@@ -1,6 +1,8 @@
 """actionrec.papers.synthactions: the shared RGB run equals the MTNet ratio chapter's run, and one
 chapter finds (instead of retraining) a run another chapter trained."""
 
+import pytest
+
 from actionrec.data.synthactions import SynthActions
 from actionrec.experiments.grid import config_tag
 from actionrec.experiments.setup import base_config, data_kwargs
@@ -40,3 +42,18 @@ def test_flow_check_measures_the_estimate_against_the_exact_flow():
     real = S.flow_check(exact, 2, real=True, method="farneback", dataset="UCF-101")  # as a loader of videos reads it
     assert real["epe"] is None and real["epe_figure"] is None and len(real["panels"]) == 1
     assert "of 2 UCF-101 clips** (no exact flow" in real["sentence"]
+
+
+def test_recipe_config_takes_a_chapter_setting_per_budget():
+    from actionrec.papers.synthactions import SYNTH_RECIPE, recipe_config
+    setting = dict(SYNTH_RECIPE, difficulty="temporal", train_samples={"quick": 512, "reference": 2048},
+                   epochs={"quick": 1, "reference": 5})
+    quick = recipe_config("mtnet32", {"r": 0.875}, budget="quick", recipe=setting)
+    ref = recipe_config("mtnet32", {"r": 0.875}, budget="reference", recipe=setting)
+    assert (quick.train_samples, quick.epochs, ref.train_samples, ref.epochs) == (512, 1, 2048, 5)
+    assert quick.dataset_kwargs["difficulty"] == ref.dataset_kwargs["difficulty"] == "temporal"
+    assert ref.val_samples == 512 and ref.test_samples == SYNTH_RECIPE["test_samples"]
+    shared = recipe_config("mtnet32", {"r": 0.875}, budget="reference")  # no setting: the shared recipe
+    assert (shared.train_samples, shared.epochs) == (SYNTH_RECIPE["train_samples"], SYNTH_RECIPE["epochs"]["reference"])
+    with pytest.raises(ValueError, match=r"recipe lacks \['lr'\]"):
+        recipe_config("mtnet32", {}, recipe={k: v for k, v in setting.items() if k != "lr"})

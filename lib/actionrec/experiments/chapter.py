@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from .protocol import INCONCLUSIVE, Claim, evaluate
-from .published import compare_rerun, load_run_curve
+from .published import compare_rerun, load_run_curve, recipe_changes
 from .stats import mean_ci
 from .summary import is_accuracy
 
@@ -134,11 +134,14 @@ def reference_command(notebook: str) -> str:
 
 
 def reference_header(ref: Mapping[str, Any] | None, where: str | os.PathLike, notebook: str, *,
-                     declared_seeds: Sequence[int] | None = None) -> str:
+                     declared_seeds: Sequence[int] | None = None,
+                     declared_configs: Mapping[str, Any] | None = None) -> str:
     """Markdown above a chapter's committed reference (``ref``: :func:`~.published.load`'s result):
     where none is committed yet, how to make it; otherwise **STALE** (the code fingerprints no longer
-    match, and why) or current, **Partial** when fewer seeds than ``declared_seeds`` are in, and the
-    provenance (commit, date, CPU, threads, torch, training time summed over runs)."""
+    match, and why) or current, **Another recipe** when the committed runs were trained with other
+    settings than ``declared_configs`` (``{variant: TrainConfig}``, the reference budget's runs;
+    :func:`~.published.recipe_changes`), **Partial** when fewer seeds than ``declared_seeds`` are in,
+    and the provenance (commit, date, CPU, threads, torch, training time summed over runs)."""
     if ref is None:
         return (f"*No committed reference results under `{where}` yet.* They are made by "
                 f"`{reference_command(notebook)}` from a clean worktree.")
@@ -146,10 +149,25 @@ def reference_header(ref: Mapping[str, Any] | None, where: str | os.PathLike, no
     done = sorted(int(s) for s in set(ref["rows"]["seed"]))
     text = (f"**STALE:** {status['reason']}. The numbers below were made by other code. " if status["stale"]
             else "Current: the code fingerprints match. ")
+    if declared_configs is not None:
+        changes = recipe_changes(where, declared_configs)
+        if changes:
+            fields = {k: v for diff in changes.values() for k, v in diff.items()}
+            text += ("**Another recipe:** these runs were trained with "
+                     + ", ".join(f"{k} {_short(a)}" for k, (a, _) in fields.items()) + "; the chapter now declares "
+                     + ", ".join(f"{k} {_short(b)}" for k, (_, b) in fields.items())
+                     + ". They are not the chapter's answer; its reference grid restarts at the declared recipe. ")
     if declared_seeds is not None and len(done) < len(declared_seeds):
         text += f"**Partial:** seeds {done} of the {len(declared_seeds)} declared; the grid resumes. "
     return text + (f"Made at commit `{prov['commit'][:10]}` on {prov['date']}, {prov['cpu']}, {prov['threads']} threads "
                    f"per run, torch {prov['torch']}, {prov['wall_s'] / 3600:.1f} h of training (summed over runs).")
+
+
+def _short(value: Any) -> str:
+    """A config value in a sentence: dicts as ``k=v`` lists (dataset_kwargs), others as they print."""
+    if isinstance(value, Mapping):
+        return "(" + ", ".join(f"{k}={v}" for k, v in value.items()) + ")"
+    return str(value)
 
 
 def decide(claims: Sequence[Claim], rows: Any, *, by: str = "variant",

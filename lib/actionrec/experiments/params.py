@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from ..data.flow import available_methods
+from ..data.synthactions import DIFFICULTIES
 from ..utils.checks import check_bool, check_choice, check_float, check_int, check_list, fail
 from ..utils.paths import resolve_data_root
 
@@ -80,7 +81,7 @@ COMMON_RULES: dict[str, Callable[[Any], Any]] = {
     "dataset": lambda v: check_choice("dataset", v, ["synthactions", *REAL_DATASETS]),
     "data_root": lambda v: _check_str("data_root", v, 'a folder path (a string; "" for SynthActions)'),
     "split": lambda v: check_int("split", v, min_value=1, max_value=3),
-    "difficulty": lambda v: check_choice("difficulty", v, ["easy", "medium", "hard"]),
+    "difficulty": lambda v: check_choice("difficulty", v, list(DIFFICULTIES)),
     "device": lambda v: check_choice("device", v, ["auto", "cpu", "cuda"]),
     "smoke": lambda v: check_bool("smoke", v),
 }

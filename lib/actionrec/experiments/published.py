@@ -27,7 +27,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from ..train import METRICS_FILE
+from ..train import CONFIG_FILE, METRICS_FILE, TrainConfig
+from ..train.config import computed_fields
 from .protocol import DIFFERENCE_COLUMNS, VERDICT_COLUMNS, Claim
 from ..utils.paths import REPO_ROOT
 from .references import PROVENANCE_FILE, RESULTS_ROOT, check_reference, write_provenance
@@ -134,6 +135,38 @@ def load(chapter_dir: str | os.PathLike, *, claims: Sequence[Claim] | None = Non
     if check:
         out["status"] = check_reference(chapter_dir, claims=None if claims is None else claims_record(claims))
     return out
+
+
+def _flat(d: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"dataset_kwargs": {"difficulty": ...}}`` -> ``{"difficulty": ...}``: nested settings by their own names."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(_flat(v) if isinstance(v, Mapping) else {k: v})
+    return out
+
+
+def recipe_changes(chapter_dir: str | os.PathLike, declared: Mapping[str, TrainConfig]) -> dict[str, dict[str, tuple]]:
+    """Where the committed runs of ``chapter_dir`` were trained with another recipe than the chapter
+    now declares: ``{variant: {field: (committed, declared)}}`` over the settings that change results
+    (:func:`~actionrec.train.config.computed_fields`; nested ones such as ``dataset_kwargs["difficulty"]``
+    by their own names; seed and data seed excluded), for the variants of
+    ``declared`` (``{variant: config}``, e.g. a budget's runs) that were committed. Empty: same recipe.
+    A reference trained on another recipe is not stale (its code may be current) but no longer the
+    chapter's answer: :func:`~actionrec.experiments.chapter.reference_header` says so."""
+    prov = json.loads((Path(chapter_dir) / PROVENANCE_FILE).read_text())
+    changes: dict[str, dict[str, tuple]] = {}
+    for run in prov["runs"].values():
+        variant = Path(run["dir"]).parent.name.rsplit("-", 1)[0]
+        if variant not in declared or variant in changes:
+            continue
+        old = _flat(computed_fields(TrainConfig.from_dict(json.loads((Path(chapter_dir) / run["dir"] / CONFIG_FILE)
+                                                                     .read_text())).to_dict()))
+        new = _flat(computed_fields(declared[variant].to_dict()))
+        diff = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
+                if k not in ("seed", "data_seed") and old.get(k) != new.get(k)}
+        if diff:
+            changes[variant] = diff
+    return changes
 
 
 def compare_rerun(committed: pd.DataFrame, rows: Sequence[Mapping[str, Any]], *, metric: str = "top1",

@@ -44,7 +44,7 @@ from ..train import TrainConfig
 from ..utils.checks import check_choice
 from ..utils.paths import resolve_out_dir
 
-__all__ = ["SHARED_RUN_CHAPTERS", "BUDGETS", "SYNTH_RECIPE", "recipe_config", "rgb_run_config", "shared_runs",
+__all__ = ["SHARED_RUN_CHAPTERS", "BUDGETS", "SYNTH_RECIPE", "recipe_value", "recipe_config", "rgb_run_config", "shared_runs",
            "flow_check"]
 
 #: Chapters (default output folder names) whose finished runs other chapters may reuse.
@@ -60,9 +60,16 @@ SYNTH_RECIPE: dict[str, Any] = dict(difficulty="medium", clip=(16, 32, 32), trai
                                     batch_size=32, lr=3e-3, epochs={"quick": 3, "reference": 24})
 
 
+def recipe_value(recipe: Mapping[str, Any], key: str, budget: str) -> Any:
+    """``recipe[key]``, or its ``budget`` entry where the recipe gives one value per budget (a dict)."""
+    value = recipe[key]
+    return value[budget] if isinstance(value, Mapping) else value
+
+
 def recipe_config(model: str, model_kwargs: Mapping[str, Any], *, budget: str = "reference", device: str = "auto",
                   flow: str | None = None, flow_cache_dir: str | os.PathLike | None = None, frames: int | None = None,
-                  lr: float | None = None, batch_size: int | None = None, epochs: int | None = None) -> TrainConfig:
+                  lr: float | None = None, batch_size: int | None = None, epochs: int | None = None,
+                  recipe: Mapping[str, Any] | None = None) -> TrainConfig:
     """The TrainConfig of ``model(**model_kwargs)`` trained on SynthActions by :data:`SYNTH_RECIPE` at
     ``budget`` (:func:`~actionrec.experiments.setup.base_config`: AdamW, weight decay 0.05, cosine,
     50 warm-up steps; val = a quarter of the training clips). Seed and data seed are set per trial by
@@ -70,14 +77,20 @@ def recipe_config(model: str, model_kwargs: Mapping[str, Any], *, budget: str = 
     clips for two-stream networks (:func:`~actionrec.experiments.setup.data_kwargs`). A model family
     that needs it overrides ``frames`` (e.g. TSN's 8 segments), ``lr`` or ``batch_size`` (its own
     sweep, stated in its chapter), and a chapter whose quick budget would not fit its 10 minutes
-    ``epochs``; the recipe's values otherwise."""
+    ``epochs``; the recipe's values otherwise. ``recipe``: a chapter's own setting (the keys of
+    :data:`SYNTH_RECIPE`; ``train_samples`` and ``epochs`` may be per-budget dicts), e.g. the ratio
+    chapter's :data:`~actionrec.papers.mtnet.MTNET_RATIO_RECIPE`; default :data:`SYNTH_RECIPE`."""
     check_choice("budget", budget, BUDGETS)
-    r = SYNTH_RECIPE
+    r = SYNTH_RECIPE if recipe is None else recipe
+    missing = sorted(set(SYNTH_RECIPE) - set(r))
+    if missing:
+        raise ValueError(f"recipe lacks {missing}: give every key of SYNTH_RECIPE ({list(SYNTH_RECIPE)}), "
+                         "e.g. dict(SYNTH_RECIPE, difficulty='temporal')")
     clip = [frames if frames is not None else r["clip"][0], *r["clip"][1:]]
     kw = data_kwargs("synthactions", clip, difficulty=r["difficulty"], flow=flow, flow_cache_dir=flow_cache_dir)
     return base_config(model=model, model_kwargs=dict(model_kwargs), dataset="synthactions", dataset_kwargs=kw,
-                       train_samples=r["train_samples"], test_samples=r["test_samples"],
-                       epochs=epochs or r["epochs"][budget],
+                       train_samples=recipe_value(r, "train_samples", budget), test_samples=r["test_samples"],
+                       epochs=epochs or recipe_value(r, "epochs", budget),
                        batch_size=batch_size or r["batch_size"], lr=lr or r["lr"], device=device)
 
 

@@ -75,7 +75,7 @@ class SynthActions(Dataset):
         seed: non-negative int; item i is a pure function of (seed, split, i).
         frames: frames per clip (>= 4), spanning ``CLIP_SECONDS``.
         size: int or (H, W), each >= 16 pixels.
-        difficulty: "easy" | "medium" | "hard" | "temporal" (medium's pixels, wider durations and speeds).
+        difficulty: "easy" | "medium" | "hard" | "temporal" (medium's pixels, short actions at a wider range of speeds).
         modality: "rgb" (default: the clip), "rgb+flow" (clip and per-frame flow stacked on the
             channel axis, 5 channels) or "flow" (the 2 flow channels only). See "Flow" below.
         flow_method: "gt" (the exact flow of the rendering, :meth:`flow`), "farneback", "tvl1" or
