@@ -39,8 +39,8 @@
 # the paper built.
 #
 # **Budgets.** `budget="quick"` (the default, under 10 minutes on a 2-core CPU) trains the
-# chapter's setting for a sixteenth of the reference's steps (4,096 clips × 3 epochs = 384 steps,
-# against 16,384 × 12 = 6,144) on $r \in \{0.5, 1\}$ and the positive control, three seeds: far
+# chapter's setting for a thirty-second of the reference's steps (4,096 clips × 3 epochs = 384 steps,
+# against 16,384 × 24 = 12,288) on $r \in \{0.5, 1\}$ and the positive control, three seeds: far
 # from converged, it checks that the setting resolves the control, shows both ratios per seed with
 # their CIs, and says which claims it cannot decide.
 # `budget="reference"` renders the committed reference results; with `-p rerun True` it retrains

@@ -87,7 +87,7 @@ def test_ratio_protocol_declares_claims_budgets_and_the_pilot_sized_n():
     for budget, plan in MTNET_RATIO_BUDGETS.items():
         runs = mtnet_ratio_runs(budget)
         assert set(runs) == {f"r{r:g}_g1" for r in plan["ratios"]} | {ORDER_BLIND}
-        assert {cfg.epochs for cfg, _ in runs.values()} == {3 if budget == "quick" else 12}
+        assert {cfg.epochs for cfg, _ in runs.values()} == {3 if budget == "quick" else 24}
         assert {cfg.train_samples for cfg, _ in runs.values()} == {4096 if budget == "quick" else 16384}
         assert {cfg.dataset_kwargs["difficulty"] for cfg, _ in runs.values()} == {"temporal"}
         assert runs[ORDER_BLIND][0].model == "frame_avg2d" and all(e["variant"] == k for k, (_, e) in runs.items())
