@@ -154,20 +154,13 @@ def reference_header(ref: Mapping[str, Any] | None, where: str | os.PathLike, no
         if changes:
             fields = {k: v for diff in changes.values() for k, v in diff.items()}
             text += ("**Another recipe:** these runs were trained with "
-                     + ", ".join(f"{k} {_short(a)}" for k, (a, _) in fields.items()) + "; the chapter now declares "
-                     + ", ".join(f"{k} {_short(b)}" for k, (_, b) in fields.items())
+                     + ", ".join(f"{k} {a}" for k, (a, _) in fields.items()) + "; the chapter now declares "
+                     + ", ".join(f"{k} {b}" for k, (_, b) in fields.items())
                      + ". They are not the chapter's answer; its reference grid restarts at the declared recipe. ")
     if declared_seeds is not None and len(done) < len(declared_seeds):
         text += f"**Partial:** seeds {done} of the {len(declared_seeds)} declared; the grid resumes. "
     return text + (f"Made at commit `{prov['commit'][:10]}` on {prov['date']}, {prov['cpu']}, {prov['threads']} threads "
                    f"per run, torch {prov['torch']}, {prov['wall_s'] / 3600:.1f} h of training (summed over runs).")
-
-
-def _short(value: Any) -> str:
-    """A config value in a sentence: dicts as ``k=v`` lists (dataset_kwargs), others as they print."""
-    if isinstance(value, Mapping):
-        return "(" + ", ".join(f"{k}={v}" for k, v in value.items()) + ")"
-    return str(value)
 
 
 def decide(claims: Sequence[Claim], rows: Any, *, by: str = "variant",

@@ -27,8 +27,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from ..train import CONFIG_FILE, METRICS_FILE, TrainConfig
-from ..train.config import computed_fields
+from ..train import CONFIG_FILE, METRICS_FILE, TrainConfig, config_diff
 from .protocol import DIFFERENCE_COLUMNS, VERDICT_COLUMNS, Claim
 from ..utils.paths import REPO_ROOT
 from .references import PROVENANCE_FILE, RESULTS_ROOT, check_reference, write_provenance
@@ -137,20 +136,12 @@ def load(chapter_dir: str | os.PathLike, *, claims: Sequence[Claim] | None = Non
     return out
 
 
-def _flat(d: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"dataset_kwargs": {"difficulty": ...}}`` -> ``{"difficulty": ...}``: nested settings by their own names."""
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        out.update(_flat(v) if isinstance(v, Mapping) else {k: v})
-    return out
-
-
 def recipe_changes(chapter_dir: str | os.PathLike, declared: Mapping[str, TrainConfig]) -> dict[str, dict[str, tuple]]:
     """Where the committed runs of ``chapter_dir`` were trained with another recipe than the chapter
     now declares: ``{variant: {field: (committed, declared)}}`` over the settings that change results
-    (:func:`~actionrec.train.config.computed_fields`; nested ones such as ``dataset_kwargs["difficulty"]``
-    by their own names; seed and data seed excluded), for the variants of
-    ``declared`` (``{variant: config}``, e.g. a budget's runs) that were committed. Empty: same recipe.
+    (:func:`~actionrec.train.config_diff`; seed and data seed excluded; a differing dict field such as
+    ``dataset_kwargs`` by its differing keys, e.g. ``difficulty``), for the variants of ``declared``
+    (``{variant: config}``, e.g. a budget's runs) that were committed. Empty: same recipe.
     A reference trained on another recipe is not stale (its code may be current) but no longer the
     chapter's answer: :func:`~actionrec.experiments.chapter.reference_header` says so."""
     prov = json.loads((Path(chapter_dir) / PROVENANCE_FILE).read_text())
@@ -159,13 +150,19 @@ def recipe_changes(chapter_dir: str | os.PathLike, declared: Mapping[str, TrainC
         variant = Path(run["dir"]).parent.name.rsplit("-", 1)[0]
         if variant not in declared or variant in changes:
             continue
-        old = _flat(computed_fields(TrainConfig.from_dict(json.loads((Path(chapter_dir) / run["dir"] / CONFIG_FILE)
-                                                                     .read_text())).to_dict()))
-        new = _flat(computed_fields(declared[variant].to_dict()))
-        diff = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
-                if k not in ("seed", "data_seed") and old.get(k) != new.get(k)}
+        saved = json.loads((Path(chapter_dir) / run["dir"] / CONFIG_FILE).read_text())
+        old, new = TrainConfig.from_dict(saved).full_dict(), declared[variant].full_dict()
+        diff: dict[str, tuple] = {}
+        for k in config_diff(saved, declared[variant]):
+            if k in ("seed", "data_seed"):
+                continue
+            if isinstance(old[k], dict) and isinstance(new[k], dict):
+                diff.update({sub: (old[k].get(sub), new[k].get(sub)) for sub in sorted(set(old[k]) | set(new[k]))
+                             if old[k].get(sub) != new[k].get(sub)})
+            else:
+                diff[k] = (old[k], new[k])
         if diff:
-            changes[variant] = diff
+            changes[variant] = dict(sorted(diff.items()))
     return changes
 
 
