@@ -75,15 +75,16 @@ def test_default_reading_is_the_best_against_table3():
 
 def test_ratio_protocol_declares_claims_budgets_and_the_pilot_sized_n():
     from actionrec.experiments.protocol import Claim
-    from actionrec.papers.mtnet import (MTNET_RATIO_BUDGETS, MTNET_RATIO_CLAIMS, ORDER_BLIND, mtnet_ratio_reference_n,
-                                        mtnet_ratio_runs)
+    from actionrec.papers.mtnet import (MTNET_RATIO_BUDGETS, MTNET_RATIO_CLAIMS, MTNET_RATIO_PILOT_SEEDS, ORDER_BLIND,
+                                        mtnet_ratio_reference_n, mtnet_ratio_runs)
     assert all(isinstance(c, Claim) for c in MTNET_RATIO_CLAIMS)
     kinds = {c.name: c.kind for c in MTNET_RATIO_CLAIMS}
     assert kinds["r = 0.875 beats r = 1"] == "superiority" and kinds["r = 0.5 is worst"] == "worst_of"
     assert any(ORDER_BLIND in c.variants for c in MTNET_RATIO_CLAIMS)  # the positive control is declared
     sized = mtnet_ratio_reference_n()
     assert MTNET_RATIO_BUDGETS["reference"]["seeds"] == tuple(range(sized["n"])) and sized["n"] >= 6
-    assert not set(MTNET_RATIO_BUDGETS["reference"]["seeds"]) & {100, 101}  # pilot seeds are disjoint
+    for plan in MTNET_RATIO_BUDGETS.values():  # pilot seeds are disjoint from every budget's
+        assert not set(plan["seeds"]) & set(MTNET_RATIO_PILOT_SEEDS)
     for budget, plan in MTNET_RATIO_BUDGETS.items():
         runs = mtnet_ratio_runs(budget)
         assert set(runs) == {f"r{r:g}_g1" for r in plan["ratios"]} | {ORDER_BLIND}
@@ -95,3 +96,19 @@ def test_ratio_protocol_declares_claims_budgets_and_the_pilot_sized_n():
     assert ref == set(mtnet_ratio_runs("reference"))  # every claim's variants are trained at reference
     with pytest.raises(ValueError, match="budget"):
         mtnet_ratio_runs("huge")
+
+
+def test_the_pilot_that_sizes_n_is_the_committed_pilot():
+    """MTNET_RATIO_PILOT's numbers are the committed pilot runs' test top-1, not typed-in values; the
+    chapter's setting has doubling runs in the committed pilot."""
+    from actionrec.experiments.convergence import PILOT_DIR, load_pilot
+    from actionrec.experiments.published import results_dir
+    from actionrec.papers.mtnet import (MTNET_RATIO_PILOT, MTNET_RATIO_PILOT_RUNS, MTNET_RATIO_PILOT_SEEDS,
+                                        MTNET_RATIO_PILOT_SETTING)
+    rows, _ = load_pilot(results_dir("ablation_ratio") / PILOT_DIR)
+    setting, epochs = MTNET_RATIO_PILOT_RUNS
+    at = rows[(rows["setting"] == setting) & (rows["epochs"] == epochs) & (rows["status"] == "finished")]
+    for variant, values in MTNET_RATIO_PILOT.items():
+        got = at[at["variant"] == variant].set_index("seed")["top1"]
+        assert values == tuple(round(100 * got[s], 2) for s in MTNET_RATIO_PILOT_SEEDS), variant
+    assert set(rows[rows["setting"] == MTNET_RATIO_PILOT_SETTING]["seed"]) <= set(MTNET_RATIO_PILOT_SEEDS)

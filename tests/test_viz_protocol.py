@@ -42,3 +42,15 @@ def test_protocol_figures_by_name_and_saved(tmp_path):
     assert list(figs) == ["strip", "claims", "run_curves"] and figs["strip"].axes[0].get_title().startswith("Mine: ")
     paths = viz.save_figures(figs, tmp_path)
     assert [p.name for p in paths] == ["strip.png", "claims.png", "run_curves.png"] and all(p.stat().st_size for p in paths)
+
+
+def test_doubling_plot_colours_seeds_and_styles_schedule_lengths_across_panels():
+    curves = {"a": {(0, 2): ([1, 2], [50, 60]), (0, 4): ([1, 2, 3, 4], [40, 55, 62, 64]), (1, 4): ([1, 2, 3, 4], [30, 50, 61, 63])},
+              "b": {(0, 4): ([1, 2, 3, 4], [45, 58, 66, 67])}}
+    fig = viz.plot_doubling(curves, title="t")
+    a, b = fig.axes
+    style = {ln.get_label(): (ln.get_color(), ln.get_linestyle()) for ln in a.lines}
+    assert style["seed 0, 2 ep"][1] == "-" and style["seed 0, 4 ep"][1] == "--" and style["seed 1, 4 ep"][1] == "--"
+    assert style["seed 0, 2 ep"][0] == style["seed 0, 4 ep"][0] != style["seed 1, 4 ep"][0]
+    assert b.lines[0].get_linestyle() == "--"  # 4 epochs is the longer schedule in every panel
+    assert a.get_ylim() == (59.0, 67.5)  # the second halves of the curves: 60 ... 67, less 1 and plus 0.5

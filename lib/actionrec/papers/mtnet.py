@@ -38,7 +38,8 @@ from ..train import TrainConfig
 from .synthactions import BUDGETS, SYNTH_RECIPE, recipe_config
 
 __all__ = ["MTNET_RATIO_CLAIMS", "MTNET_RATIO_RECIPE", "MTNET_RATIO_BUDGETS", "MTNET_RATIO_CUSTOM", "MTNET_RATIO_PILOT",
-           "MTNET_RATIO_PILOT_RECIPE", "ORDER_BLIND", "mtnet_ratio_runs",
+           "MTNET_RATIO_PILOT_RECIPE", "MTNET_RATIO_PILOT_RUNS", "MTNET_RATIO_PILOT_SEEDS", "MTNET_RATIO_PILOT_SETTING",
+           "ORDER_BLIND", "mtnet_ratio_runs",
            "mtnet_ratio_reference_n", "MTNET_RATIO_MAX_N", "MTNET_TABLE3", "MTNET_TABLE3_CLASSES", "MTNET_SUBSTREAM_TEXT", "MTNET_RATIO_GFLOPS",
            "mtnet_ratio_variants", "mtnet_readings", "mtnet_readings_table", "best_mtnet_reading"]
 
@@ -110,12 +111,19 @@ MTNET_RATIO_CUSTOM = dict(ratios=[0.5, 0.625, 0.75, 0.875, 1.0], substreams=[1],
                           clip=[16, 32, 32], train_samples=640, batch_size=32, lr=0.003, dataset="synthactions",
                           data_root="", split=1, difficulty="easy")
 
+#: The pilot seeds (disjoint from every budget's seeds) and the pilot's name for the chapter's setting
+#: (:data:`MTNET_RATIO_RECIPE`) in its committed runs, ``book/results/ablation_ratio/pilot``
+#: (:mod:`actionrec.experiments.convergence`: the doubling test decides the reference schedule).
+MTNET_RATIO_PILOT_SEEDS = (100, 101)
+MTNET_RATIO_PILOT_SETTING = "temporal, 16,384 clips"
 #: The pilot that sized the reference grid: test top-1 (%) of pilot seeds 100 and 101, r = 0.5 and r = 1
-#: (``benchmarks/README.md``, *SynthActions recipe*), and the recipe it ran at (:data:`MTNET_RATIO_PILOT_RECIPE`).
+#: (``benchmarks/README.md``, *SynthActions recipe*), and the recipe it ran at (:data:`MTNET_RATIO_PILOT_RECIPE`;
+#: in the committed pilot: setting and epochs :data:`MTNET_RATIO_PILOT_RUNS`, a test checks the values).
 MTNET_RATIO_PILOT = {"r0.5_g1": (94.43, 92.09), "r1_g1": (96.53, 97.02)}
 #: The recipe of :data:`MTNET_RATIO_PILOT`: the first one (not :data:`MTNET_RATIO_RECIPE`); the pilot at the
 #: chapter's setting replaces it when its seeds finish, and n is sized again from it.
 MTNET_RATIO_PILOT_RECIPE = '"medium", 4,096 clips × 24 epochs, data seed 0'
+MTNET_RATIO_PILOT_RUNS = ("medium, 4,096 clips", 24)
 #: The most seeds the reference grid trains: 12 x 6 runs of 3,072 steps are about 13 core-hours on
 #: this CPU (3 sessions); beyond it the verdicts report the effect the run could detect instead.
 MTNET_RATIO_MAX_N = 12

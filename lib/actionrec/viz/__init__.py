@@ -25,7 +25,7 @@ from .cycle import (plot_cycle_errors, plot_cycle_matrices, plot_cycle_panel, pl
                     plot_gate_explorer, plot_gate_stats, plot_perturbation_gates, plot_temperature_sweep)
 from .explorer import make_explorer, selection_label, shown, static_explorer, sweep
 from .kernels import plot_beyond_one_frame, plot_filter_taps, plot_mixtconv_taps
-from .protocol import plot_claims, plot_protocol, plot_run_curves, plot_strip, save_figures
+from .protocol import plot_claims, plot_doubling, plot_protocol, plot_run_curves, plot_strip, save_figures
 from .receptive import (plot_depth_extent, plot_field_view, plot_rf, plot_rf_grid, plot_spread_by_stage,
                         plot_stream_receptive_fields, plot_temporal_profiles)
 from .results import (plot_accuracy_vs_gmacs, plot_error_bars, plot_grouped_bars, plot_learning_curves, plot_paper_bars,
@@ -41,4 +41,4 @@ __all__ = ["SYNTH_MEAN", "SYNTH_STD", "to_numpy", "to_frames", "show_clip", "cli
            "plot_mixtconv_taps", "plot_filter_taps", "plot_beyond_one_frame", "plot_flow_panels", "plot_unit_maps",
            "plot_gate_history", "plot_gate_maps", "plot_window_mass", "plot_window_profiles", "make_explorer", "shown",
            "static_explorer", "sweep", "selection_label", "plot_strip",
-           "plot_claims", "plot_run_curves", "plot_protocol", "save_figures"]
+           "plot_claims", "plot_run_curves", "plot_doubling", "plot_protocol", "save_figures"]

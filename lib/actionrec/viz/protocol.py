@@ -7,6 +7,7 @@ tables), in points::
     {variant: [value per seed]}, {variant: (mean, lo, hi)}        ─→ plot_strip
     [{claim, diff, ci_low, ci_high, delta, verdict}], {claim: [d]} ─→ plot_claims
     {variant: {seed: (x, y)}}                                      ─→ plot_run_curves
+    {panel: {(seed, epochs): (x, y)}}                              ─→ plot_doubling
     all three (``actionrec.experiments.chapter.plot_data``)         ─→ plot_protocol: {name: figure}
 
 Each returns its figure(s); nothing calls ``plt.show``.
@@ -21,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_strip", "plot_claims", "plot_run_curves", "plot_protocol", "save_figures"]
+__all__ = ["plot_strip", "plot_claims", "plot_run_curves", "plot_doubling", "plot_protocol", "save_figures"]
 
 _VERDICT_COLOURS = {"holds": "C2", "reversed": "C3", "no effect larger than δ": "C0", "inconclusive": "0.5"}
 
@@ -93,6 +94,37 @@ def plot_run_curves(curves: Mapping[str, Mapping[Any, tuple[Sequence[float], Seq
         ax.set_title(f"{name} (n={len(runs)})", fontsize=9)
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_doubling(curves: Mapping[str, Mapping[tuple[Any, int], tuple[Sequence[float], Sequence[float]]]], *,
+                  ylabel: str = "val top-1 (%)", xlabel: str = "epoch", title: str | None = None,
+                  ylim: tuple[float, float] | None = None):
+    """A convergence pilot's curves: one panel per variant (``curves[panel][(seed, epochs)] = (x,
+    y)``), colour per seed, one line style per schedule length (solid the shortest of the figure,
+    then dashed, dotted), so a schedule and its doubling can be read at the same epoch. ``ylim``
+    defaults to the range of the second half of every curve (where a one-point gain shows)."""
+    k = len(curves)
+    fig, axes = plt.subplots(1, k, figsize=(3.2 * k + 0.6, 2.9), sharey=True, squeeze=False)
+    lengths = sorted({e for runs in curves.values() for _, e in runs})
+    tails = [v for runs in curves.values() for x, y in runs.values() for v in y[len(y) // 2:]]
+    for ax, (name, runs) in zip(axes[0], curves.items()):
+        seeds = sorted({s for s, _ in runs}, key=str)
+        for (seed, epochs), (x, y) in sorted(runs.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
+            ax.plot(x, y, lw=1.1, color=f"C{seeds.index(seed) % 10}", ls=("-", "--", ":", "-.")[lengths.index(epochs) % 4],
+                    label=f"seed {seed}, {epochs} ep")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, loc="lower right")
+    if ylim is None and tails:
+        ylim = (min(tails) - 1.0, max(tails) + 0.5)
+    if ylim is not None:
+        axes[0][0].set_ylim(*ylim)
     axes[0][0].set_ylabel(ylabel)
     if title:
         fig.suptitle(title, fontsize=10)
