@@ -103,8 +103,9 @@ def test_the_pilot_that_sizes_n_is_the_committed_pilot():
     chapter's setting has doubling runs in the committed pilot."""
     from actionrec.experiments.convergence import PILOT_DIR, load_pilot
     from actionrec.experiments.published import results_dir
-    from actionrec.papers.mtnet import (MTNET_RATIO_PILOT, MTNET_RATIO_PILOT_RUNS, MTNET_RATIO_PILOT_SEEDS,
-                                        MTNET_RATIO_PILOT_SETTING)
+    from actionrec.papers.mtnet import (MTNET_RATIO_PILOT, MTNET_RATIO_PILOT_PAIR, MTNET_RATIO_PILOT_RUNS,
+                                        MTNET_RATIO_PILOT_SEEDS, MTNET_RATIO_PILOT_SETTING)
+    assert set(MTNET_RATIO_PILOT) == set(MTNET_RATIO_PILOT_PAIR)
     rows, _ = load_pilot(results_dir("ablation_ratio") / PILOT_DIR)
     setting, epochs = MTNET_RATIO_PILOT_RUNS
     at = rows[(rows["setting"] == setting) & (rows["epochs"] == epochs) & (rows["status"] == "finished")]

@@ -26,6 +26,7 @@ count 700, Table 3's absolute g = 8 rows, score = max ``|relative error|`` over 
 from __future__ import annotations
 
 import itertools
+import statistics
 from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
@@ -38,7 +39,7 @@ from ..train import TrainConfig
 from .synthactions import BUDGETS, SYNTH_RECIPE, recipe_config
 
 __all__ = ["MTNET_RATIO_CLAIMS", "MTNET_RATIO_RECIPE", "MTNET_RATIO_BUDGETS", "MTNET_RATIO_CUSTOM", "MTNET_RATIO_PILOT",
-           "MTNET_RATIO_PILOT_RECIPE", "MTNET_RATIO_PILOT_RUNS", "MTNET_RATIO_PILOT_SEEDS", "MTNET_RATIO_PILOT_SETTING",
+           "MTNET_RATIO_PILOT_PAIR", "MTNET_RATIO_PILOT_RECIPE", "MTNET_RATIO_PILOT_RUNS", "MTNET_RATIO_PILOT_SEEDS", "MTNET_RATIO_PILOT_SETTING",
            "ORDER_BLIND", "mtnet_ratio_runs",
            "mtnet_ratio_reference_n", "MTNET_RATIO_MAX_N", "MTNET_TABLE3", "MTNET_TABLE3_CLASSES", "MTNET_SUBSTREAM_TEXT", "MTNET_RATIO_GFLOPS",
            "mtnet_ratio_variants", "mtnet_readings", "mtnet_readings_table", "best_mtnet_reading"]
@@ -120,29 +121,31 @@ MTNET_RATIO_PILOT_SETTING = "temporal, 16,384 clips"
 #: (``benchmarks/README.md``, *SynthActions recipe*), and the recipe it ran at (:data:`MTNET_RATIO_PILOT_RECIPE`;
 #: in the committed pilot: setting and epochs :data:`MTNET_RATIO_PILOT_RUNS`, a test checks the values).
 MTNET_RATIO_PILOT = {"r0.5_g1": (94.43, 92.09), "r1_g1": (96.53, 97.02)}
+#: The pilot's paired difference whose SD sizes n: first minus second variant of the pair.
+MTNET_RATIO_PILOT_PAIR = ("r1_g1", "r0.5_g1")
 #: The recipe of :data:`MTNET_RATIO_PILOT`: the first one (not :data:`MTNET_RATIO_RECIPE`); the pilot at the
 #: chapter's setting replaces it when its seeds finish, and n is sized again from it.
 MTNET_RATIO_PILOT_RECIPE = '"medium", 4,096 clips × 24 epochs, data seed 0'
 MTNET_RATIO_PILOT_RUNS = ("medium, 4,096 clips", 24)
-#: The most seeds the reference grid trains: 12 x 6 runs of 3,072 steps are about 13 core-hours on
-#: this CPU (3 sessions); beyond it the verdicts report the effect the run could detect instead.
+#: The most seeds the reference grid trains: 12 x 6 runs of 12,288 steps are about 55 core-hours on
+#: this CPU (about 28 hours with one run per core; the grid resumes across sessions); beyond it the
+#: verdicts report the effect the run could detect instead.
 MTNET_RATIO_MAX_N = 12
 
 
 def mtnet_ratio_reference_n(*, delta: float = _DELTA, min_n: int = 6, max_n: int = MTNET_RATIO_MAX_N) -> dict[str, Any]:
     """Seeds of the reference grid: :func:`~actionrec.experiments.power.pilot_n` at the SD of the
-    pilot's paired differences r = 1 − r = 0.5 (the only pair the pilot ran; a proxy for every
-    pair) and the claims' δ, capped at ``max_n``. Returns ``{"sd", "n_power", "n", "mde",
+    pilot's paired differences (:data:`MTNET_RATIO_PILOT_PAIR`, the pair the pilot ran; a proxy for
+    every pair) and the claims' δ, capped at ``max_n``. Returns ``{"sd", "n_power", "n", "mde",
     "sentence"}``: the n the power analysis asks for (None: unreachable), the n trained, and the
     smallest difference n paired seeds detect with 80% power at the pilot's SD."""
-    a, b = MTNET_RATIO_PILOT["r1_g1"], MTNET_RATIO_PILOT["r0.5_g1"]
-    d = [x - y for x, y in zip(a, b)]
-    mean = sum(d) / len(d)
-    sd = (sum((x - mean) ** 2 for x in d) / (len(d) - 1)) ** 0.5
+    first, second = MTNET_RATIO_PILOT_PAIR
+    d = [x - y for x, y in zip(MTNET_RATIO_PILOT[first], MTNET_RATIO_PILOT[second])]
+    sd = statistics.stdev(d)
     wanted = pilot_n(sd, delta, min_n=min_n)
     n = max_n if wanted is None else min(wanted, max_n)
     mde = detectable_effect(sd, n)
-    sentence = (f"pilot SD of paired differences {sd:.2f} points (n = {len(d)}, r = 1 − r = 0.5, at "
+    sentence = (f"pilot SD of paired differences {sd:.2f} points (n = {len(d)}, {first} − {second}, at "
                 f"{MTNET_RATIO_PILOT_RECIPE}): "
                 f"{wanted if wanted is not None else 'no affordable number of'} seeds would detect δ = {delta:g} with 80% power")
     if n != wanted:
