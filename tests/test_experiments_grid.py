@@ -109,6 +109,9 @@ def test_grid_in_worker_processes_equals_sequential(tmp_path, one_thread):
     ({"a": "ok"}, dict(seeds=[0], order="random"), "order"),
     ({"a": "ok"}, dict(seeds=[0], data_seed=3), "data_seed"),
     ({"a": "ok"}, dict(seeds=[0], only_finished="yes"), "only_finished"),
+    ({"a": "ok"}, dict(seeds=[0], seeds_of={"b": [0]}), "seeds_of"),
+    ({"a": "ok"}, dict(seeds=[0], seeds_of={"a": [1]}), "subset"),
+    ({"a": "ok"}, dict(seeds=[0], seeds_of={"a": []}), "non-empty"),
 ])
 def test_grid_validates_arguments_before_training(tmp_path, configs, kwargs, match):
     fix = lambda v: tiny_cfg() if v == "ok" else v  # noqa: E731
@@ -132,6 +135,10 @@ def test_grid_seed_order_and_data_seed_per_trial(tmp_path, monkeypatch):
     rows = run_grid(configs, [3, 4], tmp_path, progress=False, order="seed", data_seed="seed")
     assert started == [("a", 3, 3), ("b", 3, 3), ("a", 4, 4), ("b", 4, 4)]
     assert [(r["name"], r["seed"]) for r in rows] == [("a", 3), ("b", 3), ("a", 4), ("b", 4)]
+    started.clear()
+    rows = run_grid(configs, [3, 4], tmp_path / "sub", progress=False, order="seed", data_seed="seed", seeds_of={"b": [3]})
+    assert started == [("a", 3, 3), ("b", 3, 3), ("a", 4, 4)] and [(r["name"], r["seed"]) for r in rows] == [
+        ("a", 3), ("b", 3), ("a", 4)]  # b trains on seed 3 only; a on both
     started.clear()
     run_grid(configs, [3], tmp_path / "fixed", progress=False)  # the defaults: config order, the config's data seed
     assert started == [("a", 3, 7), ("b", 3, 7)]

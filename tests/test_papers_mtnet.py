@@ -76,7 +76,7 @@ def test_default_reading_is_the_best_against_table3():
 def test_ratio_protocol_declares_claims_budgets_and_the_pilot_sized_n():
     from actionrec.experiments.protocol import Claim
     from actionrec.papers.mtnet import (MTNET_RATIO_BUDGETS, MTNET_RATIO_CLAIMS, MTNET_RATIO_PILOT_SEEDS, ORDER_BLIND,
-                                        mtnet_ratio_reference_n, mtnet_ratio_runs)
+                                        mtnet_ratio_reference_n, mtnet_ratio_runs, mtnet_ratio_seeds_of)
     assert all(isinstance(c, Claim) for c in MTNET_RATIO_CLAIMS)
     kinds = {c.name: c.kind for c in MTNET_RATIO_CLAIMS}
     assert kinds["r = 0.875 beats r = 1"] == "superiority" and kinds["r = 0.5 is worst"] == "worst_of"
@@ -92,6 +92,10 @@ def test_ratio_protocol_declares_claims_budgets_and_the_pilot_sized_n():
         assert {cfg.train_samples for cfg, _ in runs.values()} == {4096 if budget == "quick" else 16384}
         assert {cfg.dataset_kwargs["difficulty"] for cfg, _ in runs.values()} == {"temporal"}
         assert runs[ORDER_BLIND][0].model == "frame_avg2d" and all(e["variant"] == k for k, (_, e) in runs.items())
+    assert mtnet_ratio_seeds_of("reference", range(12)) == {ORDER_BLIND: [0, 1, 2]}  # the control: 3 seeds
+    assert mtnet_ratio_seeds_of("quick", [0, 1, 2]) == {ORDER_BLIND: [0, 1, 2]}
+    with pytest.raises(ValueError, match="budget"):
+        mtnet_ratio_seeds_of("custom", [0])
     ref = {v for c in MTNET_RATIO_CLAIMS for v in c.variants}
     assert ref == set(mtnet_ratio_runs("reference"))  # every claim's variants are trained at reference
     with pytest.raises(ValueError, match="budget"):

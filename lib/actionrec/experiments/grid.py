@@ -106,6 +106,7 @@ def run_grid(
     order: str = "config",
     data_seed: str = "config",
     only_finished: bool = False,
+    seeds_of: Mapping[str, Iterable[int]] | None = None,
 ) -> list[dict[str, Any]]:
     """Train every (config, seed) into ``out_dir/name/seed_k`` (finished runs are loaded, not
     retrained) and return one row per run, in config-then-seed order (``order="config"``) or
@@ -117,6 +118,8 @@ def run_grid(
     own data and every variant of seed k shares it (the paired design of Bouthillier et al., 2021).
     ``only_finished=True`` trains nothing: it returns the rows of the runs already finished (made by
     this code) and leaves the others out, e.g. to publish a grid that is still running.
+    ``seeds_of={name: seeds}`` trains that config on those of ``seeds`` only (e.g. a positive control
+    whose effect a few seeds resolve; its claims are then decided on the seeds both arms hold).
 
     Row: ``name, seed, top1, top5`` (test), ``val_top1`` (last val), ``best_val_top1``, ``val_auc``
     (mean val top-1 over all evaluations: a learning-speed summary), ``params, wall_s, steps,
@@ -153,8 +156,13 @@ def run_grid(
     check_choice("order", order, ["config", "seed"])
     check_choice("data_seed", data_seed, ["config", "seed"])
     check_bool("only_finished", only_finished)
+    subsets = {name: list(sub) for name, sub in (seeds_of or {}).items()}
+    for name, sub in subsets.items():
+        if name not in {n for n, _ in pairs} or not sub or set(sub) - set(seeds):
+            raise ValueError(f"seeds_of[{name!r}]={sub!r}: name a config of the grid and a non-empty subset of "
+                             f"seeds={seeds!r}")
     runs = [(name, trial_config(cfg, seed, data_seed), seed, run_dir_of(out_dir, name, seed))
-            for name, cfg in pairs for seed in seeds]
+            for name, cfg in pairs for seed in seeds if seed in subsets.get(name, seeds)]
     if order == "seed":
         runs.sort(key=lambda run: seeds.index(run[2]))  # stable: config order within a seed
     stale = set_aside_stale([(cfg, rd) for _, cfg, _, rd in runs])
@@ -254,9 +262,10 @@ def _row(name: str, seed: int, result: dict[str, Any], run_dir: Path, skipped: b
 def train_grid(runs: Mapping[str, TrainConfig], seeds: int | Sequence[int], out_dir: str | os.PathLike, *,
                extras: Mapping[str, Mapping[str, Any]] | None = None, on_diverge: str = "raise",
                reversal: bool = False, log: Callable[[str], Any] | None = print, order: str = "config",
-               data_seed: str = "config", only_finished: bool = False) -> tuple[list[dict[str, Any]], float]:
+               data_seed: str = "config", only_finished: bool = False,
+               seeds_of: Mapping[str, Iterable[int]] | None = None) -> tuple[list[dict[str, Any]], float]:
     """Train every run with seeds ``0 .. seeds-1`` (an int) or the listed seeds (:func:`run_grid`, one
-    run per core, finished runs reused; ``order``, ``data_seed`` and ``only_finished`` as there) and return ``(rows,
+    run per core, finished runs reused; ``order``, ``data_seed``, ``only_finished`` and ``seeds_of`` as there) and return ``(rows,
     wall seconds)``.
 
     ``log`` (default ``print``) gets one line: runs trained now and reused, and the wall time; one
@@ -269,7 +278,7 @@ def train_grid(runs: Mapping[str, TrainConfig], seeds: int | Sequence[int], out_
     t0 = time.time()
     seeds = range(seeds) if isinstance(seeds, int) and not isinstance(seeds, bool) else seeds
     rows = run_grid(runs, seeds, out_dir, extras=extras, workers="auto", on_diverge=on_diverge, log=log, order=order,
-                    data_seed=data_seed, only_finished=only_finished)
+                    data_seed=data_seed, only_finished=only_finished, seeds_of=seeds_of)
     wall = time.time() - t0
     if reversal and all(has_reversal_pairs(cfg.dataset) for cfg in runs.values()):
         add_reversal_confusion(rows)

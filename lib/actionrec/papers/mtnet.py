@@ -40,7 +40,7 @@ from .synthactions import BUDGETS, SYNTH_RECIPE, recipe_config
 
 __all__ = ["MTNET_RATIO_CLAIMS", "MTNET_RATIO_RECIPE", "MTNET_RATIO_BUDGETS", "MTNET_RATIO_CUSTOM", "MTNET_RATIO_PILOT",
            "MTNET_RATIO_PILOT_PAIR", "MTNET_RATIO_PILOT_RECIPE", "MTNET_RATIO_PILOT_RUNS", "MTNET_RATIO_PILOT_SEEDS", "MTNET_RATIO_PILOT_SETTING",
-           "ORDER_BLIND", "mtnet_ratio_runs",
+           "ORDER_BLIND", "mtnet_ratio_runs", "mtnet_ratio_seeds_of",
            "mtnet_ratio_reference_n", "MTNET_RATIO_MAX_N", "MTNET_TABLE3", "MTNET_TABLE3_CLASSES", "MTNET_SUBSTREAM_TEXT", "MTNET_RATIO_GFLOPS",
            "mtnet_ratio_variants", "mtnet_readings", "mtnet_readings_table", "best_mtnet_reading"]
 
@@ -101,9 +101,11 @@ MTNET_RATIO_RECIPE: dict[str, Any] = dict(SYNTH_RECIPE, difficulty="temporal",
 
 #: Variants (``r<r>_g1`` and :data:`ORDER_BLIND`) and seeds of each budget. Reference seeds 0..n-1, n
 #: from the pilot (:func:`mtnet_ratio_reference_n`, at least 6); pilot seeds (100, 101) are disjoint.
+#: ``control_seeds``: the positive control trains on the first that many seeds only (its effect, tens
+#: of points, needs no more; the compute goes to the claims' variants), :func:`mtnet_ratio_seeds_of`.
 MTNET_RATIO_BUDGETS = {
-    "quick": {"ratios": (0.5, 1.0), "seeds": (0, 1, 2)},
-    "reference": {"ratios": (0.5, 0.625, 0.75, 0.875, 1.0), "seeds": tuple(range(12))},
+    "quick": {"ratios": (0.5, 1.0), "seeds": (0, 1, 2), "control_seeds": 3},
+    "reference": {"ratios": (0.5, 0.625, 0.75, 0.875, 1.0), "seeds": tuple(range(12)), "control_seeds": 3},
 }
 
 #: The notebook's ``budget="custom"`` defaults (a parameter left at None takes these; the small,
@@ -169,6 +171,14 @@ def mtnet_ratio_runs(budget: str, *, depth: int = 32, width: float = 0.25, ratio
     runs[ORDER_BLIND] = (recipe_config("frame_avg2d", {"width": width}, budget=budget, device=device,
                                        recipe=MTNET_RATIO_RECIPE), {"variant": ORDER_BLIND, "r": None, "g": None})
     return runs
+
+
+def mtnet_ratio_seeds_of(budget: str, seeds: Sequence[int]) -> dict[str, list[int]]:
+    """``seeds_of`` for :func:`~actionrec.experiments.grid.run_grid`: the positive control
+    (:data:`ORDER_BLIND`) on the first ``control_seeds`` of ``seeds`` (:data:`MTNET_RATIO_BUDGETS`)."""
+    if budget not in MTNET_RATIO_BUDGETS:
+        raise ValueError(f"budget={budget!r} must be one of {list(MTNET_RATIO_BUDGETS)}")
+    return {ORDER_BLIND: list(seeds)[:MTNET_RATIO_BUDGETS[budget]["control_seeds"]]}
 
 
 def mtnet_ratio_variants(base: TrainConfig, *, ratios: Sequence[float], substreams: Sequence[int],
