@@ -129,9 +129,9 @@ MTNET_RATIO_PILOT_PAIR = ("r1_g1", "r0.5_g1")
 #: chapter's setting replaces it when its seeds finish, and n is sized again from it.
 MTNET_RATIO_PILOT_RECIPE = '"medium", 4,096 clips × 24 epochs, data seed 0'
 MTNET_RATIO_PILOT_RUNS = ("medium, 4,096 clips", 24)
-#: The most seeds the reference grid trains: 12 x 6 runs of 12,288 steps are about 55 core-hours on
-#: this CPU (about 28 hours with one run per core; the grid resumes across sessions); beyond it the
-#: verdicts report the effect the run could detect instead.
+#: The most seeds the reference grid trains: 12 x 5 ratios (and the control on 3 seeds), runs of 12,288
+#: steps, are about 51 core-hours on this CPU (about 26 hours with one run per core; the grid resumes
+#: across sessions); beyond it the verdicts report the effect the run could detect instead.
 MTNET_RATIO_MAX_N = 12
 
 
