@@ -94,6 +94,8 @@ def test_add_runs_replaces_the_same_run_and_keeps_others(tmp_path, capsys):
     early = _run(tmp_path / "early", "r1_e4", seed=100, epochs=4, val=[0.5, 0.6])
     add_runs(pilot, [early, _run(tmp_path, "r1_e2", seed=100, epochs=2, val=[0.5, 0.7], test=0.7)], setting="s", variant="r1")
     later = _run(tmp_path, "r1_e4", seed=100, epochs=4, val=[0.5, 0.6, 0.7, 0.72], test=0.73)
+    assert main([str(pilot), "--setting", "s", "--variant", "r1", "--seeds", "100,101", str(later)]) == 0
+    assert "1 of 2" in capsys.readouterr().out  # seed 101 of the declared pilot seeds has no runs
     assert main([str(pilot), "--setting", "s", "--variant", "r1", str(later)]) == 0
     rows, curves = load_pilot(pilot)
     assert sorted(zip(rows["epochs"], rows["status"])) == [(2, "finished"), (4, "finished")]

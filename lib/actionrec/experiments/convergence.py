@@ -164,11 +164,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--setting", required=True, help="a short name of the data setting and clip count")
     p.add_argument("--variant", required=True, help="the variant's name in the chapter, e.g. r1_g1")
     p.add_argument("--stopped", action="store_true", help="the unfinished runs among them were abandoned")
+    p.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",")], default=None,
+                   help="the pilot seeds the doubling test needs, e.g. 100,101 (default: those in the folder)")
     p.add_argument("run_dirs", nargs="+", help="run folders (config.json + metrics.jsonl)")
     args = p.parse_args(argv)
     rows = add_runs(args.pilot_dir, args.run_dirs, setting=args.setting, variant=args.variant, stopped=args.stopped)
     print(f"{args.pilot_dir}: {len(rows)} runs")
-    print(doubling_test(rows).to_string(index=False))
+    print(doubling_test(rows, seeds=args.seeds).to_string(index=False))
     return 0
 
 
