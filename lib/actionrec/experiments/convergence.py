@@ -14,8 +14,8 @@ beside the chapter's reference::
 :func:`pilot_row` reads one run folder, :func:`add_runs` writes runs into a pilot folder (replacing
 rows of the same run), :func:`load_pilot` reads it back, :func:`doubling_test` puts every run
 beside the same variant, seed and setting trained twice as long (:func:`schedule_verdict`: one
-schedule's verdict over every variant), and :func:`doubling_curves` hands
-the curves of a setting to :func:`actionrec.viz.protocol.plot_doubling`. ``python -m
+schedule's verdict over every variant), and :func:`doubling_curves` hands the curves of a setting
+to :func:`actionrec.viz.protocol.plot_doubling`. ``python -m
 actionrec.experiments.convergence DIR --setting NAME --variant NAME RUN_DIR...`` adds runs.
 """
 
@@ -32,7 +32,8 @@ import pandas as pd
 
 from ..train import CONFIG_FILE, METRICS_FILE
 
-__all__ = ["DOUBLING_GAIN", "PILOT_DIR", "pilot_row", "add_runs", "load_pilot", "doubling_test", "schedule_verdict", "doubling_curves", "main"]
+__all__ = ["DOUBLING_GAIN", "PILOT_DIR", "pilot_row", "add_runs", "load_pilot", "doubling_test", "schedule_verdict",
+           "doubling_curves", "main"]
 
 #: Points of test top-1 that doubling a converged schedule may gain at most (mean over pilot seeds).
 DOUBLING_GAIN = 1.0
@@ -55,16 +56,15 @@ def pilot_row(run_dir: str | os.PathLike, *, setting: str, variant: str,
             raise FileNotFoundError(f"{run_dir / name} is missing: a pilot run folder holds {CONFIG_FILE} and "
                                     f"{METRICS_FILE} (a run folder of actionrec.train.fit)")
     cfg, recs = json.loads((run_dir / CONFIG_FILE).read_text()), _records(run_dir)
-    last = {k: [r for r in recs if r.get("kind") == k] for k in ("test", "val", "epoch")}
+    test, val, epoch = ([r for r in recs if r.get("kind") == k] for k in ("test", "val", "epoch"))
     key = dict(setting=setting, variant=variant, seed=cfg["seed"], epochs=cfg["epochs"])
     row = dict(key, data_seed=cfg.get("data_seed"), steps=max((r.get("step", 0) for r in recs), default=0),
                train_samples=cfg.get("train_samples"), difficulty=cfg.get("dataset_kwargs", {}).get("difficulty"),
-               status="finished" if last["test"] else ("stopped" if stopped else "running"), top1=last["test"][-1]["top1"] if last["test"] else np.nan,
-               val_top1=last["val"][-1]["top1"] if last["val"] else np.nan,
-               train_acc=last["epoch"][-1]["acc"] if last["epoch"] else np.nan,
-               epochs_done=last["val"][-1]["epoch"] if last["val"] else 0,
+               status="finished" if test else ("stopped" if stopped else "running"),
+               top1=test[-1]["top1"] if test else np.nan, val_top1=val[-1]["top1"] if val else np.nan,
+               train_acc=epoch[-1]["acc"] if epoch else np.nan, epochs_done=val[-1]["epoch"] if val else 0,
                source=f"{run_dir.parent.name}/{run_dir.name}")
-    return row, [dict(key, epoch=r["epoch"], top1=r["top1"]) for r in last["val"]]
+    return row, [dict(key, epoch=r["epoch"], top1=r["top1"]) for r in val]
 
 
 def load_pilot(pilot_dir: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -140,8 +140,10 @@ def schedule_verdict(table: pd.DataFrame, setting: str, epochs: int) -> str:
     verdicts = dict(zip(here["variant"], here["verdict"]))
     overall = ("not converged" if "not converged" in verdicts.values() else
                "converged" if set(verdicts.values()) == {"converged"} else "open")
-    parts = [f"{v} {d} ({done} pilot seeds done" + (f"; gains {', '.join(f'{x:+.2f}' for x in gs)}, mean {m:+.2f}" if gs else "")
-             + ")" for v, d, m, gs, done in zip(here["variant"], here["verdict"], here["mean_gain"], here["gains"], here["done"])]
+    parts = []
+    for _, r in here.iterrows():
+        gains = f"; gains {', '.join(f'{x:+.2f}' for x in r['gains'])}, mean {r['mean_gain']:+.2f}" if r["gains"] else ""
+        parts.append(f"{r['variant']} {r['verdict']} ({r['done']} pilot seeds done{gains})")
     return (f"**{epochs} → {2 * epochs} epochs at {setting}: {overall}** (criterion: mean gain < "
             f"{DOUBLING_GAIN:g} point for every variant) — " + "; ".join(parts) + ".")
 
