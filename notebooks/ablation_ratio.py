@@ -170,16 +170,17 @@ plt.show()
 display(claims_table(MTNET_RATIO_CLAIMS))
 sized = mtnet_ratio_reference_n()
 display(Markdown(f"**Reference n.** {sized['sentence']}; reference seeds "
-                 f"{list(MTNET_RATIO_BUDGETS['reference']['seeds'])}, quick seeds {list(MTNET_RATIO_BUDGETS['quick']['seeds'])}, "
+                 f"{list(MTNET_RATIO_BUDGETS['reference']['seeds'])} (the order-blind control on "
+                 f"{mtnet_ratio_seeds_of('reference', MTNET_RATIO_BUDGETS['reference']['seeds'])[ORDER_BLIND]}), quick seeds {list(MTNET_RATIO_BUDGETS['quick']['seeds'])}, "
                  f"pilot seeds {', '.join(map(str, MTNET_RATIO_PILOT_SEEDS))}. Recipe: " + ", ".join(f"{k} {v}" for k, v in MTNET_RATIO_RECIPE.items()) + "."))
 
 # %% [markdown]
 # ## Reference results
 #
-# Every ratio and the control at the reference recipe, committed with their provenance (commit,
-# code fingerprints, claims hash, CPU, threads, wall time). A reference whose fingerprints no longer
-# match the code is marked **stale** (`make check-references`), one trained with other settings than
-# the chapter declares **another recipe**. **The runs committed so far come from the earlier recipe**
+# Every ratio and the control (on the first three seeds) at the reference recipe, committed with
+# their provenance (commit, code fingerprints, claims hash, CPU, threads, wall time). A reference
+# whose fingerprints no longer match the code is marked **stale** (`make check-references`), one
+# trained with other settings than the chapter declares **another recipe**. **The runs committed so far come from the earlier recipe**
 # (`"medium"`, 4,096 clips × 24 epochs), which failed the doubling test and ran close to the ceiling
 # (see *Convergence, honestly* at the end): they are shown as a pilot, not as the answer, until the
 # grid at the chapter's setting replaces them.
