@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..train import CONFIG_FILE, METRICS_FILE
+from ..utils.io import read_jsonl
 
 __all__ = ["DOUBLING_GAIN", "PILOT_DIR", "pilot_row", "add_runs", "load_pilot", "doubling_test", "schedule_verdict",
            "doubling_curves", "main"]
@@ -39,10 +40,6 @@ __all__ = ["DOUBLING_GAIN", "PILOT_DIR", "pilot_row", "add_runs", "load_pilot", 
 DOUBLING_GAIN = 1.0
 PILOT_DIR, _ROWS, _CURVES = "pilot", "rows.csv", "curves.csv"
 _KEY = ["setting", "variant", "seed", "epochs"]
-
-
-def _records(run_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(s) for s in (run_dir / METRICS_FILE).read_text().splitlines() if s.strip()]
 
 
 def pilot_row(run_dir: str | os.PathLike, *, setting: str, variant: str,
@@ -55,7 +52,7 @@ def pilot_row(run_dir: str | os.PathLike, *, setting: str, variant: str,
         if not (run_dir / name).is_file():
             raise FileNotFoundError(f"{run_dir / name} is missing: a pilot run folder holds {CONFIG_FILE} and "
                                     f"{METRICS_FILE} (a run folder of actionrec.train.fit)")
-    cfg, recs = json.loads((run_dir / CONFIG_FILE).read_text()), _records(run_dir)
+    cfg, recs = json.loads((run_dir / CONFIG_FILE).read_text()), read_jsonl(run_dir / METRICS_FILE)
     test, val, epoch = ([r for r in recs if r.get("kind") == k] for k in ("test", "val", "epoch"))
     key = dict(setting=setting, variant=variant, seed=cfg["seed"], epochs=cfg["epochs"])
     row = dict(key, data_seed=cfg.get("data_seed"), steps=max((r.get("step", 0) for r in recs), default=0),
